@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import acme from 'acme-client';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { FileStore } from '../store/file-store.js';
+import type { AuditLogger } from '../telemetry/logger.js';
+
+interface StoredAccount {
+  directoryUrl: string;
+  email: string;
+  accountUrl?: string;
+  /** PEM; lives only in this 0600 file, never in a log line. */
+  accountKey: string;
+  createdAt: string;
+}
+
+/**
+ * The ACME account: one key per CA directory, created once and kept in the state directory.
+ * Each run asks the CA for the account with `newAccount` (RFC 8555 §7.3.1 returns the existing one
+ * for a known key), so a CA that forgot it (or a test CA restarted) gets it registered again.
+ */
+export async function openAccount(config: ResolvedConfig, store: FileStore, log: AuditLogger): Promise<acme.Client> {
+  trustExtraCertificates(config.acme.caCertificates);
+  const path = `accounts/${createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16)}.json`;
+  let stored = store.read<StoredAccount>(path);
+  if (!stored) {
+    stored = {
+      directoryUrl: config.acme.directoryUrl,
+      email: config.acme.email,
+      accountKey: (await acme.crypto.createPrivateEcdsaKey('P-256')).toString(),
+      createdAt: new Date().toISOString(),
+    };
+    store.write(path, stored);
+    log.info('acme.account.key_created', { directoryUrl: config.acme.directoryUrl });
+  }
+  const client = new acme.Client({ directoryUrl: config.acme.directoryUrl, accountKey: stored.accountKey });
+  await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
+  const accountUrl = client.getAccountUrl();
+  if (stored.accountUrl !== accountUrl || stored.email !== config.acme.email) {
+    if (stored.email !== config.acme.email) {
+      await client.updateAccount({ contact: [`mailto:${config.acme.email}`] });
+    }
+    store.write(path, { ...stored, accountUrl, email: config.acme.email });
+    log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: stored.accountUrl ?? null });
+  }
+  return client;
+}
+
+let trustedBundle: string | undefined;
+
+/** For private ACME CAs: trust their root for the CA's HTTPS, on top of the system roots. Verification stays on. */
+function trustExtraCertificates(bundlePath: string | undefined): void {
+  if (!bundlePath || trustedBundle === bundlePath) return;
+  let pem: string;
+  try {
+    pem = readFileSync(bundlePath, 'utf8');
+  } catch (error) {
+    throw new Error(`acme.caCertificates: cannot read ${bundlePath}: ${(error as Error).message}`);
+  }
+  acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, pem], keepAlive: true });
+  trustedBundle = bundlePath;
+}

@@ -1,0 +1,118 @@
+import { X509Certificate } from 'node:crypto';
+import type acme from 'acme-client';
+import type { Authorization } from 'acme-client';
+import type { CertificateSpec } from '../config/schema.js';
+import type { ChallengeJournal } from '../dns/challenge-journal.js';
+import type { HostedZoneFinder } from '../dns/hosted-zones.js';
+import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
+import { challengeBaseName } from '../config/domains.js';
+import { checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
+import { createCertificateKey, createCsr } from '../pki/keys.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+
+export interface IssuedCertificate {
+  leafPem: string;
+  /** Intermediates only; the root is not sent (ACM expects it so). */
+  chainPem: string;
+  /** Kept in memory only for the import; never logged, never written outside the 0600 state files. */
+  privateKeyPem: string;
+  facts: CertificateFacts;
+  orderUrl: string;
+}
+
+export interface IssueContext {
+  client: acme.Client;
+  zones: HostedZoneFinder;
+  solver: Route53Solver;
+  journal: ChallengeJournal;
+  log: AuditLogger;
+  runId: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Gets a certificate for the spec over ACME with DNS-01 on Route 53: zones are resolved before the
+ * CA is contacted (a missing zone costs no order), every TXT value is removed again whatever happens,
+ * and what the CA returns is checked against the order before anyone deploys it.
+ */
+export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext): Promise<IssuedCertificate> {
+  const { client, log, signal } = ctx;
+  const zoneByBaseName = new Map<string, string>();
+  for (const domain of spec.domains) {
+    const base = challengeBaseName(domain);
+    if (!zoneByBaseName.has(base)) {
+      const zone = await ctx.zones.zoneFor(`_acme-challenge.${base}`, spec.route53.hostedZoneId);
+      zoneByBaseName.set(base, zone.id);
+    }
+  }
+  signal?.throwIfAborted();
+
+  const order = await client.createOrder({ identifiers: spec.domains.map((value) => ({ type: 'dns', value })) });
+  log.info('acme.order.created', { orderUrl: order.url, domains: spec.domains });
+
+  const authorizations = await client.getAuthorizations(order);
+  const pending: { authz: Authorization; challenge: Authorization['challenges'][number]; record: TxtRecord }[] = [];
+  for (const authz of authorizations) {
+    if (authz.status === 'valid') continue;
+    const challenge = authz.challenges.find((candidate) => candidate.type === 'dns-01');
+    if (!challenge) throw new Error(`the CA offers no dns-01 challenge for ${authz.identifier.value}`);
+    const zoneId = zoneByBaseName.get(authz.identifier.value);
+    if (!zoneId) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
+    const value = await client.getChallengeKeyAuthorization(challenge);
+    pending.push({ authz, challenge, record: { zoneId, name: `_acme-challenge.${authz.identifier.value}`, value } });
+  }
+
+  if (pending.length > 0) {
+    const records = pending.map((item) => item.record);
+    const forget = ctx.journal.note(ctx.runId, spec.name, records);
+    try {
+      await ctx.solver.present(records, signal);
+      signal?.throwIfAborted();
+      await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
+      await Promise.all(
+        pending.map(async ({ authz, challenge }) => {
+          try {
+            await client.waitForValidStatus(challenge);
+          } catch (error) {
+            throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
+          }
+        }),
+      );
+      log.info('acme.challenges.valid', { identifiers: pending.map((item) => item.authz.identifier.value) });
+    } finally {
+      // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
+      try {
+        await ctx.solver.cleanup(records);
+        forget();
+      } catch (error) {
+        log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });
+      }
+    }
+  }
+  signal?.throwIfAborted();
+
+  const privateKey = await createCertificateKey(spec.keyType);
+  const csr = await createCsr(spec.domains, privateKey);
+  const finalized = await client.finalizeOrder(order, csr);
+  const fullchain = await client.getCertificate(finalized);
+  const [leafPem, ...intermediates] = splitPemChain(fullchain);
+  if (!leafPem) throw new Error('the CA returned no certificate');
+  const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
+  log.info('acme.order.finalized', { orderUrl: order.url, serial: facts.serial, notAfter: facts.notAfter.toISOString() });
+  return {
+    leafPem,
+    chainPem: intermediates.filter((pem) => !isSelfSigned(pem)).join(''),
+    privateKeyPem: privateKey.toString(),
+    facts,
+    orderUrl: order.url,
+  };
+}
+
+function isSelfSigned(pem: string): boolean {
+  try {
+    const certificate = new X509Certificate(pem);
+    return certificate.subject === certificate.issuer && certificate.verify(certificate.publicKey);
+  } catch {
+    return false;
+  }
+}

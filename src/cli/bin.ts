@@ -1,0 +1,14 @@
+import { main } from './main.js';
+
+// The AWS SDK's Node-version notice is multi-line text on stderr, which would break the JSON-lines audit log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`certkeeper: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/load.js';
+import { UnknownCertificateError } from '../agent/pass.js';
+import { renewCommand } from './renew.js';
+import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
+import type { CliIo } from './io.js';
+
+/** Exit codes are a contract: 0 all good, 1 a certificate failed, 2 usage or config error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command('certkeeper')
+    .description('Keeps TLS certificates on AWS from ever lapsing: ACME DNS-01 on Route 53, deployed to ACM and load balancers.')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(run certkeeper --help for usage)');
+  const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
+
+  program
+    .command('renew')
+    .description('renew what is due among the named certificates (all when none is named), then deploy it')
+    .argument('[names...]', 'certificate names from the config')
+    .addOption(configOption())
+    .option('--force', 'renew even when the deployed certificate is not due')
+    .option('--json', 'print the outcome as JSON on stdout')
+    .action(async (names: string[], options) => {
+      exitCode = await renewCommand(names, options, io);
+    });
+
+  program
+    .command('status')
+    .description('show each managed certificate as deployed in AWS, and what certkeeper would do now')
+    .argument('[names...]', 'certificate names from the config')
+    .addOption(configOption())
+    .option('--json', 'print a JSON array on stdout')
+    .action(async (names: string[], options) => {
+      exitCode = await statusCommand(names, options, io);
+    });
+
+  program
+    .command('run')
+    .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
+    .addOption(configOption())
+    .action(async (options) => {
+      exitCode = await runCommand(options, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof ConfigError || error instanceof UnknownCertificateError) {
+      io.stderr.write(`certkeeper: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`certkeeper: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { VPCRegion } from '@aws-sdk/client-route-53';
+import { scheduleJob } from 'node-schedule';
+import { domainProblem } from './domains.js';
+
+/**
+ * The config contract. Keys and defaults here are what users write in renewal.config.ts;
+ * every message says what is expected, so a wrong config names its fix.
+ */
+
+// Every region the installed AWS SDK knows (Route 53's list of VPC regions covers all partitions).
+const KNOWN_REGIONS: ReadonlySet<string> = new Set(Object.values(VPCRegion));
+
+export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
+const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
+const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+const region = z.string().refine((value) => KNOWN_REGIONS.has(value), {
+  error: (issue) =>
+    `"${String(issue.input)}" is not an AWS region known to certkeeper; expected a region code such as "us-east-1" or "eu-west-1"`,
+});
+
+const domain = z.string().superRefine((value, ctx) => {
+  const problem = domainProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const listener = z.strictObject({
+  arn: z.string().regex(LISTENER_ARN, {
+    error: (issue) =>
+      `"${String(issue.input)}" is not a load-balancer listener ARN; expected "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID"`,
+  }),
+  /** `default`: the listener's default certificate. `sni`: one of its additional (SNI) certificates. */
+  mode: z.enum(['default', 'sni']).default('default'),
+});
+
+const acmTarget = z
+  .strictObject({
+    region,
+    /** Re-import into this certificate, keeping its ARN. Without it certkeeper imports one and tags it. */
+    certificateArn: z
+      .string()
+      .regex(ACM_ARN, {
+        error: (issue) =>
+          `"${String(issue.input)}" is not an ACM certificate ARN; expected "arn:aws:acm:REGION:ACCOUNT:certificate/UUID"`,
+      })
+      .optional(),
+    listeners: z.array(listener).default([]),
+  })
+  .superRefine((target, ctx) => {
+    const arnRegion = target.certificateArn?.match(ACM_ARN)?.[1];
+    if (arnRegion && arnRegion !== target.region) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificateArn'],
+        message: `is in region ${arnRegion} but this entry's region is ${target.region}; an ACM certificate can only be used in its own region`,
+      });
+    }
+    target.listeners.forEach((entry, index) => {
+      const listenerRegion = entry.arn.match(LISTENER_ARN)?.[1];
+      if (listenerRegion && listenerRegion !== target.region) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listeners', index, 'arn'],
+          message: `is in region ${listenerRegion} but this entry's region is ${target.region}; put the listener under an acm entry for ${listenerRegion}`,
+        });
+      }
+    });
+  });
+
+const certificate = z
+  .strictObject({
+    /** Stable name: used in logs, in `renew NAME`, in the state directory and in the ACM tag `certkeeper:name`. */
+    name: z.string().regex(CERTIFICATE_NAME, {
+      error: (issue) =>
+        `"${String(issue.input)}" is not a valid certificate name; expected lower-case letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)`,
+    }),
+    domains: z.array(domain).min(1, { error: 'is empty; expected at least one domain, such as ["api.example.com"]' }),
+    keyType: z.enum(KEY_TYPES).default('ecdsa-p256'),
+    route53: z
+      .strictObject({
+        hostedZoneId: z
+          .string()
+          .regex(HOSTED_ZONE_ID, {
+            error: (issue) => `"${String(issue.input)}" is not a Route 53 hosted zone ID; expected something like "Z0123456789ABCDEFGHIJ"`,
+          })
+          .transform((id) => id.replace(/^\/hostedzone\//, ''))
+          .optional(),
+      })
+      .default({}),
+    acm: z.array(acmTarget).min(1, { error: 'is empty; expected at least one { region } to import the certificate into' }),
+  })
+  .superRefine((spec, ctx) => {
+    reportDuplicates(spec.domains, ctx, ['domains'], 'domain');
+    reportDuplicates(
+      spec.acm.map((target) => target.region),
+      ctx,
+      ['acm'],
+      'region',
+    );
+  });
+
+const acme = z.strictObject({
+  /** Let's Encrypt production by default; use its staging directory while trying things out. */
+  directoryUrl: z
+    .url({
+      protocol: /^https$/,
+      error: expecting('the https URL of an ACME directory, such as "https://acme-staging-v02.api.letsencrypt.org/directory"'),
+    })
+    .default('https://acme-v02.api.letsencrypt.org/directory'),
+  email: z.email({ error: expecting('a contact e-mail address for the ACME account, such as "ops@example.com"') }),
+  termsOfServiceAgreed: z.literal(true, {
+    error: (issue) =>
+      `${issue.input === undefined ? 'is required and ' : ''}must be true: read the CA's terms of service, then set termsOfServiceAgreed: true`,
+  }),
+  /** Extra CA certificates (PEM file) to trust for the ACME server's HTTPS, for private CAs. */
+  caCertificates: z.string().min(1).optional(),
+});
+
+const schedule = z.strictObject({
+  /** node-schedule cron expression (5 fields, or 6 with seconds). Twice a day by default, as certbot does. */
+  cron: z
+    .string()
+    .refine(isValidCron, { error: expecting('a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)') })
+    .default('0 0,12 * * *'),
+  /** Each scheduled pass starts after a random delay up to this, so a fleet does not hit the CA at once. */
+  jitterSeconds: z.number().int().min(0).max(86_400).default(0),
+});
+
+export const configSchema = z
+  .strictObject({
+    acme,
+    /** Account key and records; relative paths are relative to the config file. Created 0700, files 0600. */
+    stateDir: z.string().min(1).default('./.certkeeper'),
+    /** Credentials and endpoints come from the standard AWS chain and environment. */
+    aws: z.strictObject({ region }),
+    schedule: schedule.default({ cron: '0 0,12 * * *', jitterSeconds: 0 }),
+    certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
+  })
+  .superRefine((config, ctx) => {
+    reportDuplicates(
+      config.certificates.map((spec) => spec.name),
+      ctx,
+      ['certificates'],
+      'certificate name',
+    );
+  });
+
+/** Error wording for a field: "is required" when absent, otherwise the offending value and what fits. */
+function expecting(what: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `is required; expected ${what}` : `${JSON.stringify(issue.input)} is not valid; expected ${what}`;
+}
+
+/** Parsed by node-schedule itself, the library that will run it. */
+function isValidCron(expression: string): boolean {
+  const probe = scheduleJob(expression, () => undefined);
+  probe?.cancel();
+  return probe !== null;
+}
+
+function reportDuplicates(values: string[], ctx: z.RefinementCtx, path: (string | number)[], what: string): void {
+  const seen = new Map<string, number>();
+  values.forEach((value, index) => {
+    const first = seen.get(value);
+    if (first === undefined) {
+      seen.set(value, index);
+      return;
+    }
+    const key = what === 'certificate name' ? [...path, index, 'name'] : what === 'region' ? [...path, index, 'region'] : [...path, index];
+    ctx.addIssue({ code: 'custom', path: key, message: `duplicate ${what} "${value}" (already at index ${first})` });
+  });
+}
+
+/** What users write (defaults optional). */
+export type CertkeeperConfig = z.input<typeof configSchema>;
+/** What certkeeper works with after validation and defaults. */
+export type ResolvedConfig = z.output<typeof configSchema> & { configPath: string };
+export type CertificateSpec = z.output<typeof certificate>;
+export type AcmTargetSpec = z.output<typeof acmTarget>;
+export type ListenerSpec = z.output<typeof listener>;

@@ -1,0 +1,56 @@
+import type { CertificateSpec } from '../config/schema.js';
+import type { CertificateFacts } from '../pki/certificate.js';
+import type { AcmRegion } from '../targets/acm.js';
+import type { CertificateRecord } from '../store/certificate-records.js';
+
+/** What ACM holds for one configured region, and how it was found. */
+export interface RegionObservation {
+  region: string;
+  certificateArn?: string;
+  facts?: CertificateFacts;
+  /** `config`: the configured ARN; `record`: the ARN this agent imported last; `tags`: found by certkeeper's tags. */
+  foundBy?: 'config' | 'record' | 'tags';
+  /** Other ARNs tagged with this name (e.g. left by an interrupted run); not deployed, reported. */
+  alsoTagged: string[];
+}
+
+export interface Observation {
+  regions: RegionObservation[];
+}
+
+/**
+ * Reads what is really deployed in ACM for a certificate: the configured ARN, else the one recorded
+ * last time (if it still exists), else the newest certificate carrying certkeeper's tags for this
+ * name. A fresh machine with an empty state directory therefore finds what an earlier one imported.
+ */
+export async function observeCertificate(
+  spec: CertificateSpec,
+  record: CertificateRecord | undefined,
+  acmFor: (region: string) => AcmRegion,
+): Promise<Observation> {
+  const regions = await Promise.all(
+    spec.acm.map(async (target): Promise<RegionObservation> => {
+      const acm = acmFor(target.region);
+      if (target.certificateArn) {
+        const found = await acm.get(target.certificateArn);
+        return { region: target.region, certificateArn: target.certificateArn, facts: found?.facts, foundBy: 'config', alsoTagged: [] };
+      }
+      const recorded = record?.acm?.[target.region];
+      if (recorded) {
+        const found = await acm.get(recorded);
+        if (found) return { region: target.region, certificateArn: recorded, facts: found.facts, foundBy: 'record', alsoTagged: [] };
+      }
+      const tagged = (await Promise.all((await acm.findByName(spec.name)).map((arn) => acm.get(arn)))).filter((found) => found !== undefined);
+      const newest = tagged.sort((a, b) => b.facts.notAfter.getTime() - a.facts.notAfter.getTime())[0];
+      if (!newest) return { region: target.region, alsoTagged: [] };
+      return {
+        region: target.region,
+        certificateArn: newest.certificateArn,
+        facts: newest.facts,
+        foundBy: 'tags',
+        alsoTagged: tagged.filter((other) => other !== newest).map((other) => other.certificateArn),
+      };
+    }),
+  );
+  return { regions };
+}

@@ -1,0 +1,87 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { KeyType } from '../config/schema.js';
+
+/** The facts certkeeper needs about a certificate, read from its PEM (never from a config file). */
+export interface CertificateFacts {
+  /** Lower-case hex without separators, as ACME and `openssl x509 -serial` print it. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** DNS subject alternative names, sorted. */
+  domains: string[];
+  keyType: KeyType | 'other';
+  issuer: string;
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function splitPemChain(pem: string): string[] {
+  return (pem.match(PEM_BLOCK) ?? []).map((block) => `${block}\n`);
+}
+
+export function readCertificate(pem: string): CertificateFacts {
+  const certificate = new X509Certificate(pem);
+  return {
+    serial: normaliseSerial(certificate.serialNumber),
+    notBefore: new Date(certificate.validFrom),
+    notAfter: new Date(certificate.validTo),
+    domains: dnsNames(certificate),
+    keyType: keyTypeOf(certificate),
+    issuer: certificate.issuer.replace(/\n/g, ', '),
+  };
+}
+
+/** ACM prints serials as "0a:1b:…"; Node as "0A1B…": compare them in one form. */
+export function normaliseSerial(serial: string): string {
+  return serial.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
+}
+
+function dnsNames(certificate: X509Certificate): string[] {
+  const names = (certificate.subjectAltName ?? '')
+    .split(', ')
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice(4).toLowerCase());
+  return [...new Set(names)].sort();
+}
+
+function keyTypeOf(certificate: X509Certificate): KeyType | 'other' {
+  const key = certificate.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') {
+    if (details.namedCurve === 'prime256v1') return 'ecdsa-p256';
+    if (details.namedCurve === 'secp384r1') return 'ecdsa-p384';
+  }
+  if (key.asymmetricKeyType === 'rsa' && [2048, 3072, 4096].includes(details.modulusLength ?? 0)) {
+    return `rsa-${details.modulusLength}` as KeyType;
+  }
+  return 'other';
+}
+
+/**
+ * Refuses what the CA sent when it is not what was ordered, before anything reaches ACM:
+ * other names, a key that is not ours, or a certificate that is already expired.
+ */
+export function checkIssuedCertificate(leafPem: string, privateKeyPem: string, orderedDomains: string[], now = new Date()): CertificateFacts {
+  let facts: CertificateFacts;
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(leafPem);
+    facts = readCertificate(leafPem);
+  } catch (error) {
+    throw new Error(`the CA returned a certificate that cannot be parsed: ${(error as Error).message}`);
+  }
+  const wanted = [...new Set(orderedDomains.map((d) => d.toLowerCase()))].sort();
+  if (wanted.join(',') !== facts.domains.join(',')) {
+    throw new Error(`the CA returned a certificate for ${facts.domains.join(', ')} but ${wanted.join(', ')} was ordered`);
+  }
+  if (!certificate.checkPrivateKey(createPrivateKey(privateKeyPem))) {
+    throw new Error('the CA returned a certificate whose public key does not match the key of the request');
+  }
+  if (facts.notAfter <= now) throw new Error(`the CA returned a certificate that expired on ${facts.notAfter.toISOString()}`);
+  return facts;
+}
+
+/** The days (fractional) from `now` to `notAfter`. */
+export function daysLeft(notAfter: Date, now: Date): number {
+  return (notAfter.getTime() - now.getTime()) / 86_400_000;
+}

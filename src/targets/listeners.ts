@@ -1,0 +1,68 @@
+import {
+  AddListenerCertificatesCommand,
+  DescribeListenerCertificatesCommand,
+  DescribeListenersCommand,
+  ModifyListenerCommand,
+  RemoveListenerCertificatesCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ListenerSpec } from '../config/schema.js';
+import type { AuditLogger } from '../telemetry/logger.js';
+
+/**
+ * Makes a load-balancer listener serve `certificateArn`. Idempotent: a listener that already does is
+ * left alone. In SNI mode the new certificate is added before the one it replaces is removed, so the
+ * listener is never without this certificate.
+ */
+export async function bindListener(
+  elb: ElasticLoadBalancingV2Client,
+  listener: ListenerSpec,
+  certificateArn: string,
+  replacedArns: string[],
+  log: AuditLogger,
+): Promise<void> {
+  if (listener.mode === 'default') {
+    const current = await defaultCertificate(elb, listener.arn);
+    if (current === certificateArn) return;
+    await elb.send(new ModifyListenerCommand({ ListenerArn: listener.arn, Certificates: [{ CertificateArn: certificateArn }] }));
+    log.info('listener.updated', { listenerArn: listener.arn, mode: 'default', previousCertificateArn: current ?? null, certificateArn });
+    return;
+  }
+
+  const sni = await sniCertificates(elb, listener.arn);
+  if (!sni.includes(certificateArn)) {
+    await elb.send(new AddListenerCertificatesCommand({ ListenerArn: listener.arn, Certificates: [{ CertificateArn: certificateArn }] }));
+    log.info('listener.updated', { listenerArn: listener.arn, mode: 'sni', action: 'added', certificateArn });
+  }
+  const stale = replacedArns.filter((arn) => arn !== certificateArn && sni.includes(arn));
+  if (stale.length > 0) {
+    await elb.send(new RemoveListenerCertificatesCommand({ ListenerArn: listener.arn, Certificates: stale.map((arn) => ({ CertificateArn: arn })) }));
+    log.info('listener.updated', { listenerArn: listener.arn, mode: 'sni', action: 'removed', certificateArns: stale, replacedBy: certificateArn });
+  }
+}
+
+/** Whether the listener carries this certificate in the configured role. */
+export async function listenerCarries(elb: ElasticLoadBalancingV2Client, listener: ListenerSpec, certificateArn: string): Promise<boolean> {
+  return listener.mode === 'default'
+    ? (await defaultCertificate(elb, listener.arn)) === certificateArn
+    : (await sniCertificates(elb, listener.arn)).includes(certificateArn);
+}
+
+async function defaultCertificate(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<string | undefined> {
+  const answer = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+  const found = answer.Listeners?.[0];
+  if (!found) throw new Error(`listener ${listenerArn} not found`);
+  return found.Certificates?.[0]?.CertificateArn;
+}
+
+/** Additional (non-default) certificates, all pages. */
+async function sniCertificates(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<string[]> {
+  const arns: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await elb.send(new DescribeListenerCertificatesCommand({ ListenerArn: listenerArn, Marker: marker }));
+    for (const certificate of page.Certificates ?? []) if (!certificate.IsDefault) arns.push(certificate.CertificateArn!);
+    marker = page.NextMarker;
+  } while (marker);
+  return arns;
+}

@@ -1,0 +1,96 @@
+import type { Writable } from 'node:stream';
+import winston from 'winston';
+
+/**
+ * The audit trail: one JSON object per line on stderr (stdout is for command results), each with
+ * `time`, `level`, `event`, `runId`, `certificate` and the facts of the event. Humans at a terminal
+ * get one readable line per event instead.
+ */
+export interface AuditLogger {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+  debug(event: string, fields?: Record<string, unknown>): void;
+  /** A logger whose every line also carries these fields (e.g. `runId`, `certificate`). */
+  child(fields: Record<string, unknown>): AuditLogger;
+}
+
+export interface LoggerOptions {
+  stream?: Writable;
+  level?: string;
+  /** Human-readable lines; defaults to whether stderr is a terminal. */
+  pretty?: boolean;
+}
+
+const REDACTED = '[redacted: private key material]';
+const KEY_MATERIAL = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+export function createLogger(options: LoggerOptions = {}): AuditLogger {
+  const stream = options.stream ?? process.stderr;
+  const pretty = options.pretty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
+  const base = winston.createLogger({
+    level: options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info',
+    format: winston.format.combine(redactKeyMaterial(), pretty ? humanLine() : jsonLine()),
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  return wrap(base, {});
+}
+
+function wrap(base: winston.Logger, context: Record<string, unknown>): AuditLogger {
+  const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
+    base.log({ level, message: event, ...context, ...fields, event });
+  };
+  return {
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    debug: log('debug'),
+    child: (fields) => wrap(base, { ...context, ...fields }),
+  };
+}
+
+/** Defence in depth: whatever a caller passes, no value that looks like a private key is written. */
+const redactKeyMaterial = winston.format((info) => {
+  for (const [key, value] of Object.entries(info)) {
+    if (typeof value === 'string' && KEY_MATERIAL.test(value)) info[key] = REDACTED;
+    else if (value && typeof value === 'object' && KEY_MATERIAL.test(safeStringify(value))) info[key] = REDACTED;
+  }
+  return info;
+});
+
+function jsonLine() {
+  return winston.format.printf((info) => {
+    const { level, message: _message, event, runId, certificate, ...facts } = info;
+    const ordered = { time: new Date().toISOString(), level, event, runId, certificate, ...withoutSymbols(facts) };
+    return safeStringify(ordered);
+  });
+}
+
+function humanLine() {
+  return winston.format.printf((info) => {
+    const { level, message: _message, event, runId: _runId, certificate, ...facts } = info;
+    const details = Object.entries(withoutSymbols(facts))
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeStringify(value)}`)
+      .join(' ');
+    const time = new Date().toISOString().slice(11, 19);
+    return `${time} ${String(level).padEnd(5)} ${String(event)}${certificate ? ` [${String(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
+  });
+}
+
+function withoutSymbols(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([key]) => typeof key === 'string'));
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, inner) => (inner instanceof Error ? inner.message : typeof inner === 'bigint' ? inner.toString() : inner));
+  } catch {
+    return String(value);
+  }
+}
+
+/** A short, key-free description of a failure, for log fields and user-facing errors. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return KEY_MATERIAL.test(text) ? REDACTED : text;
+}

@@ -1,0 +1,125 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startChildProcess, type ManagedProcess } from './child-processes.js';
+import { httpsGet } from './https-get.js';
+import { freePort, waitFor } from './ports.js';
+import { makeStackDir, removeStackDir } from './stack-dirs.js';
+import { writeLocalhostTls } from './tls.js';
+
+export const PEBBLE_BINARY = process.env.PEBBLE_BINARY ?? 'pebble';
+
+export interface PebbleOptions {
+  /** Port on 127.0.0.1 of the DNS server Pebble asks for `_acme-challenge` TXT records. */
+  dnsPort: number;
+  /**
+   * Lifetime of issued certificates in seconds (default 90 days; Pebble's own default is 5 years).
+   * Pebble 2.4.0 honours it exactly: notAfter = notBefore + validitySeconds - 1 s. Short values
+   * (e.g. 120) give certificates that are already "due" for renewal.
+   */
+  validitySeconds?: number;
+  /** External account binding keys, kid → base64url HMAC key; when given, EAB becomes required. */
+  eab?: Record<string, string>;
+  /** Extra environment for Pebble, overriding the defaults below (e.g. PEBBLE_WFE_NONCEREJECT: '50'). */
+  env?: Record<string, string>;
+}
+
+export interface Pebble {
+  /** ACME directory, e.g. https://127.0.0.1:PORT/dir */
+  directoryUrl: string;
+  /** Management interface: /roots/0, /intermediates/0, /cert-status-by-serial/HEX */
+  managementUrl: string;
+  /** PEM of the CA that signed Pebble's HTTPS certificate: trust it, never turn verification off. */
+  caCertPath: string;
+  /** Pebble's stdout and stderr; look here when an order fails. */
+  logPath: string;
+  pid: number;
+  process: ManagedProcess;
+  /** The root that signs issued certificates; Pebble makes a new one at every start. */
+  issuingRootPem(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Set CERTKEEPER_STACK_KEEP_LOGS=1 to keep the temp dirs (config, certificates, logs) after stop(). */
+export const keepStackLogs = (): boolean => process.env.CERTKEEPER_STACK_KEEP_LOGS === '1';
+
+const DEFAULT_ENV = {
+  PEBBLE_VA_NOSLEEP: '1', // else a random 0-5 s sleep before every validation
+  PEBBLE_WFE_NONCEREJECT: '0', // else 5 % of nonces are rejected as badNonce at random
+};
+
+/** Starts Pebble on free loopback ports and resolves once its directory answers over trusted HTTPS. */
+export async function startPebble(options: PebbleOptions): Promise<Pebble> {
+  const dir = await makeStackDir('pebble');
+  const tls = await writeLocalhostTls(dir);
+  const logPath = join(dir, 'pebble.log');
+
+  // A free port can be taken between the probe and Pebble's bind: try again with new ports.
+  for (let attempt = 1; ; attempt++) {
+    const [listenPort, managementPort, httpPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const configPath = join(dir, 'pebble-config.json');
+    const eab = options.eab ?? {};
+    await writeFile(
+      configPath,
+      JSON.stringify(
+        {
+          pebble: {
+            listenAddress: `127.0.0.1:${listenPort}`,
+            managementListenAddress: `127.0.0.1:${managementPort}`,
+            certificate: tls.serverCertPath,
+            privateKey: tls.serverKeyPath,
+            // Ports Pebble's VA would dial for HTTP-01 / TLS-ALPN-01; nothing listens there.
+            httpPort,
+            tlsPort,
+            ocspResponderURL: '',
+            externalAccountBindingRequired: Object.keys(eab).length > 0,
+            externalAccountMACKeys: eab,
+            certificateValidityPeriod: options.validitySeconds ?? 90 * 86_400,
+          },
+        },
+        null,
+        2,
+      ),
+    );
+
+    const child = await startChildProcess({
+      label: 'pebble',
+      command: PEBBLE_BINARY,
+      args: ['-config', configPath, '-dnsserver', `127.0.0.1:${options.dnsPort}`],
+      logPath,
+      env: { ...process.env, ...DEFAULT_ENV, ...options.env },
+      cwd: dir,
+    });
+    const directoryUrl = `https://127.0.0.1:${listenPort}/dir`;
+    const managementUrl = `https://127.0.0.1:${managementPort}`;
+    try {
+      await waitFor(async () => (await httpsGet(directoryUrl, tls.caCertPath, 1_000)).status === 200, {
+        label: `Pebble at ${directoryUrl}`,
+        timeoutMs: 10_000,
+        abortIf: () => (child.exitStatus ? new Error(`Pebble exited (${child.exitStatus})`) : undefined),
+      });
+    } catch (error) {
+      await child.stop();
+      const portTaken = /address already in use/i.test(child.logTail());
+      if (portTaken && attempt < 3) continue;
+      throw new Error(`${(error as Error).message}\n--- ${logPath} (kept) ---\n${child.logTail()}`, { cause: error });
+    }
+
+    return {
+      directoryUrl,
+      managementUrl,
+      caCertPath: tls.caCertPath,
+      logPath,
+      pid: child.pid,
+      process: child,
+      async issuingRootPem() {
+        const answer = await httpsGet(`${managementUrl}/roots/0`, tls.caCertPath);
+        if (answer.status !== 200) throw new Error(`GET ${managementUrl}/roots/0: HTTP ${answer.status}`);
+        return answer.body;
+      },
+      async stop() {
+        await child.stop();
+        await removeStackDir(dir);
+      },
+    };
+  }
+}
