@@ -66,7 +66,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     const records = pending.map((item) => item.record);
     const forget = ctx.journal.note(ctx.runId, spec.name, records);
     try {
-      await ctx.solver.present(records, signal);
+      await ctx.solver.present(records, log, signal);
       signal?.throwIfAborted();
       await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
       await Promise.all(
@@ -82,7 +82,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     } finally {
       // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
       try {
-        await ctx.solver.cleanup(records);
+        await ctx.solver.cleanup(records, log);
         forget();
       } catch (error) {
         log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });

@@ -31,12 +31,12 @@ export class AgentContext {
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
     this.aws = new AwsClients(config.aws.region);
-    this.solver = new Route53Solver(this.aws.route53, log, solverOptions);
+    this.solver = new Route53Solver(this.aws.route53, solverOptions);
   }
 
   /** The ACME client, registered on first use; a failure is retried on the next call. */
-  acmeClient(): Promise<acme.Client> {
-    this.account ??= openAccount(this.config, this.store, this.log).catch((error: unknown) => {
+  acmeClient(log: AuditLogger = this.log): Promise<acme.Client> {
+    this.account ??= openAccount(this.config, this.store, log).catch((error: unknown) => {
       this.account = undefined;
       throw error;
     });

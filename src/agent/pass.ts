@@ -120,7 +120,7 @@ export function decideFor(spec: CertificateSpec, observation: Observation, now: 
 async function cleanUpOrphanedChallenges(ctx: AgentContext, log: AgentContext['log']): Promise<void> {
   for (const { entry, forget } of ctx.journal.orphans()) {
     try {
-      await ctx.solver.cleanup(entry.records);
+      await ctx.solver.cleanup(entry.records, log.child({ certificate: entry.certificate }));
       forget();
       log.info('dns.challenge.orphans_cleaned', { certificate: entry.certificate, previousRunId: entry.runId, records: entry.records.map((r) => r.name) });
     } catch (error) {

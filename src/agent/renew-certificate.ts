@@ -24,7 +24,7 @@ export async function renewCertificate(
   runId: string,
   signal?: AbortSignal,
 ): Promise<{ deployments: Deployment[]; serial: string; notAfter: Date }> {
-  const client = await ctx.acmeClient();
+  const client = await ctx.acmeClient(log);
   const issued = await issueCertificate(spec, { client, zones: scope.zones, solver: ctx.solver, journal: ctx.journal, log, runId, signal });
   signal?.throwIfAborted();
 

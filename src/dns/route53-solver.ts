@@ -34,11 +34,11 @@ const CHALLENGE_TTL = 10;
 export class Route53Solver {
   constructor(
     private readonly route53: Route53Client,
-    private readonly log: AuditLogger,
     private readonly options: SolverOptions = {},
   ) {}
 
-  async present(records: TxtRecord[], signal?: AbortSignal): Promise<void> {
+  /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
+  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal): Promise<void> {
     const changes = await Promise.all(
       [...groupByZone(records)].map(async ([zoneId, zoneRecords]) => {
         const upserts: Change[] = [];
@@ -54,7 +54,7 @@ export class Route53Solver {
           }),
         );
         const changeId = answer.ChangeInfo!.Id!;
-        this.log.info('dns.challenge.presented', {
+        log.info('dns.challenge.presented', {
           hostedZoneId: zoneId,
           changeId,
           records: zoneRecords.map((record) => record.name),
@@ -63,11 +63,11 @@ export class Route53Solver {
         return { zoneId, changeId };
       }),
     );
-    await Promise.all(changes.map(({ zoneId, changeId }) => this.waitInsync(zoneId, changeId, signal)));
+    await Promise.all(changes.map(({ zoneId, changeId }) => this.waitInsync(zoneId, changeId, log, signal)));
   }
 
   /** Removes exactly these values; others at the same names stay. Never throws for a record already gone. */
-  async cleanup(records: TxtRecord[]): Promise<void> {
+  async cleanup(records: TxtRecord[], log: AuditLogger): Promise<void> {
     const failures: string[] = [];
     await Promise.all(
       [...groupByZone(records)].map(async ([zoneId, zoneRecords]) => {
@@ -87,7 +87,7 @@ export class Route53Solver {
               ChangeBatch: { Comment: 'certkeeper: clean up ACME DNS-01 challenge', Changes: changes },
             }),
           );
-          this.log.info('dns.challenge.cleaned', {
+          log.info('dns.challenge.cleaned', {
             hostedZoneId: zoneId,
             changeId: answer.ChangeInfo?.Id,
             records: zoneRecords.map((record) => record.name),
@@ -110,14 +110,14 @@ export class Route53Solver {
     return (set.ResourceRecords ?? []).map((record) => unquote(record.Value ?? ''));
   }
 
-  private async waitInsync(zoneId: string, changeId: string, signal?: AbortSignal): Promise<void> {
+  private async waitInsync(zoneId: string, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
     const timeoutMs = this.options.insyncTimeoutMs ?? 300_000;
     const deadline = Date.now() + timeoutMs;
     let delay = this.options.pollIntervalMs ?? 1_000;
     for (;;) {
       const answer = await this.route53.send(new GetChangeCommand({ Id: changeId }));
       if (answer.ChangeInfo?.Status === 'INSYNC') {
-        this.log.debug('dns.change.insync', { hostedZoneId: zoneId, changeId });
+        log.debug('dns.change.insync', { hostedZoneId: zoneId, changeId });
         return;
       }
       if (Date.now() + delay > deadline) {
