@@ -35,7 +35,14 @@ export async function openAccount(config: ResolvedConfig, store: FileStore, log:
     store.write(path, stored);
     log.info('acme.account.key_created', { directoryUrl: config.acme.directoryUrl });
   }
-  const client = new acme.Client({ directoryUrl: config.acme.directoryUrl, accountKey: stored.accountKey });
+  const client = new acme.Client({
+    directoryUrl: config.acme.directoryUrl,
+    accountKey: stored.accountKey,
+    // Poll challenge and order status from 1 s up (the library starts at 5 s): validation usually takes a second or two.
+    backoffMin: 1_000,
+    backoffMax: 10_000,
+    backoffAttempts: 12,
+  });
   await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
   const accountUrl = client.getAccountUrl();
   if (stored.accountUrl !== accountUrl || stored.email !== config.acme.email) {

@@ -31,7 +31,13 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
 
   const job = scheduleJob(cron, () => pass('schedule'));
   if (!job) throw new Error(`schedule.cron "${cron}" is not a valid cron expression`);
-  ctx.log.info('daemon.started', { cron, jitterSeconds, pid: process.pid });
+  ctx.log.info('daemon.started', { cron, jitterSeconds, pid: process.pid, nodeVersion: process.versions.node });
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    ctx.log.warn('runtime.node_outdated', {
+      nodeVersion: process.versions.node,
+      why: 'AWS SDK releases from January 2027 need Node 22; certkeeper runs on Node 20 with the SDK it ships, but plan the upgrade',
+    });
+  }
   pass('start');
 
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

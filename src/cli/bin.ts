@@ -1,7 +1,7 @@
-import { main } from './main.js';
-
-// The AWS SDK's Node-version notice is multi-line text on stderr, which would break the JSON-lines audit log.
+// The AWS SDK's Node-version notice is multi-line text on stderr, which would break the JSON-lines
+// audit log; `certkeeper run` logs the same fact as one event instead. Set before the SDK loads.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { main } = await import('./main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

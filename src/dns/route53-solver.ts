@@ -57,7 +57,7 @@ export class Route53Solver {
         log.info('dns.challenge.presented', {
           hostedZoneId: zoneId,
           changeId,
-          records: zoneRecords.map((record) => record.name),
+          records: uniqueNames(zoneRecords),
           count: zoneRecords.length,
         });
         return { zoneId, changeId };
@@ -90,7 +90,7 @@ export class Route53Solver {
           log.info('dns.challenge.cleaned', {
             hostedZoneId: zoneId,
             changeId: answer.ChangeInfo?.Id,
-            records: zoneRecords.map((record) => record.name),
+            records: uniqueNames(zoneRecords),
             count: zoneRecords.length,
           });
         } catch (error) {
@@ -141,6 +141,10 @@ function unquote(value: string): string {
   const parts = value.match(/"((?:[^"\\]|\\.)*)"/g);
   if (!parts) return value;
   return parts.map((part) => part.slice(1, -1)).join('');
+}
+
+function uniqueNames(records: TxtRecord[]): string[] {
+  return [...new Set(records.map((record) => record.name))];
 }
 
 function groupByZone(records: TxtRecord[]): Map<string, TxtRecord[]> {

@@ -134,7 +134,7 @@ function isShortLived(facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>): 
 function describeRemaining(facts: CertificateFacts, now: Date): string {
   const days = (facts.notAfter.getTime() - now.getTime()) / 86_400_000;
   const lifetime = (facts.notAfter.getTime() - facts.notBefore.getTime()) / 86_400_000;
-  return `valid until ${facts.notAfter.toISOString()} (${formatDays(days)} left of ${formatDays(lifetime)})`;
+  return `valid until ${facts.notAfter.toISOString()} (${formatDays(days)} left of ${formatDays(Math.round(lifetime))})`;
 }
 
 function formatDays(days: number): string {

@@ -57,3 +57,38 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
 export function eventsNamed(events: AuditEvent[], name: string, certificate?: string): AuditEvent[] {
   return events.filter((event) => event.event === name && (certificate === undefined || event.certificate === certificate));
 }
+
+/**
+ * A certkeeper process under watch: every audit line it writes is parsed as it comes, so a test can
+ * wait for the Nth event of a name without missing one that arrived in the same chunk as another.
+ */
+export class WatchedCli {
+  readonly events: AuditEvent[] = [];
+  readonly done: Promise<CliResult>;
+  private partial = '';
+
+  constructor(readonly child: ChildProcess) {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const lines = (this.partial + String(chunk)).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.events.push(JSON.parse(line) as AuditEvent);
+    });
+    this.done = collect(child).then((result) => ({ ...result, events: parseEvents(result.stderr) }));
+  }
+
+  /** Resolves once `count` events of this name have been written. */
+  async waitFor(name: string, count = 1, timeoutMs = 60_000): Promise<AuditEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = eventsNamed(this.events, name);
+      if (found.length >= count) return found[count - 1]!;
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} ${name} events within ${timeoutMs} ms`);
+      if (this.child.exitCode !== null) throw new Error(`certkeeper exited (${this.child.exitCode}) before ${count} ${name} events`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+export function watchCli(args: string[], env: NodeJS.ProcessEnv): WatchedCli {
+  return new WatchedCli(startCli(args, env));
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
+import { startStack, type Stack } from '../stack/stack.js';
+import { eventsNamed, runCli, watchCli } from './cli.js';
+
+/** `certkeeper run`: a pass at start, then on the cron schedule; SIGTERM/SIGINT stop it without leaving records. */
+
+let stack: Stack;
+let aws: AwsFixtures;
+let listener: HttpsListener;
+let workDir: string;
+
+beforeAll(async () => {
+  // Pebble's validation sleep (0-5 s) left on, so a signal can land while challenges are being validated.
+  stack = await startStack({ pebble: { env: { PEBBLE_VA_NOSLEEP: '0' } } });
+  aws = awsFixtures(stack.motoEndpoint);
+  await aws.createHostedZone('daemon.example');
+  listener = await aws.createHttpsListener({ name: 'alb-daemon' });
+  workDir = mkdtempSync(join(tmpdir(), 'certkeeper-daemon-'));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function writeConfig(name: string, domains: string[], cron: string): string {
+  const path = join(workDir, `${name}.config.mjs`);
+  const config = {
+    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
+    stateDir: join(workDir, 'state'),
+    aws: { region: 'us-east-1' },
+    schedule: { cron },
+    certificates: [{ name, domains, acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] }],
+  };
+  writeFileSync(path, `export default ${JSON.stringify(config)};\n`);
+  return path;
+}
+
+describe('certkeeper run', () => {
+  it('stops on SIGTERM in the middle of a renewal, leaving no challenge record behind', async () => {
+    // A schedule that does not fire during the test: only the pass at start runs.
+    const config = writeConfig('interrupted', ['a.daemon.example', 'b.daemon.example'], '0 0 1 1 *');
+    const daemon = watchCli(['run', '--config', config], stack.env);
+    await daemon.waitFor('dns.challenge.presented');
+    daemon.child.kill('SIGTERM');
+    const { code, stderr, events } = await daemon.done;
+    expect(code, stderr).toBe(0);
+    expect(eventsNamed(events, 'daemon.stopping')[0]).toMatchObject({ reason: 'SIGTERM', passRunning: true });
+    expect(eventsNamed(events, 'daemon.stopped')).toHaveLength(1);
+    expect(eventsNamed(events, 'dns.challenge.cleaned', 'interrupted')).toHaveLength(1);
+    expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+
+  it('runs a pass at start and then on its schedule, and SIGINT stops it', async () => {
+    const config = writeConfig('scheduled', ['c.daemon.example'], '*/2 * * * * *');
+    const daemon = watchCli(['run', '--config', config], stack.env);
+    // The pass at start renews; the scheduled passes after it find the certificate deployed and valid.
+    await daemon.waitFor('pass.finished', 3);
+    daemon.child.kill('SIGINT');
+    const { code, stderr, events } = await daemon.done;
+    expect(code, stderr).toBe(0);
+    expect(eventsNamed(events, 'pass.started').length).toBeGreaterThanOrEqual(3);
+    expect(eventsNamed(events, 'acme.order.created')).toHaveLength(1);
+    expect(eventsNamed(events, 'renewal.decided').slice(1).every((event) => event.action === 'none')).toBe(true);
+    expect(eventsNamed(events, 'daemon.stopped')).toHaveLength(1);
+    expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+
+  it('after a SIGKILL mid-renewal, the next run removes the orphaned challenge records and converges', async () => {
+    const config = writeConfig('killed', ['d.daemon.example'], '0 0 1 1 *');
+    const renewal = watchCli(['renew', '--config', config], stack.env);
+    await renewal.waitFor('dns.challenge.presented');
+    renewal.child.kill('SIGKILL');
+    await renewal.done;
+    expect((await aws.listAcmeChallengeRecords()).map((record) => record.name)).toEqual(['_acme-challenge.d.daemon.example']);
+
+    const again = await runCli(['renew', '--config', config], stack.env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(eventsNamed(again.events, 'dns.challenge.orphans_cleaned', 'killed')).toHaveLength(1);
+    expect(eventsNamed(again.events, 'renewal.succeeded', 'killed')).toHaveLength(1);
+    expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+});
