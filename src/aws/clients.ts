@@ -11,7 +11,7 @@ export class AwsClients {
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   readonly route53: Route53Client;
 
-  constructor(private readonly defaultRegion: string) {
+  constructor(defaultRegion: string) {
     // Route 53 allows 5 requests/s per account: the SDK's default 3 attempts run out in bursts.
     this.route53 = new Route53Client({ region: defaultRegion, maxAttempts: 10, retryMode: 'adaptive' });
   }

@@ -14,8 +14,7 @@ let listener: HttpsListener;
 let workDir: string;
 
 beforeAll(async () => {
-  // Pebble's validation sleep (0-5 s) left on, so a signal can land while challenges are being validated.
-  stack = await startStack({ pebble: { env: { PEBBLE_VA_NOSLEEP: '0' } } });
+  stack = await startStack();
   aws = awsFixtures(stack.motoEndpoint);
   await aws.createHostedZone('daemon.example');
   listener = await aws.createHttpsListener({ name: 'alb-daemon' });
@@ -43,10 +42,12 @@ describe('certkeeper run', () => {
   it('stops on SIGTERM in the middle of a renewal, leaving no challenge record behind', async () => {
     // A schedule that does not fire during the test: only the pass at start runs.
     const config = writeConfig('interrupted', ['a.daemon.example', 'b.daemon.example'], '0 0 1 1 *');
+    stack.dns.answerDelayMs = 3_000;
     const daemon = watchCli(['run', '--config', config], stack.env);
     await daemon.waitFor('dns.challenge.presented');
     daemon.child.kill('SIGTERM');
     const { code, stderr, events } = await daemon.done;
+    stack.dns.answerDelayMs = 0;
     expect(code, stderr).toBe(0);
     expect(eventsNamed(events, 'daemon.stopping')[0]).toMatchObject({ reason: 'SIGTERM', passRunning: true });
     expect(eventsNamed(events, 'daemon.stopped')).toHaveLength(1);
@@ -71,10 +72,13 @@ describe('certkeeper run', () => {
 
   it('after a SIGKILL mid-renewal, the next run removes the orphaned challenge records and converges', async () => {
     const config = writeConfig('killed', ['d.daemon.example'], '0 0 1 1 *');
+    // A slow nameserver keeps the run waiting for validation, with its record published, when it is killed.
+    stack.dns.answerDelayMs = 3_000;
     const renewal = watchCli(['renew', '--config', config], stack.env);
     await renewal.waitFor('dns.challenge.presented');
     renewal.child.kill('SIGKILL');
     await renewal.done;
+    stack.dns.answerDelayMs = 0;
     expect((await aws.listAcmeChallengeRecords()).map((record) => record.name)).toEqual(['_acme-challenge.d.daemon.example']);
 
     const again = await runCli(['renew', '--config', config], stack.env);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { onProcessExit } from './exit-hooks.js';
 
 /** A server started by the test stack, its stdout and stderr going to `logPath`. */
 export interface ManagedProcess {
@@ -106,7 +107,7 @@ export function runningChildPids(): number[] {
 }
 
 function remember(pid: number, child: ChildProcess): void {
-  installExitHooks();
+  onProcessExit(killAllNow); // a Set: registering again is a no-op
   running.set(pid, child);
   watchdog().write(`+${pid}\n`);
 }
@@ -123,6 +124,7 @@ function forget(pid: number): void {
   }
 }
 
+/** SIGKILL, no grace period: exit hooks must be synchronous. */
 function killAllNow(): void {
   for (const pid of running.keys()) {
     try {
@@ -132,24 +134,6 @@ function killAllNow(): void {
     }
   }
   running.clear();
-}
-
-let hooksInstalled = false;
-
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  // 'exit' handlers must be synchronous: no grace period, SIGKILL.
-  process.on('exit', killAllNow);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAllNow();
-      process.removeListener(signal, onSignal);
-      // Listening to a signal disables Node's default of dying: restore it unless someone else handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
 }
 
 // The watchdog is a detached node process holding the list of our children's PIDs; its stdin is a pipe
@@ -173,7 +157,12 @@ let watchdogStdin: Writable | undefined;
 
 function watchdog(): Writable {
   if (watchdogStdin) return watchdogStdin;
-  const guard = spawn(process.execPath, ['-e', WATCHDOG_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  // A bare environment: no NODE_OPTIONS (test-runner loaders) or NODE_EXTRA_CA_CERTS to trip over.
+  const guard = spawn(process.execPath, ['-e', WATCHDOG_SCRIPT], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+    env: { PATH: process.env.PATH ?? '' },
+  });
   guard.unref();
   const stdin = guard.stdin!;
   stdin.on('error', () => {}); // the watchdog gone early must not crash the tests

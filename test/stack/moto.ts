@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 import { startChildProcess, type ManagedProcess } from './child-processes.js';
 import { freePort, waitFor } from './ports.js';
-import { makeStackDir, removeStackDir } from './stack-dirs.js';
+import { keepStackDir, makeStackDir, removeStackDir } from './stack-dirs.js';
 
 export const MOTO_BINARY = process.env.MOTO_SERVER_BINARY ?? 'moto_server';
 
@@ -52,6 +52,7 @@ export async function startMoto(): Promise<Moto> {
       const tail = child.logTail();
       if (/address already in use/i.test(tail) && attempt < 3) continue;
       const hint = /No module named|command not found|not found/i.test(tail) ? `\nInstall it with: pip install 'moto[server]'` : '';
+      keepStackDir(dir);
       throw new Error(`${(error as Error).message}\n--- ${logPath} (kept) ---\n${tail}${hint}`, { cause: error });
     }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startChildProcess, type ManagedProcess } from './child-processes.js';
 import { httpsGet } from './https-get.js';
 import { freePort, waitFor } from './ports.js';
-import { makeStackDir, removeStackDir } from './stack-dirs.js';
+import { keepStackDir, makeStackDir, removeStackDir } from './stack-dirs.js';
 import { writeLocalhostTls } from './tls.js';
 
 export const PEBBLE_BINARY = process.env.PEBBLE_BINARY ?? 'pebble';
@@ -39,17 +39,27 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
-/** Set CERTKEEPER_STACK_KEEP_LOGS=1 to keep the temp dirs (config, certificates, logs) after stop(). */
-export const keepStackLogs = (): boolean => process.env.CERTKEEPER_STACK_KEEP_LOGS === '1';
-
 const DEFAULT_ENV = {
   PEBBLE_VA_NOSLEEP: '1', // else a random 0-5 s sleep before every validation
   PEBBLE_WFE_NONCEREJECT: '0', // else 5 % of nonces are rejected as badNonce at random
 };
 
-/** Starts Pebble on free loopback ports and resolves once its directory answers over trusted HTTPS. */
+/**
+ * Starts Pebble on free loopback ports and resolves once its directory answers over trusted HTTPS.
+ *
+ * Pebble 2.4.0 DNS-01, as observed here: it sends 3 TXT queries (UDP) for `_acme-challenge.NAME` per
+ * challenge (for `*.NAME` the same name as for NAME, so both values must be in one record set), reads
+ * TXT records from the answer section (so a CNAME answer carrying the target's TXT works), and judges
+ * at once, with no retry: NXDOMAIN / REFUSED / SERVFAIL make the authorization invalid within ~0.1 s
+ * ("DNS lookup for … returned an unsuccessful response: '\x03'" for NXDOMAIN, '\x05' for REFUSED; a
+ * wrong value: "Correct value not found for DNS challenge"), and an invalid authorization fails its
+ * order for good. Names under made-up TLDs (`x.example`, `*.example.com`) are accepted. With the default
+ * PEBBLE_AUTHZREUSE (50 %) a new order by the same account may come back with authorizations already
+ * valid: pass env { PEBBLE_AUTHZREUSE: '0' } to make every order validate.
+ */
 export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const dir = await makeStackDir('pebble');
+  // The run-wide CA when a global setup made one (so NODE_EXTRA_CA_CERTS already trusts it), else a new one.
   const tls = await writeLocalhostTls(dir);
   const logPath = join(dir, 'pebble.log');
 
@@ -88,6 +98,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       logPath,
       env: { ...process.env, ...DEFAULT_ENV, ...options.env },
       cwd: dir,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\nInstall Pebble with: apt-get install -y pebble (Debian/Ubuntu), or set PEBBLE_BINARY.`);
     });
     const directoryUrl = `https://127.0.0.1:${listenPort}/dir`;
     const managementUrl = `https://127.0.0.1:${managementPort}`;
@@ -101,6 +113,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       await child.stop();
       const portTaken = /address already in use/i.test(child.logTail());
       if (portTaken && attempt < 3) continue;
+      keepStackDir(dir);
       throw new Error(`${(error as Error).message}\n--- ${logPath} (kept) ---\n${child.logTail()}`, { cause: error });
     }
 

@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -15,70 +15,78 @@ export interface PemKeyPair {
   privateKeyPem: string;
 }
 
-export interface LocalhostTls {
-  /** The throw-away CA: trust this (NODE_EXTRA_CA_CERTS, or `ca` of an https agent). */
+export interface TestCa {
   caCertPath: string;
   caKeyPath: string;
-  /** Server certificate for DNS `localhost` and IP 127.0.0.1, signed by the CA. */
-  serverCertPath: string;
-  serverKeyPath: string;
   caCertificatePem: string;
 }
 
-/**
- * Writes a fresh CA and a `localhost` / 127.0.0.1 server certificate signed by it into `dir`:
- * ca.pem, ca-key.pem, server.pem, server-key.pem (keys mode 0600). Valid from an hour ago
- * (clock skew) for 30 days.
- */
-export async function writeLocalhostTls(dir: string): Promise<LocalhostTls> {
-  const notBefore = new Date(Date.now() - 3_600_000);
-  const notAfter = new Date(Date.now() + 30 * DAY_MS);
+export interface LocalhostTls extends TestCa {
+  /** Server certificate for DNS `localhost` and IP 127.0.0.1, signed by the CA. */
+  serverCertPath: string;
+  serverKeyPath: string;
+}
 
-  const caKeys = await generateKeys();
+/**
+ * Writes a fresh throw-away CA into `dir` (ca.pem, ca-key.pem mode 0600), valid from an hour ago
+ * (clock skew) for 30 days. Trust ca.pem (NODE_EXTRA_CA_CERTS, or `ca` of an https agent).
+ */
+export async function writeTestCa(dir: string): Promise<TestCa> {
+  const keys = await generateKeys();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: 'CN=certkeeper test stack CA',
-    notBefore,
-    notAfter,
+    notBefore: new Date(Date.now() - 3_600_000),
+    notAfter: new Date(Date.now() + 30 * DAY_MS),
     signingAlgorithm: ECDSA_P256,
-    keys: caKeys,
+    keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
+  const files: TestCa = { caCertPath: join(dir, 'ca.pem'), caKeyPath: join(dir, 'ca-key.pem'), caCertificatePem: `${ca.toString('pem')}\n` };
+  await writeFile(files.caCertPath, files.caCertificatePem);
+  await writePrivateKey(files.caKeyPath, keys.privateKey);
+  return files;
+}
 
+/**
+ * Writes server.pem and server-key.pem (mode 0600) into `dir`: a certificate for `localhost` and
+ * 127.0.0.1 signed by `ca` (a new CA is written into `dir` when none is given).
+ */
+export async function writeLocalhostTls(dir: string, ca?: TestCa): Promise<LocalhostTls> {
+  const issuer = ca ?? (await writeTestCa(dir));
+  const caCertificate = new x509.X509Certificate(issuer.caCertificatePem);
+  const caKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(await readFile(issuer.caKeyPath, 'utf8')),
+    ECDSA_P256,
+    false,
+    ['sign'],
+  );
   const serverKeys = await generateKeys();
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: 'CN=localhost',
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
+    issuer: caCertificate.subject,
+    notBefore: new Date(Date.now() - 3_600_000),
+    notAfter: new Date(Math.min(Date.now() + 30 * DAY_MS, caCertificate.notAfter.getTime())),
     signingAlgorithm: ECDSA_P256,
     publicKey: serverKeys.publicKey,
-    signingKey: caKeys.privateKey,
+    signingKey: caKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(subjectAltNames(['localhost', '127.0.0.1'])),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
+      await x509.AuthorityKeyIdentifierExtension.create(caCertificate),
       await x509.SubjectKeyIdentifierExtension.create(serverKeys.publicKey),
     ],
   });
-
-  const files: LocalhostTls = {
-    caCertPath: join(dir, 'ca.pem'),
-    caKeyPath: join(dir, 'ca-key.pem'),
-    serverCertPath: join(dir, 'server.pem'),
-    serverKeyPath: join(dir, 'server-key.pem'),
-    caCertificatePem: ca.toString('pem'),
-  };
-  await writeFile(files.caCertPath, `${files.caCertificatePem}\n`);
+  const files: LocalhostTls = { ...issuer, serverCertPath: join(dir, 'server.pem'), serverKeyPath: join(dir, 'server-key.pem') };
   await writeFile(files.serverCertPath, `${server.toString('pem')}\n`);
-  await writePrivateKey(files.caKeyPath, caKeys.privateKey);
   await writePrivateKey(files.serverKeyPath, serverKeys.privateKey);
   return files;
 }
