@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { FileStore } from '../store/file-store.js';
@@ -22,7 +19,6 @@ interface StoredAccount {
  * for a known key), so a CA that forgot it (or a test CA restarted) gets it registered again.
  */
 export async function openAccount(config: ResolvedConfig, store: FileStore, log: AuditLogger): Promise<acme.Client> {
-  trustExtraCertificates(config.acme.caCertificates);
   const path = `accounts/${createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16)}.json`;
   let stored = store.read<StoredAccount>(path);
   if (!stored) {
@@ -42,6 +38,7 @@ export async function openAccount(config: ResolvedConfig, store: FileStore, log:
     backoffMin: 1_000,
     backoffMax: 10_000,
     backoffAttempts: 12,
+    externalAccountBinding: config.acme.eab,
   });
   await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
   const accountUrl = client.getAccountUrl();
@@ -53,19 +50,4 @@ export async function openAccount(config: ResolvedConfig, store: FileStore, log:
     log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: stored.accountUrl ?? null });
   }
   return client;
-}
-
-let trustedBundle: string | undefined;
-
-/** For private ACME CAs: trust their root for the CA's HTTPS, on top of the system roots. Verification stays on. */
-function trustExtraCertificates(bundlePath: string | undefined): void {
-  if (!bundlePath || trustedBundle === bundlePath) return;
-  let pem: string;
-  try {
-    pem = readFileSync(bundlePath, 'utf8');
-  } catch (error) {
-    throw new Error(`acme.caCertificates: cannot read ${bundlePath}: ${(error as Error).message}`);
-  }
-  acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, pem], keepAlive: true });
-  trustedBundle = bundlePath;
 }

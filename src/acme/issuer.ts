@@ -9,6 +9,9 @@ import { challengeBaseName } from '../config/domains.js';
 import { checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
 import { createCertificateKey, createCsr } from '../pki/keys.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { identifierSetKey } from '../policy/rate-limits.js';
+import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { CaProblem } from './ca-http.js';
 
 export interface IssuedCertificate {
   leafPem: string;
@@ -28,6 +31,14 @@ export interface IssueContext {
   log: AuditLogger;
   runId: string;
   signal?: AbortSignal;
+  /** RFC 9773 ID of the certificate this one replaces (exempts it from the CA's duplicate limit). */
+  replaces?: string;
+  /** ACME profile, already checked against the CA's directory. */
+  profile?: string;
+  preferredChain?: string;
+  rateLimits: RateLimitRecords;
+  /** The CA's error answers during this renewal (see ca-http.ts). */
+  problems: CaProblem[];
 }
 
 /**
@@ -47,8 +58,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   }
   signal?.throwIfAborted();
 
-  const order = await client.createOrder({ identifiers: spec.domains.map((value) => ({ type: 'dns', value })) });
-  log.info('acme.order.created', { orderUrl: order.url, domains: spec.domains });
+  const order = await createOrder(spec, ctx);
 
   const authorizations = await client.getAuthorizations(order);
   const pending: { authz: Authorization; challenge: Authorization['challenges'][number]; record: TxtRecord }[] = [];
@@ -74,6 +84,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
           try {
             await client.waitForValidStatus(challenge);
           } catch (error) {
+            ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
             throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
           }
         }),
@@ -94,11 +105,14 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   const privateKey = await createCertificateKey(spec.keyType);
   const csr = await createCsr(spec.domains, privateKey);
   const finalized = await client.finalizeOrder(order, csr);
-  const fullchain = await client.getCertificate(finalized);
+  const fullchain = await client.getCertificate(finalized, ctx.preferredChain);
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
   const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
-  log.info('acme.order.finalized', { orderUrl: order.url, serial: facts.serial, notAfter: facts.notAfter.toISOString() });
+  ctx.rateLimits.update((ledger) =>
+    ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
+  );
+  log.info('acme.order.finalized', { orderUrl: order.url, serial: facts.serial, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer });
   return {
     leafPem,
     chainPem: intermediates.filter((pem) => !isSelfSigned(pem)).join(''),
@@ -106,6 +120,32 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     facts,
     orderUrl: order.url,
   };
+}
+
+/**
+ * newOrder with every domain, the profile and (when known) `replaces`. A CA that refuses `replaces`
+ * (the certificate is not its own, or was already replaced) gets the order again without it.
+ */
+async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<acme.Order & { replaces?: string }> {
+  const identifiers = spec.domains.map((value) => ({ type: 'dns' as const, value }));
+  const request = (replaces: string | undefined) => {
+    ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
+    // acme-client passes extra newOrder fields through; its type lacks `replaces` and `profile`.
+    return ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]);
+  };
+  let replaces = ctx.replaces;
+  let order: acme.Order;
+  try {
+    order = await request(replaces);
+  } catch (error) {
+    const refused = replaces && ctx.problems.some((p) => p.type?.endsWith(':alreadyReplaced') || (p.type?.endsWith(':malformed') && /replace/i.test(p.detail ?? '')));
+    if (!refused) throw error;
+    ctx.log.warn('acme.order.replaces_refused', { replaces, error: describeError(error) });
+    replaces = undefined;
+    order = await request(undefined);
+  }
+  ctx.log.info('acme.order.created', { orderUrl: order.url, domains: spec.domains, replaces: replaces ?? null, profile: ctx.profile ?? null });
+  return Object.assign(order, { replaces });
 }
 
 function isSelfSigned(pem: string): boolean {

@@ -7,6 +7,8 @@ import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
 import { CertificateRecords } from '../store/certificate-records.js';
 import { FileStore } from '../store/file-store.js';
+import { RateLimitRecords } from '../store/rate-limit-records.js';
+import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 
@@ -20,6 +22,7 @@ export class AgentContext {
   readonly journal: ChallengeJournal;
   readonly aws: AwsClients;
   readonly solver: Route53Solver;
+  readonly rateLimits: RateLimitRecords;
   private account?: Promise<acme.Client>;
 
   constructor(
@@ -27,7 +30,9 @@ export class AgentContext {
     readonly log: AuditLogger,
     solverOptions: SolverOptions = {},
   ) {
+    configureCaHttp(config.acme.caCertificates);
     this.store = new FileStore(config.stateDir);
+    this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
     this.aws = new AwsClients(config.aws.region);

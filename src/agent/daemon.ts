@@ -2,17 +2,23 @@ import { scheduleJob } from 'node-schedule';
 import { describeError } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { AgentContext } from './context.js';
-import { runPass } from './pass.js';
+import { runPass, type CertificateOutcome } from './pass.js';
+
+// setTimeout cannot wait longer than this (about 24.8 days); a longer wait is re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * `certkeeper run`: a pass at start, then one per tick of the cron schedule (after a random jitter),
- * never two at once. Resolves when `signal` aborts and the pass under way has finished or cleaned up.
+ * and one for the certificates whose planned renewal time comes due between ticks; never two passes
+ * at once. Resolves when `signal` aborts and the pass under way has finished or cleaned up.
  */
 export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise<void> {
-  const { cron, jitterSeconds } = ctx.config.schedule;
+  const { jitterSeconds, timezone } = ctx.config.schedule;
+  const cron = ctx.config.schedule.cron ?? twiceADayAtRandom();
   let running: Promise<void> | undefined;
+  let wakeUp: NodeJS.Timeout | undefined;
 
-  const pass = (trigger: 'start' | 'schedule') => {
+  const pass = (trigger: 'start' | 'schedule' | 'due', names?: string[]) => {
     if (running) {
       ctx.log.warn('pass.skipped', { trigger, why: 'the previous pass is still running' });
       return;
@@ -20,7 +26,8 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
     running = (async () => {
       try {
         if (trigger === 'schedule' && jitterSeconds > 0) await sleep(Math.random() * jitterSeconds * 1000, signal);
-        await runPass(ctx, { signal });
+        const outcomes = await runPass(ctx, { signal, names });
+        if (!signal.aborted) armWakeUp(outcomes);
       } catch (error) {
         if (!signal.aborted) ctx.log.error('pass.failed', { error: describeError(error) });
       } finally {
@@ -29,9 +36,21 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
     })();
   };
 
-  const job = scheduleJob(cron, () => pass('schedule'));
+  /** Sleeps until the earliest planned renewal, then renews just those certificates. */
+  const armWakeUp = (outcomes: CertificateOutcome[]) => {
+    clearTimeout(wakeUp);
+    const planned = outcomes.flatMap((o) => (o.decision?.action === 'none' && o.decision.renewAt ? [{ name: o.name, at: o.decision.renewAt.getTime() }] : []));
+    if (planned.length === 0) return;
+    const earliest = Math.min(...planned.map((p) => p.at));
+    const names = planned.filter((p) => p.at === earliest).map((p) => p.name);
+    const wait = Math.max(1_000, earliest - Date.now());
+    ctx.log.debug('daemon.wake_up_armed', { at: new Date(earliest).toISOString(), certificates: names });
+    wakeUp = setTimeout(() => (wait > MAX_TIMER_MS ? armWakeUp(outcomes) : pass('due', names)), Math.min(wait, MAX_TIMER_MS));
+  };
+
+  const job = scheduleJob(timezone ? { rule: cron, tz: timezone } : cron, () => pass('schedule'));
   if (!job) throw new Error(`schedule.cron "${cron}" is not a valid cron expression`);
-  ctx.log.info('daemon.started', { cron, jitterSeconds, pid: process.pid, nodeVersion: process.versions.node });
+  ctx.log.info('daemon.started', { cron, timezone: timezone ?? null, jitterSeconds, concurrency: ctx.config.concurrency, pid: process.pid, nodeVersion: process.versions.node });
   if (Number(process.versions.node.split('.')[0]) < 22) {
     ctx.log.warn('runtime.node_outdated', {
       nodeVersion: process.versions.node,
@@ -42,7 +61,15 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
 
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   job.cancel();
+  clearTimeout(wakeUp);
   ctx.log.info('daemon.stopping', { reason: String(signal.reason ?? 'signal'), passRunning: Boolean(running) });
   await running;
   ctx.log.info('daemon.stopped', {});
+}
+
+/** Twice a day at a minute (and hour) picked now, as certbot's timer does: a fleet spreads over the day. */
+function twiceADayAtRandom(): string {
+  const minute = Math.floor(Math.random() * 60);
+  const hour = Math.floor(Math.random() * 12);
+  return `${minute} ${hour},${hour + 12} * * *`;
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
-import { observeCertificate, type Observation } from '../observe/deployed.js';
-import { decide, type Decision } from '../policy/decide.js';
-import { describeError } from '../telemetry/logger.js';
-import type { AgentContext } from './context.js';
+import type { Decision } from '../policy/decide.js';
+import { identifierSetKey } from '../policy/rate-limits.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { assessCertificate } from './assess.js';
+import type { AgentContext, PassScope } from './context.js';
 import { renewCertificate, type Deployment } from './renew-certificate.js';
 
 export interface CertificateOutcome {
@@ -18,6 +20,9 @@ export interface PassOptions {
   /** Only these certificates (all when empty). */
   names?: string[];
   force?: boolean;
+  /** Why the renewal was forced, for the audit log. */
+  reason?: string;
+  ignoreRateLimits?: boolean;
   signal?: AbortSignal;
 }
 
@@ -38,63 +43,21 @@ export function selectCertificates(specs: CertificateSpec[], names: string[] = [
 
 /**
  * One reconcile pass: observe what is deployed, decide, renew what is due, record. Certificates are
- * independent: one failing does not stop the others. Every line it logs carries the pass's `runId`.
+ * independent: one failing does not stop the others; up to `concurrency` are handled at once. Every
+ * line it logs carries the pass's `runId`.
  */
 export async function runPass(ctx: AgentContext, options: PassOptions = {}): Promise<CertificateOutcome[]> {
   const specs = selectCertificates(ctx.config.certificates, options.names);
   const runId = randomUUID();
   const log = ctx.log.child({ runId });
   const started = Date.now();
-  log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force) });
+  log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force), reason: options.reason ?? null });
   await cleanUpOrphanedChallenges(ctx, log);
 
   const scope = ctx.forPass();
-  const outcomes: CertificateOutcome[] = [];
-  for (const spec of specs) {
-    if (options.signal?.aborted) {
-      outcomes.push({ name: spec.name, result: 'cancelled' });
-      continue;
-    }
-    const certLog = log.child({ certificate: spec.name });
-    let decision: Decision | undefined;
-    try {
-      const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm);
-      decision = decideFor(spec, observation, new Date(), options.force);
-      certLog.info('renewal.decided', { action: decision.action, checks: decision.checks, reasons: decision.reasons });
-      if (decision.action === 'none') {
-        outcomes.push({ name: spec.name, result: 'unchanged', decision });
-        continue;
-      }
-      const unlock = ctx.records.tryLock(spec.name);
-      if (!unlock) {
-        certLog.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
-        outcomes.push({ name: spec.name, result: 'busy', decision });
-        continue;
-      }
-      try {
-        certLog.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons });
-        const renewed = await renewCertificate(spec, observation, ctx, scope, certLog, runId, options.signal);
-        ctx.records.update(spec.name, (record) => ({
-          ...record,
-          lastSuccess: { at: new Date().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
-          consecutiveFailures: 0,
-        }));
-        certLog.info('renewal.succeeded', { serial: renewed.serial, notAfter: renewed.notAfter.toISOString(), deployments: renewed.deployments });
-        outcomes.push({ name: spec.name, result: 'renewed', decision, deployments: renewed.deployments });
-      } finally {
-        unlock();
-      }
-    } catch (error) {
-      const message = describeError(error);
-      const record = ctx.records.update(spec.name, (previous) => ({
-        ...previous,
-        lastFailure: { at: new Date().toISOString(), error: message },
-        consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-      }));
-      certLog.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
-      outcomes.push({ name: spec.name, result: options.signal?.aborted ? 'cancelled' : 'failed', decision, error: message });
-    }
-  }
+  const outcomes = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
+    handleCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), runId, options),
+  );
   const count = (result: CertificateOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;
   log.info('pass.finished', {
     durationMs: Date.now() - started,
@@ -107,17 +70,95 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   return outcomes;
 }
 
-export function decideFor(spec: CertificateSpec, observation: Observation, now: Date, force?: boolean): Decision {
-  return decide({
-    desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region) },
-    observed: observation.regions,
-    now,
-    force,
-  });
+async function handleCertificate(
+  spec: CertificateSpec,
+  ctx: AgentContext,
+  scope: PassScope,
+  log: AuditLogger,
+  runId: string,
+  options: PassOptions,
+): Promise<CertificateOutcome> {
+  if (options.signal?.aborted) return { name: spec.name, result: 'cancelled' };
+  let decision: Decision | undefined;
+  try {
+    const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, options);
+    decision = assessment.decision;
+    log.info('renewal.decided', {
+      action: decision.action,
+      checks: decision.checks,
+      reasons: decision.reasons,
+      renewAt: decision.renewAt?.toISOString() ?? null,
+      ...(options.force && { forcedBecause: options.reason ?? null }),
+    });
+    if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision };
+
+    const unlock = ctx.records.tryLock(spec.name);
+    if (!unlock) {
+      log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
+      return { name: spec.name, result: 'busy', decision };
+    }
+    try {
+      log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: assessment.replaces ?? null });
+      const renewed = await collectCaProblems(async (problems) => {
+        try {
+          return await renewCertificate(spec, assessment, ctx, scope, log, runId, problems, options.signal);
+        } catch (error) {
+          noteRateLimit(spec, problems, ctx, log);
+          throw error;
+        }
+      });
+      ctx.records.update(spec.name, (record) => ({
+        ...record,
+        lastSuccess: { at: new Date().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
+        lastFailure: undefined,
+        consecutiveFailures: 0,
+      }));
+      log.info('renewal.succeeded', { serial: renewed.serial, notAfter: renewed.notAfter.toISOString(), deployments: renewed.deployments });
+      return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments };
+    } finally {
+      unlock();
+    }
+  } catch (error) {
+    const message = describeError(error);
+    if (options.signal?.aborted) {
+      log.warn('renewal.cancelled', { error: message });
+      return { name: spec.name, result: 'cancelled', decision, error: message };
+    }
+    const record = ctx.records.update(spec.name, (previous) => ({
+      ...previous,
+      lastFailure: { at: new Date().toISOString(), error: message },
+      consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+    }));
+    log.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
+    return { name: spec.name, result: 'failed', decision, error: message };
+  }
+}
+
+/** The CA said `rateLimited` (HTTP 429): nothing more for these names until its Retry-After (an hour when it gave none). */
+function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentContext, log: AuditLogger): void {
+  const limited = problems.find((problem) => problem.status === 429 || problem.type?.endsWith(':rateLimited'));
+  if (!limited) return;
+  const until = new Date(Date.now() + (limited.retryAfterSeconds ?? 3600) * 1000).toISOString();
+  const detail = limited.detail ?? `HTTP ${limited.status}`;
+  ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail }));
+  log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
+}
+
+async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** Records left by a run that died mid-renewal (SIGKILL, crash): removed before anything else. */
-async function cleanUpOrphanedChallenges(ctx: AgentContext, log: AgentContext['log']): Promise<void> {
+async function cleanUpOrphanedChallenges(ctx: AgentContext, log: AuditLogger): Promise<void> {
   for (const { entry, forget } of ctx.journal.orphans()) {
     try {
       await ctx.solver.cleanup(entry.records, log.child({ certificate: entry.certificate }));

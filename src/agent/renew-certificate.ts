@@ -1,6 +1,8 @@
 import { issueCertificate } from '../acme/issuer.js';
 import type { CertificateSpec } from '../config/schema.js';
-import type { Observation } from '../observe/deployed.js';
+import type { CaProblem } from '../acme/ca-http.js';
+import { acmeDirectory } from '../acme/directory.js';
+import type { Assessment } from './assess.js';
 import { bindListener } from '../targets/listeners.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import type { AgentContext, PassScope } from './context.js';
@@ -17,15 +19,30 @@ export interface Deployment {
  */
 export async function renewCertificate(
   spec: CertificateSpec,
-  observation: Observation,
+  assessment: Pick<Assessment, 'observation' | 'replaces'>,
   ctx: AgentContext,
   scope: PassScope,
   log: AuditLogger,
   runId: string,
+  problems: CaProblem[],
   signal?: AbortSignal,
 ): Promise<{ deployments: Deployment[]; serial: string; notAfter: Date }> {
+  const { observation } = assessment;
   const client = await ctx.acmeClient(log);
-  const issued = await issueCertificate(spec, { client, zones: scope.zones, solver: ctx.solver, journal: ctx.journal, log, runId, signal });
+  const issued = await issueCertificate(spec, {
+    client,
+    zones: scope.zones,
+    solver: ctx.solver,
+    journal: ctx.journal,
+    log,
+    runId,
+    signal,
+    replaces: assessment.replaces,
+    profile: await orderProfile(ctx, log),
+    preferredChain: ctx.config.acme.preferredChain,
+    rateLimits: ctx.rateLimits,
+    problems,
+  });
   signal?.throwIfAborted();
 
   const deployments: Deployment[] = [];
@@ -53,4 +70,22 @@ export async function renewCertificate(
     deployments.push({ region: target.region, certificateArn });
   }
   return { deployments, serial: issued.facts.serial, notAfter: issued.facts.notAfter };
+}
+
+/**
+ * The configured ACME profile, if the CA offers profiles: a name it does not offer is an error that
+ * says which it does; a CA without profiles gets no profile field (and a warning).
+ */
+async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string | undefined> {
+  const wanted = ctx.config.acme.profile;
+  if (!wanted) return undefined;
+  const offered = (await acmeDirectory(ctx.config.acme.directoryUrl)).profiles;
+  if (!offered) {
+    log.warn('acme.profile.not_offered', { profile: wanted, why: 'the CA advertises no profiles; ordering without one' });
+    return undefined;
+  }
+  if (!(wanted in offered)) {
+    throw new Error(`acme.profile "${wanted}" is not offered by the CA; it offers: ${Object.keys(offered).join(', ')}`);
+  }
+  return wanted;
 }

@@ -1,10 +1,11 @@
-import { observeCertificate } from '../observe/deployed.js';
+import { earliestExpiring } from '../policy/decide.js';
 import { daysLeft } from '../pki/certificate.js';
 import { describeError } from '../telemetry/logger.js';
+import { assessCertificate } from './assess.js';
 import type { AgentContext } from './context.js';
-import { decideFor, selectCertificates } from './pass.js';
+import { selectCertificates } from './pass.js';
 
-/** One row of `certkeeper status`; the JSON field names are a contract. */
+/** One row of `certkeeper status` / `plan`; the JSON field names are a contract. */
 export interface StatusRow {
   name: string;
   domains: string[];
@@ -14,23 +15,32 @@ export interface StatusRow {
   acm: { region: string; certificateArn: string | null }[];
   action: 'renew' | 'none';
   reasons: string[];
-  renewAt?: string;
+  /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */
+  checks: string[];
+  /** When certkeeper will renew if nothing changes (now when `action` is `renew`). */
+  renewAt: string | null;
+  /** The renewal window in force: the CA's (ARI) or certkeeper's backstop rule. */
+  window: { source: 'ari' | 'backstop'; start: string; end: string } | null;
+  ari: { status: string; start?: string; end?: string; chosenAt?: string; note?: string; nextCheckAt?: string };
+  consecutiveFailures: number;
+  lastError: string | null;
+  /** When the next attempt may start after failures (backoff), if later than now. */
+  nextAttemptAt: string | null;
   /** Set when AWS could not be read for this certificate: nothing can be decided or done until it can. */
   error?: string;
 }
 
-/** What is deployed and what the agent would do now, read from AWS; changes nothing. */
+/** What is deployed and what the agent would do now, read from AWS and the CA; renews nothing. */
 export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date()): Promise<StatusRow[]> {
   const scope = ctx.forPass();
+  const log = ctx.log.child({ command: 'status' });
   return Promise.all(
     selectCertificates(ctx.config.certificates, names).map(async (spec): Promise<StatusRow> => {
       const base = { name: spec.name, domains: spec.domains };
       try {
-        const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm);
-        const decision = decideFor(spec, observation, now);
-        const soonest = observation.regions
-          .flatMap((region) => (region.facts ? [region.facts] : []))
-          .sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime())[0];
+        const { observation, decision, record, ari } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
+        const soonest = earliestExpiring(observation.regions);
+        const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
         return {
           ...base,
           serial: soonest?.serial ?? null,
@@ -39,7 +49,22 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null })),
           action: decision.action,
           reasons: decision.reasons,
-          ...(decision.action === 'none' ? { renewAt: decision.renewAt.toISOString() } : {}),
+          checks: decision.checks,
+          renewAt: decision.renewAt?.toISOString() ?? null,
+          window: decision.plan
+            ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() }
+            : null,
+          ari: {
+            status: ari.status,
+            start: ari.window?.start.toISOString(),
+            end: ari.window?.end.toISOString(),
+            chosenAt: ari.window?.chosenAt.toISOString(),
+            note: ari.note,
+            nextCheckAt: ari.nextCheckAt,
+          },
+          consecutiveFailures: record.consecutiveFailures ?? 0,
+          lastError: record.lastFailure?.error ?? null,
+          nextAttemptAt: backoff?.toISOString() ?? null,
         };
       } catch (error) {
         return {
@@ -49,8 +74,15 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           daysLeft: null,
           acm: spec.acm.map((target) => ({ region: target.region, certificateArn: target.certificateArn ?? null })),
           action: 'none',
-          error: describeError(error),
           reasons: [`cannot read what is deployed, so nothing can be done: ${describeError(error)}`],
+          checks: ['ObservationFailed'],
+          renewAt: null,
+          window: null,
+          ari: { status: 'unknown' },
+          consecutiveFailures: 0,
+          lastError: null,
+          nextAttemptAt: null,
+          error: describeError(error),
         };
       }
     }),

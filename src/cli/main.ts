@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { UnknownCertificateError } from '../agent/pass.js';
 import { renewCommand } from './renew.js';
 import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
+import { planCommand, statusCommand } from './status.js';
 import type { CliIo } from './io.js';
 
 /** Exit codes are a contract: 0 all good, 1 a certificate failed, 2 usage or config error. */
@@ -25,7 +25,9 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('renew what is due among the named certificates (all when none is named), then deploy it')
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
-    .option('--force', 'renew even when the deployed certificate is not due')
+    .option('--force', 'renew even when the deployed certificate is not due (rate-limit guards still apply)')
+    .option('--reason <text>', 'why, for the audit log (with --force)')
+    .option('--ignore-rate-limits', "also bypass certkeeper's rate-limit guards (the CA's own limits still apply)")
     .option('--json', 'print the outcome as JSON on stdout')
     .action(async (names: string[], options) => {
       exitCode = await renewCommand(names, options, io);
@@ -39,6 +41,16 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options) => {
       exitCode = await statusCommand(names, options, io);
+    });
+
+  program
+    .command('plan')
+    .description('what a pass would do now and why, and when each certificate will next be renewed; changes nothing')
+    .argument('[names...]', 'certificate names from the config')
+    .addOption(configOption())
+    .option('--json', 'print a JSON array on stdout')
+    .action(async (names: string[], options) => {
+      exitCode = await planCommand(names, options, io);
     });
 
   program

@@ -2,15 +2,30 @@ import type { CertificateOutcome } from '../agent/pass.js';
 import { runPass } from '../agent/pass.js';
 import { openAgent, type CliIo } from './io.js';
 
-export async function renewCommand(names: string[], options: { config: string; force?: boolean; json?: boolean }, io: CliIo): Promise<number> {
+export interface RenewOptions {
+  config: string;
+  force?: boolean;
+  reason?: string;
+  ignoreRateLimits?: boolean;
+  json?: boolean;
+}
+
+export async function renewCommand(names: string[], options: RenewOptions, io: CliIo): Promise<number> {
   const ctx = await openAgent(options.config, io);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => controller.abort(signal);
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
-    const outcomes = await runPass(ctx, { names, force: options.force, signal: controller.signal });
+    const outcomes = await runPass(ctx, {
+      names,
+      force: options.force,
+      reason: options.reason,
+      ignoreRateLimits: options.ignoreRateLimits,
+      signal: controller.signal,
+    });
     io.stdout.write(options.json ? `${JSON.stringify(outcomes, null, 2)}\n` : outcomes.map(describeOutcome).join(''));
-    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'unchanged') ? 0 : 1;
+    // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
+    return outcomes.every((outcome) => outcome.result === 'renewed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     ctx.close();
@@ -22,7 +37,7 @@ function describeOutcome(outcome: CertificateOutcome): string {
     case 'renewed':
       return `${outcome.name}: renewed and deployed: ${outcome.deployments!.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
     case 'unchanged':
-      return `${outcome.name}: nothing to do: ${outcome.decision!.reasons.join('; ')}\n`;
+      return `${outcome.name}: ${outcome.decision!.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision!.reasons.join('; ')}\n`;
     case 'busy':
       return `${outcome.name}: skipped: another certkeeper process is renewing it\n`;
     case 'cancelled':

@@ -5,31 +5,73 @@ export async function statusCommand(names: string[], options: { config: string; 
   const ctx = await openAgent(options.config, io);
   try {
     const rows = await collectStatus(ctx, names);
-    io.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows));
+    io.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatus(rows));
     return rows.some((row) => row.error) ? 1 : 0;
   } finally {
     ctx.close();
   }
 }
 
-/** One row per certificate, then its ACM ARNs and the reasons for the action, indented beneath it. */
-export function renderTable(rows: StatusRow[]): string {
-  const header = ['NAME', 'DOMAINS', 'SERIAL', 'NOT AFTER', 'DAYS LEFT', 'ACTION'];
-  const cells = rows.map((row) => [
-    row.name,
-    row.domains.join(','),
-    row.serial ?? '-',
-    row.notAfter ?? '-',
-    row.daysLeft === null ? '-' : row.daysLeft.toFixed(1),
-    row.action,
-  ]);
+/** `plan`: the decision part of status: what a pass would do now, why, and when the next renewal is. */
+export async function planCommand(names: string[], options: { config: string; json?: boolean }, io: CliIo): Promise<number> {
+  const ctx = await openAgent(options.config, io);
+  try {
+    const rows = await collectStatus(ctx, names);
+    const plan = rows.map(({ name, action, checks, reasons, renewAt, window, ari, nextAttemptAt, error }) => ({
+      name,
+      action,
+      checks,
+      reasons,
+      renewAt,
+      window,
+      ari,
+      nextAttemptAt,
+      ...(error && { error }),
+    }));
+    io.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(rows));
+    return rows.some((row) => row.error) ? 1 : 0;
+  } finally {
+    ctx.close();
+  }
+}
+
+/** One row per certificate, then its ACM ARNs, windows and the reasons for the action, indented beneath it. */
+export function renderStatus(rows: StatusRow[]): string {
+  const out = table(
+    ['NAME', 'DOMAINS', 'SERIAL', 'NOT AFTER', 'DAYS LEFT', 'ACTION'],
+    rows.map((row) => [row.name, row.domains.join(','), row.serial ?? '-', row.notAfter ?? '-', row.daysLeft === null ? '-' : row.daysLeft.toFixed(1), row.action]),
+  );
+  return rows
+    .map((row, index) => {
+      const details = row.acm.map((acm) => `    acm ${acm.region}: ${acm.certificateArn ?? '(none)'}`);
+      if (row.window) details.push(`    window (${row.window.source}): ${row.window.start} .. ${row.window.end}`);
+      details.push(`    ari: ${describeAri(row)}`);
+      if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);
+      if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
+      details.push(...row.reasons.map((reason) => `    why: ${reason}`));
+      return [out.rows[index], ...details].join('\n');
+    })
+    .reduce((text, block) => `${text}${block}\n`, `${out.header}\n`);
+}
+
+function renderPlan(rows: StatusRow[]): string {
+  const out = table(
+    ['NAME', 'ACTION', 'NEXT RENEWAL', 'WINDOW'],
+    rows.map((row) => [row.name, row.action, row.action === 'renew' ? 'now' : (row.renewAt ?? '-'), row.window?.source ?? '-']),
+  );
+  return rows.map((row, index) => [out.rows[index], ...row.reasons.map((reason) => `    why: ${reason}`)].join('\n')).reduce((text, block) => `${text}${block}\n`, `${out.header}\n`);
+}
+
+function describeAri(row: StatusRow): string {
+  const { ari } = row;
+  if (ari.status === 'window') return `${ari.start} .. ${ari.end}, chosen moment ${ari.chosenAt}${ari.note ? ` (last check failed: ${ari.note})` : ''}; next check ${ari.nextCheckAt}`;
+  if (ari.status === 'unavailable') return `unavailable: ${ari.note}; next check ${ari.nextCheckAt}`;
+  if (ari.status === 'not-offered') return 'not offered by the CA';
+  return ari.status === 'nothing-deployed' ? '-' : ari.status;
+}
+
+function table(header: string[], cells: string[][]): { header: string; rows: string[] } {
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
   const format = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  const out = [format(header)];
-  rows.forEach((row, index) => {
-    out.push(format(cells[index]!));
-    for (const acm of row.acm) out.push(`    acm ${acm.region}: ${acm.certificateArn ?? '(none)'}`);
-    for (const reason of row.reasons) out.push(`    why: ${reason}`);
-  });
-  return `${out.join('\n')}\n`;
+  return { header: format(header), rows: cells.map(format) };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VPCRegion } from '@aws-sdk/client-route-53';
 import { scheduleJob } from 'node-schedule';
 import { domainProblem } from './domains.js';
+import type { RenewBefore } from '../policy/renewal-time.js';
 
 /**
  * The config contract. Keys and defaults here are what users write in renewal.config.ts;
@@ -81,6 +82,18 @@ const certificate = z
     }),
     domains: z.array(domain).min(1, { error: 'is empty; expected at least one domain, such as ["api.example.com"]' }),
     keyType: z.enum(KEY_TYPES).default('ecdsa-p256'),
+    /**
+     * Renew at the latest this long before expiry ("30d") or with this share of the lifetime left ("40%"),
+     * when the CA gives no renewal information (ARI) and this comes before the one-third rule.
+     */
+    renewBefore: z
+      .string()
+      .regex(/^(\d{1,4})d$|^(\d{1,2})%$/, {
+        error: expecting('a number of days such as "30d", or a share of the lifetime such as "40%" (1-99)'),
+      })
+      .refine((value) => !/^0+[d%]$/.test(value), { error: expecting('more than zero, such as "30d" or "40%"') })
+      .transform((value): RenewBefore => (value.endsWith('d') ? { days: Number(value.slice(0, -1)) } : { percent: Number(value.slice(0, -1)) }))
+      .optional(),
     route53: z
       .strictObject({
         hostedZoneId: z
@@ -119,16 +132,38 @@ const acme = z.strictObject({
   }),
   /** Extra CA certificates (PEM file) to trust for the ACME server's HTTPS, for private CAs. */
   caCertificates: z.string().min(1).optional(),
+  /** ACME profile (e.g. Let's Encrypt's "classic", "tlsserver", "shortlived"), sent when the CA advertises profiles. */
+  profile: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, { error: expecting('a profile name the CA advertises, such as "classic" or "tlsserver"') })
+    .optional(),
+  /** External Account Binding, for CAs that need one (ZeroSSL, Google Trust Services, …). */
+  eab: z
+    .strictObject({
+      kid: z.string().min(1, { error: 'is empty; expected the key identifier the CA gave you' }),
+      hmacKey: z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, { error: expecting('the base64url HMAC key the CA gave you') }),
+    })
+    .optional(),
+  /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
+  preferredChain: z.string().min(1).optional(),
 });
 
 const schedule = z.strictObject({
-  /** node-schedule cron expression (5 fields, or 6 with seconds). Twice a day by default, as certbot does. */
+  /**
+   * node-schedule cron expression (5 fields, or 6 with seconds). Without it: twice a day at a minute
+   * picked at random when the agent starts, as certbot's timer does, so a fleet spreads over the hour.
+   */
   cron: z
     .string()
     .refine(isValidCron, { error: expecting('a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)') })
-    .default('0 0,12 * * *'),
+    .optional(),
+  /** IANA time zone the cron expression is read in (default: the machine's). */
+  timezone: z
+    .string()
+    .refine(isTimeZone, { error: expecting('an IANA time zone such as "UTC" or "Europe/Berlin"') })
+    .optional(),
   /** Each scheduled pass starts after a random delay up to this, so a fleet does not hit the CA at once. */
-  jitterSeconds: z.number().int().min(0).max(86_400).default(0),
+  jitterSeconds: z.number().int().min(0).max(86_400).default(300),
 });
 
 export const configSchema = z
@@ -138,7 +173,9 @@ export const configSchema = z
     stateDir: z.string().min(1).default('./.certkeeper'),
     /** Credentials and endpoints come from the standard AWS chain and environment. */
     aws: z.strictObject({ region }),
-    schedule: schedule.default({ cron: '0 0,12 * * *', jitterSeconds: 0 }),
+    schedule: schedule.default({ jitterSeconds: 300 }),
+    /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
+    concurrency: z.number().int().min(1).max(64).default(4),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
   })
   .superRefine((config, ctx) => {
@@ -148,12 +185,35 @@ export const configSchema = z
       ['certificates'],
       'certificate name',
     );
+    const profile = config.acme.profile;
+    const limit = profile && SHORT_PROFILES.has(profile) ? 25 : 100;
+    config.certificates.forEach((spec, index) => {
+      if (spec.domains.length > limit) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificates', index, 'domains'],
+          message: `has ${spec.domains.length} names; ${profile && SHORT_PROFILES.has(profile) ? `the "${profile}" profile allows` : 'a certificate may have'} at most ${limit}: split it into several certificates`,
+        });
+      }
+    });
   });
+
+// Let's Encrypt's profiles with 25 names at most (classic allows 100).
+const SHORT_PROFILES = new Set(['tlsserver', 'shortlived']);
 
 /** Error wording for a field: "is required" when absent, otherwise the offending value and what fits. */
 function expecting(what: string) {
   return (issue: { input?: unknown }) =>
     issue.input === undefined ? `is required; expected ${what}` : `${JSON.stringify(issue.input)} is not valid; expected ${what}`;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Parsed by node-schedule itself, the library that will run it. */

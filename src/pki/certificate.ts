@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyType } from '../config/schema.js';
+import { ariCertId } from './ari-cert-id.js';
 
 /** The facts certkeeper needs about a certificate, read from its PEM (never from a config file). */
 export interface CertificateFacts {
@@ -11,6 +12,8 @@ export interface CertificateFacts {
   domains: string[];
   keyType: KeyType | 'other';
   issuer: string;
+  /** RFC 9773 certificate ID, to ask the CA for renewal information and to name it in `replaces`. */
+  ariCertId?: string;
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -28,6 +31,7 @@ export function readCertificate(pem: string): CertificateFacts {
     domains: dnsNames(certificate),
     keyType: keyTypeOf(certificate),
     issuer: certificate.issuer.replace(/\n/g, ', '),
+    ariCertId: ariCertId(pem),
   };
 }
 

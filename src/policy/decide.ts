@@ -1,16 +1,20 @@
 import type { KeyType } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
+import { backoffUntil } from './backoff.js';
+import { emergencyPoint, formatDays, plannedRenewal, type RenewBefore, type RenewalPlan } from './renewal-time.js';
 
 /**
- * The renewal decision: a pure function of (spec, observation, now), made of small named checks in
- * order, like cert-manager's trigger policies. Every check that fires adds a reason in words; `status`
- * prints exactly these reasons. No I/O here.
+ * The renewal decision: a pure function of (spec, observation, records, now), made of small named
+ * checks in order, like cert-manager's trigger policies. Triggers say why a certificate should be
+ * renewed; guards (backoff, rate limits) say why not yet. Every check that fires adds a reason in
+ * words; `status` and `plan` print exactly these reasons. No I/O here.
  */
 
 export interface DesiredCertificate {
   domains: string[];
   keyType: KeyType;
   regions: string[];
+  renewBefore?: RenewBefore;
 }
 
 export interface ObservedRegion {
@@ -19,38 +23,73 @@ export interface ObservedRegion {
   facts?: CertificateFacts;
 }
 
+/** The CA's ACME Renewal Information (RFC 9773) for the deployed certificate, with the moment picked in it. */
+export interface AriWindow {
+  start: Date;
+  end: Date;
+  /** Uniformly random in [start, end], kept across passes so a fleet does not renew all at once. */
+  chosenAt: Date;
+  explanationURL?: string;
+}
+
+export interface FailureHistory {
+  consecutiveFailures: number;
+  lastFailureAt?: Date;
+}
+
+/** A rate-limit guard that holds renewals back until a time (computed by policy/rate-limits.ts). */
+export interface RateLimitBlock {
+  check: string;
+  until: Date;
+  reason: string;
+}
+
 export interface DecisionInput {
   desired: DesiredCertificate;
   observed: ObservedRegion[];
   now: Date;
   force?: boolean;
+  ignoreRateLimits?: boolean;
+  ari?: AriWindow;
+  history?: FailureHistory;
+  rateLimits?: RateLimitBlock[];
 }
 
-export type Decision =
-  | { action: 'renew'; reasons: string[]; checks: string[] }
-  | { action: 'none'; reasons: string[]; checks: string[]; renewAt: Date };
+export interface Decision {
+  action: 'renew' | 'none';
+  /** Names of the checks that fired, in order (e.g. `InRenewalWindow`, `Backoff`). */
+  checks: string[];
+  reasons: string[];
+  /** When the agent will act if nothing changes: now when renewing, else the planned moment (null: never, e.g. nothing to plan). */
+  renewAt: Date | null;
+  /** The renewal window in force and where it came from (absent when nothing is deployed). */
+  plan?: RenewalPlan;
+}
 
-interface Finding {
+interface Trigger {
   check: string;
   reason: string;
+  /** Triggers that mean "no working certificate soon": backoff must not push them past the emergency point. */
+  urgent?: boolean;
 }
 
-type Check = (input: DecisionInput) => Finding | Finding[] | null;
+type TriggerCheck = (input: DecisionInput, plan: RenewalPlan | undefined) => Trigger | Trigger[] | null;
 
-const forced: Check = ({ force }) => (force ? { check: 'Forced', reason: 'renewal forced (--force)' } : null);
+const forced: TriggerCheck = ({ force }) => (force ? { check: 'Forced', reason: 'renewal forced (--force)' } : null);
 
-const notDeployed: Check = ({ desired, observed }) =>
+const notDeployed: TriggerCheck = ({ desired, observed }) =>
   desired.regions
     .filter((region) => !observed.find((entry) => entry.region === region)?.facts)
     .map((region) => {
       const arn = observed.find((entry) => entry.region === region)?.certificateArn;
       return {
         check: 'NotDeployed',
+        urgent: true,
         reason: arn ? `configured certificate ${arn} in ${region} does not exist` : `no certificate deployed in ACM in ${region}`,
       };
     });
 
-const domainsDiffer: Check = ({ desired, observed }) => {
+const domainsDiffer: TriggerCheck = ({ desired, observed }) => {
   const wanted = sorted(desired.domains);
   return deployed(observed)
     .filter(({ facts }) => sorted(facts.domains).join(',') !== wanted.join(','))
@@ -60,7 +99,7 @@ const domainsDiffer: Check = ({ desired, observed }) => {
     }));
 };
 
-const keyTypeDiffers: Check = ({ desired, observed }) =>
+const keyTypeDiffers: TriggerCheck = ({ desired, observed }) =>
   deployed(observed)
     .filter(({ facts }) => facts.keyType !== desired.keyType)
     .map(({ region, facts }) => ({
@@ -68,7 +107,7 @@ const keyTypeDiffers: Check = ({ desired, observed }) =>
       reason: `key type differs in ${region}: deployed ${facts.keyType}; configured ${desired.keyType}`,
     }));
 
-const regionsOutOfStep: Check = ({ observed }) => {
+const regionsOutOfStep: TriggerCheck = ({ observed }) => {
   const serials = new Set(deployed(observed).map(({ facts }) => facts.serial));
   if (serials.size <= 1) return null;
   return {
@@ -79,75 +118,94 @@ const regionsOutOfStep: Check = ({ observed }) => {
   };
 };
 
-const expired: Check = ({ observed, now }) =>
+const expired: TriggerCheck = ({ observed, now }) =>
   deployed(observed)
     .filter(({ facts }) => facts.notAfter <= now)
-    .map(({ region, facts }) => ({ check: 'Expired', reason: `expired in ${region} on ${facts.notAfter.toISOString()}` }));
+    .map(({ region, facts }) => ({ check: 'Expired', urgent: true, reason: `expired in ${region} on ${iso(facts.notAfter)}` }));
 
-const renewalWindow: Check = ({ observed, now }) => {
+const emergency: TriggerCheck = ({ observed, now }) => {
   const soonest = earliestExpiring(observed);
-  if (!soonest || soonest.notAfter <= now) return null;
-  const renewAt = renewalPoint(soonest);
-  if (now < renewAt) return null;
+  if (!soonest || soonest.notAfter <= now || now < emergencyPoint(soonest)) return null;
   return {
-    check: 'InRenewalWindow',
-    reason: `${describeRemaining(soonest, now)}: less than ${isShortLived(soonest) ? 'half' : 'one third'} of its lifetime left (renewal due since ${renewAt.toISOString()})`,
+    check: 'Emergency',
+    urgent: true,
+    reason: `${describeRemaining(soonest, now)}: less than 1/20 of its lifetime left, renewing now whatever the backoff`,
   };
 };
 
+const renewalDue: TriggerCheck = ({ now }, plan) => {
+  if (!plan || now < plan.renewAt) return null;
+  return { check: plan.source === 'ari' ? 'AriWindowOpen' : 'InRenewalWindow', reason: `${plan.description}; due since ${iso(plan.renewAt)}` };
+};
+
 /** Order matters only for how reasons read: the most fundamental first. */
-const CHECKS: Check[] = [forced, notDeployed, domainsDiffer, keyTypeDiffers, regionsOutOfStep, expired, renewalWindow];
+const TRIGGERS: TriggerCheck[] = [forced, notDeployed, domainsDiffer, keyTypeDiffers, regionsOutOfStep, expired, emergency, renewalDue];
 
 export function decide(input: DecisionInput): Decision {
-  const findings = CHECKS.flatMap((check) => {
-    const found = check(input);
+  const soonest = earliestExpiring(input.observed);
+  const plan = soonest ? plannedRenewal(soonest, input.now, { ari: input.ari, renewBefore: input.desired.renewBefore }) : undefined;
+  const triggers = TRIGGERS.flatMap((check) => {
+    const found = check(input, plan);
     return found === null ? [] : Array.isArray(found) ? found : [found];
   });
-  if (findings.length > 0) {
-    return { action: 'renew', reasons: findings.map((f) => f.reason), checks: findings.map((f) => f.check) };
+
+  if (triggers.length === 0) {
+    const renewAt = plan!.renewAt;
+    return {
+      action: 'none',
+      checks: ['UpToDate'],
+      reasons: [`${describeRemaining(soonest!, input.now)}; ${plan!.description}; renewing at ${iso(renewAt)}`],
+      renewAt,
+      plan,
+    };
   }
-  const soonest = earliestExpiring(input.observed)!;
-  const renewAt = renewalPoint(soonest);
+
+  const guards = holdBack(input, triggers, soonest);
+  if (guards.length === 0) {
+    return { action: 'renew', checks: triggers.map((t) => t.check), reasons: triggers.map((t) => t.reason), renewAt: input.now, plan };
+  }
+  const until = new Date(Math.max(...guards.map((guard) => guard.until.getTime())));
   return {
     action: 'none',
-    renewAt,
-    checks: ['UpToDate'],
-    reasons: [`${describeRemaining(soonest, input.now)}; renewal due from ${renewAt.toISOString()} (${isShortLived(soonest) ? 'half' : 'one third'} of its lifetime left)`],
+    checks: [...triggers.map((t) => t.check), ...guards.map((g) => g.check)],
+    reasons: [...triggers.map((t) => t.reason), ...guards.map((g) => g.reason)],
+    renewAt: until,
+    plan,
   };
 }
 
-/**
- * When one third of the lifetime is left (half for certificates shorter than 10 days), as certmagic
- * and certbot do: a ratio keeps working as CAs shorten lifetimes (90 → 64 → 45 days), a fixed
- * "30 days before" would not.
- */
-export function renewalPoint(facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>): Date {
-  const lifetime = facts.notAfter.getTime() - facts.notBefore.getTime();
-  const remainingShare = isShortLived(facts) ? 1 / 2 : 1 / 3;
-  return new Date(facts.notAfter.getTime() - lifetime * remainingShare);
-}
-
-function isShortLived(facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>): boolean {
-  return facts.notAfter.getTime() - facts.notBefore.getTime() < 10 * 86_400_000;
+/** Guards against renewing right now: failure backoff (not for forced or emergency renewals) and rate limits. */
+function holdBack(input: DecisionInput, triggers: Trigger[], soonest: CertificateFacts | undefined): RateLimitBlock[] {
+  const { now, history, force } = input;
+  const guards: RateLimitBlock[] = [];
+  const emergencyNow = triggers.some((t) => t.check === 'Emergency' || t.check === 'Expired');
+  if (!force && !emergencyNow && history && history.consecutiveFailures > 0 && history.lastFailureAt) {
+    const retryAt = backoffUntil(history.consecutiveFailures, history.lastFailureAt, soonest ? emergencyPoint(soonest) : undefined);
+    if (retryAt > now) {
+      guards.push({
+        check: 'Backoff',
+        until: retryAt,
+        reason: `waiting until ${iso(retryAt)} before trying again: ${history.consecutiveFailures} failed attempt${history.consecutiveFailures === 1 ? '' : 's'} in a row (last at ${iso(history.lastFailureAt)})`,
+      });
+    }
+  }
+  if (!input.ignoreRateLimits) {
+    guards.push(...(input.rateLimits ?? []).filter((block) => block.until > now));
+  }
+  return guards;
 }
 
 function describeRemaining(facts: CertificateFacts, now: Date): string {
   const days = (facts.notAfter.getTime() - now.getTime()) / 86_400_000;
   const lifetime = (facts.notAfter.getTime() - facts.notBefore.getTime()) / 86_400_000;
-  return `valid until ${facts.notAfter.toISOString()} (${formatDays(days)} left of ${formatDays(Math.round(lifetime))})`;
-}
-
-function formatDays(days: number): string {
-  if (days >= 2) return `${Math.floor(days)} days`;
-  const hours = days * 24;
-  return hours >= 2 ? `${Math.floor(hours)} hours` : `${Math.max(0, Math.floor(hours * 60))} minutes`;
+  return `valid until ${iso(facts.notAfter)} (${formatDays(days)} left of ${formatDays(Math.round(lifetime))})`;
 }
 
 function deployed(observed: ObservedRegion[]): { region: string; facts: CertificateFacts }[] {
   return observed.flatMap((entry) => (entry.facts ? [{ region: entry.region, facts: entry.facts }] : []));
 }
 
-function earliestExpiring(observed: ObservedRegion[]): CertificateFacts | undefined {
+export function earliestExpiring(observed: ObservedRegion[]): CertificateFacts | undefined {
   return deployed(observed)
     .map((entry) => entry.facts)
     .sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime())[0];
@@ -155,4 +213,8 @@ function earliestExpiring(observed: ObservedRegion[]): CertificateFacts | undefi
 
 function sorted(values: string[]): string[] {
   return [...values].map((value) => value.toLowerCase()).sort();
+}
+
+function iso(date: Date): string {
+  return date.toISOString();
 }

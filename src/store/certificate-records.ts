@@ -10,6 +10,18 @@ export interface CertificateRecord {
   lastSuccess?: { at: string; serial: string; notAfter: string };
   lastFailure?: { at: string; error: string };
   consecutiveFailures?: number;
+  /** The CA's renewal information for the deployed certificate (RFC 9773), and the moment picked in its window. */
+  ari?: {
+    certId: string;
+    start: string;
+    end: string;
+    chosenAt: string;
+    explanationURL?: string;
+    checkedAt: string;
+    nextCheckAt: string;
+  };
+  /** Why the last ARI check failed (the backstop rule applies meanwhile), and when to ask again. */
+  ariUnavailable?: { certId: string; error: string; at: string; nextCheckAt: string };
 }
 
 export class CertificateRecords {

@@ -31,7 +31,7 @@ function writeConfig(name: string, domains: string[], cron: string): string {
     acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
     stateDir: join(workDir, 'state'),
     aws: { region: 'us-east-1' },
-    schedule: { cron },
+    schedule: { cron, jitterSeconds: 0 },
     certificates: [{ name, domains, acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] }],
   };
   writeFileSync(path, `export default ${JSON.stringify(config)};\n`);

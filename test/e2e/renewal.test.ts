@@ -226,12 +226,20 @@ describe('renewing certificates end to end', () => {
     const after = await aws.describeAcm(arns.multi);
     expect(after.Serial).toBe(before.Serial);
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+
+    // Run again at once: the failed certificate waits out its backoff instead of hammering, and says so.
+    const again = await certkeeper(['renew', 'multi', '--config', broken]);
+    expect(again.code).toBe(1);
+    expect(eventsNamed(again.events, 'acme.order.created')).toEqual([]);
+    expect(eventsNamed(again.events, 'renewal.decided', 'multi')[0]).toMatchObject({ action: 'none', checks: ['DomainsDiffer', 'Backoff'] });
+    expect(again.stdout).toMatch(/^multi: not now: domains differ .*; waiting until \S+ before trying again: 1 failed attempt in a row/m);
   });
 
   it('a challenge the CA cannot validate fails with its reason; no record is left and nothing deployed changes', async () => {
     const before = await aws.describeAcm(arns.multi);
     const broken = writeConfig('undelegated.config.mjs', stateDir, [multi(['www.undelegated.example'])]);
-    const run = await certkeeper(['renew', '--config', broken]);
+    // Forced: the failure just before put 'multi' in backoff, which only --force bypasses.
+    const run = await certkeeper(['renew', '--force', 'multi', '--config', broken]);
     expect(run.code).toBe(1);
     expect(eventsNamed(run.events, 'dns.challenge.presented', 'multi').length).toBeGreaterThan(0);
     expect(eventsNamed(run.events, 'dns.challenge.cleaned', 'multi').length).toBeGreaterThan(0);

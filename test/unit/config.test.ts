@@ -50,7 +50,7 @@ describe('config validation: each bad config names the key and the fix', () => {
     [
       'an unknown top-level key',
       (c) => (c.statedir = '/var/lib/certkeeper'),
-      '  - (top level): unknown key "statedir" (did you mean "stateDir"?); expected one of: acme, stateDir, aws, schedule, certificates',
+      '  - (top level): unknown key "statedir" (did you mean "stateDir"?); expected one of: acme, stateDir, aws, schedule, concurrency, certificates',
     ],
     [
       'a missing field',
@@ -153,7 +153,8 @@ describe('config defaults and paths', () => {
     expect(config.stateDir).toBe('/etc/certkeeper/.certkeeper');
     expect(config.certificates[0]!.keyType).toBe('ecdsa-p256');
     expect(config.certificates[0]!.acm[0]!.listeners[0]!.mode).toBe('default');
-    expect(config.schedule).toEqual({ cron: '0 0,12 * * *', jitterSeconds: 0 });
+    expect(config.schedule).toEqual({ jitterSeconds: 300 });
+    expect(config.concurrency).toBe(4);
   });
 
   it('strips the /hostedzone/ prefix from a zone ID', () => {

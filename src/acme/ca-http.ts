@@ -1,0 +1,102 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import acme from 'acme-client';
+import axios from 'axios';
+
+/** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
+export interface CaProblem {
+  url: string;
+  status: number;
+  type?: string;
+  detail?: string;
+  /** Seconds, from the Retry-After header. */
+  retryAfterSeconds?: number;
+}
+
+const problemScope = new AsyncLocalStorage<CaProblem[]>();
+let installedBundle: string | undefined | null = null;
+
+/**
+ * How certkeeper talks HTTP to the CA, set once per process on acme-client's axios instance:
+ * - trust: the system roots plus `acme.caCertificates` (private CAs); verification is never off;
+ * - problems: every error answer is recorded for the renewal that caused it (see `collectCaProblems`),
+ *   so `rateLimited`, `alreadyReplaced` or `invalidProfile` can be told apart from other failures;
+ * - 429: acme-client would wait out Retry-After (hours at Let's Encrypt) up to 5 times, hammering and
+ *   blocking the pass; certkeeper records the limit and stops until then, so a 429 is handed back at once.
+ */
+export function configureCaHttp(caCertificates: string | undefined): void {
+  if (installedBundle === (caCertificates ?? undefined)) return;
+  if (caCertificates) {
+    let pem: string;
+    try {
+      pem = readFileSync(caCertificates, 'utf8');
+    } catch (error) {
+      throw new Error(`acme.caCertificates: cannot read ${caCertificates}: ${(error as Error).message}`);
+    }
+    acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, pem], keepAlive: true });
+  }
+  if (installedBundle === null) {
+    // 5xx without Retry-After: retried after 2, 4, 6… s instead of 5, 10, 15… s.
+    (acme.axios.defaults as unknown as { acmeSettings: { retryDefaultDelay: number } }).acmeSettings.retryDefaultDelay = 2;
+    const wrapped = new WeakSet<object>();
+    acme.axios.interceptors.request.use((config) => {
+      const send = config.adapter ?? 'http';
+      if (typeof send === 'function' && wrapped.has(send)) return config; // a retry of a request already wrapped
+      const adapter = async (request: Parameters<ReturnType<typeof axios.getAdapter>>[0]) => {
+        // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
+        try {
+          return await axios.getAdapter(send)(request);
+        } catch (error) {
+          const response = (error as { response?: { status: number; data: unknown; headers: Record<string, unknown> } }).response;
+          if (response && response.status >= 400) {
+            recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
+            // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
+            if (response.status === 429) response.status = 400;
+          }
+          throw error;
+        }
+      };
+      wrapped.add(adapter);
+      config.adapter = adapter;
+      return config;
+    });
+  }
+  installedBundle = caCertificates ?? undefined;
+}
+
+function recordProblem(url: string, status: number, data: unknown, retryAfter: unknown): void {
+  const problems = problemScope.getStore();
+  if (!problems) return;
+  const body = typeof data === 'string' ? safeJson(data) : (data as Record<string, unknown> | undefined);
+  problems.push({
+    url,
+    status,
+    type: typeof body?.type === 'string' ? body.type : undefined,
+    detail: typeof body?.detail === 'string' ? body.detail : undefined,
+    retryAfterSeconds: parseRetryAfter(retryAfter),
+  });
+}
+
+/** Runs `work` and gives it the list that fills with the CA's error answers to the requests it makes. */
+export function collectCaProblems<T>(work: (problems: CaProblem[]) => Promise<T>): Promise<T> {
+  const problems: CaProblem[] = [];
+  return problemScope.run(problems, () => work(problems));
+}
+
+export function parseRetryAfter(header: unknown): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.round((date - Date.now()) / 1000));
+}
+
+function safeJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

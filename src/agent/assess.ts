@@ -1,0 +1,133 @@
+import { acmeDirectory } from '../acme/directory.js';
+import { fetchRenewalInfo } from '../acme/renewal-info.js';
+import type { CertificateSpec } from '../config/schema.js';
+import { observeCertificate, type Observation } from '../observe/deployed.js';
+import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
+import { rateLimitBlocks } from '../policy/rate-limits.js';
+import { pickMomentIn } from '../policy/renewal-time.js';
+import type { CertificateRecord } from '../store/certificate-records.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import type { AgentContext, PassScope } from './context.js';
+
+/** Everything known about one certificate at one moment, and what to do about it. */
+export interface Assessment {
+  observation: Observation;
+  decision: Decision;
+  record: CertificateRecord;
+  /** RFC 9773 ID of the deployed certificate, sent as `replaces` when the CA speaks ARI. */
+  replaces?: string;
+  ari: { status: 'window' | 'unavailable' | 'not-offered' | 'nothing-deployed'; window?: AriWindow; note?: string; nextCheckAt?: string };
+}
+
+export interface AssessOptions {
+  force?: boolean;
+  ignoreRateLimits?: boolean;
+}
+
+// "Check at least twice a day" (RFC 9773 §4.3.3 asks clients to poll regularly); failures retried sooner.
+const MAX_ARI_RECHECK_MS = 12 * 3_600_000;
+const MIN_ARI_RECHECK_MS = 60_000;
+const ARI_FAILURE_RECHECK_MS = 15 * 60_000;
+
+/** Observe (ACM, the CA's renewal information, the agent's records), then decide. Reads only. */
+export async function assessCertificate(
+  spec: CertificateSpec,
+  ctx: AgentContext,
+  scope: PassScope,
+  now: Date,
+  log: AuditLogger,
+  options: AssessOptions = {},
+): Promise<Assessment> {
+  const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm);
+  const deployed = earliestExpiring(observation.regions);
+  const ari = deployed?.ariCertId ? await renewalWindow(spec.name, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
+  const record = ctx.records.get(spec.name) ?? {};
+  const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
+  const decision = decide({
+    desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },
+    observed: observation.regions,
+    now,
+    force: options.force,
+    ignoreRateLimits: options.ignoreRateLimits,
+    ari: ari.window,
+    history: {
+      consecutiveFailures: record.consecutiveFailures ?? 0,
+      lastFailureAt: record.lastFailure ? new Date(record.lastFailure.at) : undefined,
+    },
+    rateLimits: rateLimitBlocks(ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
+  });
+  return { observation, decision, record, replaces, ari };
+}
+
+/**
+ * The CA's suggested window for the deployed certificate: asked again when the CA's Retry-After has
+ * passed (at least twice a day), and the random moment in it kept until the window itself changes.
+ */
+async function renewalWindow(name: string, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
+  const record = ctx.records.get(name) ?? {};
+  const stored = record.ari?.certId === certId ? record.ari : undefined;
+  const storedWindow = stored && { start: new Date(stored.start), end: new Date(stored.end), chosenAt: new Date(stored.chosenAt), explanationURL: stored.explanationURL };
+  if (stored && new Date(stored.nextCheckAt) > now) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };
+  const unavailable = record.ariUnavailable?.certId === certId ? record.ariUnavailable : undefined;
+  if (unavailable && new Date(unavailable.nextCheckAt) > now) {
+    return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: unavailable.error, nextCheckAt: unavailable.nextCheckAt };
+  }
+
+  let renewalInfoUrl: string | undefined;
+  try {
+    renewalInfoUrl = (await acmeDirectory(ctx.config.acme.directoryUrl)).renewalInfo;
+  } catch (error) {
+    return markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
+  }
+  if (!renewalInfoUrl) return { status: 'not-offered', note: 'the CA does not offer renewal information (no renewalInfo in its directory)' };
+
+  try {
+    const info = await fetchRenewalInfo(renewalInfoUrl, certId);
+    const sameWindow = storedWindow && storedWindow.start.getTime() === info.start.getTime() && storedWindow.end.getTime() === info.end.getTime();
+    const chosenAt = sameWindow ? storedWindow.chosenAt : pickMomentIn(info);
+    const recheckMs = Math.min(MAX_ARI_RECHECK_MS, Math.max(MIN_ARI_RECHECK_MS, (info.retryAfterSeconds ?? 6 * 3600) * 1000));
+    const nextCheckAt = new Date(now.getTime() + recheckMs).toISOString();
+    ctx.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
+      ...rest,
+      ari: {
+        certId,
+        start: info.start.toISOString(),
+        end: info.end.toISOString(),
+        chosenAt: chosenAt.toISOString(),
+        explanationURL: info.explanationURL,
+        checkedAt: now.toISOString(),
+        nextCheckAt,
+      },
+    }));
+    if (!sameWindow) {
+      log.info('ari.window', {
+        certId,
+        start: info.start.toISOString(),
+        end: info.end.toISOString(),
+        chosenAt: chosenAt.toISOString(),
+        previousWindow: storedWindow ? { start: storedWindow.start.toISOString(), end: storedWindow.end.toISOString() } : null,
+        explanationURL: info.explanationURL ?? null,
+        retryAfterSeconds: info.retryAfterSeconds ?? null,
+      });
+    }
+    return { status: 'window', window: { start: info.start, end: info.end, chosenAt, explanationURL: info.explanationURL }, nextCheckAt };
+  } catch (error) {
+    return markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
+  }
+}
+
+/** No answer: the last window the CA gave for this certificate still holds; without one, the backstop rule. */
+function markUnavailable(
+  name: string,
+  certId: string,
+  error: string,
+  storedWindow: AriWindow | undefined,
+  ctx: AgentContext,
+  now: Date,
+  log: AuditLogger,
+): Assessment['ari'] {
+  const nextCheckAt = new Date(now.getTime() + ARI_FAILURE_RECHECK_MS).toISOString();
+  ctx.records.update(name, (record) => ({ ...record, ariUnavailable: { certId, error, at: now.toISOString(), nextCheckAt } }));
+  log.warn('ari.unavailable', { certId, error, nextCheckAt, using: storedWindow ? 'the last window the CA gave' : 'the backstop rule' });
+  return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: error, nextCheckAt };
+}
