@@ -43,6 +43,8 @@ export function backstopPoint(facts: Validity, renewBefore?: RenewBefore): { at:
     'days' in renewBefore
       ? { at: new Date(facts.notAfter.getTime() - renewBefore.days * DAY), rule: `renewBefore ${renewBefore.days} days` }
       : { at: new Date(facts.notAfter.getTime() - (lifetimeMs(facts) * renewBefore.percent) / 100), rule: `renewBefore ${renewBefore.percent}% of its lifetime` };
+  // As cert-manager does: a renewBefore at least as long as the lifetime would renew on every pass; use the ratio.
+  if (configured.at <= facts.notBefore) return { at: ratio.at, rule: `${ratio.rule}; ${configured.rule} is not shorter than the lifetime, so it is ignored` };
   return configured.at < ratio.at ? configured : ratio;
 }
 

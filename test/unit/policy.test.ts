@@ -1,15 +1,19 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, renewalPoint, type ObservedRegion } from '../../src/policy/decide.js';
+import { backoffUntil } from '../../src/policy/backoff.js';
+import { decide, type AriWindow, type DecisionInput, type ObservedRegion } from '../../src/policy/decide.js';
+import { backstopPoint, emergencyPoint, pickMomentIn, plannedRenewal } from '../../src/policy/renewal-time.js';
 import type { CertificateFacts } from '../../src/pki/certificate.js';
 
 const DAY = 86_400_000;
+const MINUTE = 60_000;
 const issuedAt = new Date('2026-11-01T00:00:00Z');
 
-function facts(overrides: Partial<CertificateFacts> = {}): CertificateFacts {
+function facts(lifetimeDays = 90, overrides: Partial<CertificateFacts> = {}): CertificateFacts {
   return {
     serial: 'abc',
     notBefore: issuedAt,
-    notAfter: new Date(issuedAt.getTime() + 90 * DAY),
+    notAfter: new Date(issuedAt.getTime() + lifetimeDays * DAY),
     domains: ['api.example.com', 'www.example.com'],
     keyType: 'ecdsa-p256',
     issuer: 'CN=test',
@@ -20,52 +24,65 @@ function facts(overrides: Partial<CertificateFacts> = {}): CertificateFacts {
 const desired = { domains: ['www.example.com', 'api.example.com'], keyType: 'ecdsa-p256' as const, regions: ['us-east-1'] };
 const deployed = (f: CertificateFacts = facts()): ObservedRegion[] => [{ region: 'us-east-1', certificateArn: 'arn:x', facts: f }];
 const at = (days: number) => new Date(issuedAt.getTime() + days * DAY);
+const input = (now: Date, more: Partial<DecisionInput> = {}): DecisionInput => ({ desired, observed: deployed(), now, ...more });
 
-describe('renewal decision', () => {
+describe('renewal decision: the backstop (no ARI)', () => {
   it('leaves a fresh certificate alone and says until when', () => {
-    const decision = decide({ desired, observed: deployed(), now: at(10) });
-    expect(decision.action).toBe('none');
+    const decision = decide(input(at(10)));
+    expect(decision).toMatchObject({ action: 'none', checks: ['UpToDate'], renewAt: at(60) });
     expect(decision.reasons).toEqual([
-      'valid until 2027-01-30T00:00:00.000Z (80 days left of 90 days); renewal due from 2026-12-31T00:00:00.000Z (one third of its lifetime left)',
+      'valid until 2027-01-30T00:00:00.000Z (80 days left of 90 days); no renewal information from the CA: renewal due from 2026-12-31T00:00:00.000Z (one third of its lifetime left); renewing at 2026-12-31T00:00:00.000Z',
     ]);
   });
 
-  it('renews when one third of the lifetime is left (day 60 of 90)', () => {
-    expect(decide({ desired, observed: deployed(), now: at(59.9) }).action).toBe('none');
-    const decision = decide({ desired, observed: deployed(), now: at(60) });
-    expect(decision.action).toBe('renew');
-    expect(decision.checks).toEqual(['InRenewalWindow']);
-    expect(decision.reasons[0]).toContain('less than one third of its lifetime left');
+  it.each([
+    [90, 60],
+    [64, 64 * (2 / 3)],
+    [45, 30],
+  ])('renews a %i-day certificate when a third is left (day %d)', (lifetime, dueDay) => {
+    const f = facts(lifetime);
+    expect(decide(input(new Date(at(dueDay).getTime() - MINUTE), { observed: deployed(f) })).action).toBe('none');
+    const decision = decide(input(at(dueDay), { observed: deployed(f) }));
+    expect(decision).toMatchObject({ action: 'renew', checks: ['InRenewalWindow'] });
+    expect(decision.reasons[0]).toContain('(one third of its lifetime left); due since');
   });
 
-  it('uses half the lifetime for certificates shorter than 10 days', () => {
-    const short = facts({ notAfter: new Date(issuedAt.getTime() + 6 * DAY) });
-    expect(renewalPoint(short)).toEqual(at(3));
-    expect(decide({ desired, observed: deployed(short), now: at(2.9) }).action).toBe('none');
-    expect(decide({ desired, observed: deployed(short), now: at(3) }).reasons[0]).toContain('less than half of its lifetime left');
+  it('renews a 6-day certificate at half its lifetime', () => {
+    const f = facts(6);
+    expect(backstopPoint(f).at).toEqual(at(3));
+    expect(decide(input(at(2.9), { observed: deployed(f) })).action).toBe('none');
+    expect(decide(input(at(3), { observed: deployed(f) })).reasons[0]).toContain('(half of its lifetime left)');
   });
 
-  it('keeps working as lifetimes shrink: 45-day certificates renew at day 30', () => {
-    const f45 = facts({ notAfter: new Date(issuedAt.getTime() + 45 * DAY) });
-    expect(renewalPoint(f45)).toEqual(at(30));
+  it('uses renewBefore when it comes first, the ratio otherwise', () => {
+    expect(backstopPoint(facts(90), { days: 40 })).toEqual({ at: at(50), rule: 'renewBefore 40 days' });
+    expect(backstopPoint(facts(90), { days: 10 }).at).toEqual(at(60));
+    expect(backstopPoint(facts(90), { percent: 50 })).toEqual({ at: at(45), rule: 'renewBefore 50% of its lifetime' });
   });
 
+  it('ignores a renewBefore as long as the lifetime, which would renew on every pass', () => {
+    expect(backstopPoint(facts(6), { days: 30 })).toEqual({
+      at: at(3),
+      rule: 'half of its lifetime left; renewBefore 30 days is not shorter than the lifetime, so it is ignored',
+    });
+  });
+});
+
+describe('renewal decision: triggers', () => {
   it('renews what is not deployed, naming the region', () => {
-    const decision = decide({ desired: { ...desired, regions: ['us-east-1', 'eu-west-1'] }, observed: deployed(), now: at(1) });
+    const decision = decide({ ...input(at(1)), desired: { ...desired, regions: ['us-east-1', 'eu-west-1'] } });
     expect(decision).toMatchObject({ action: 'renew', checks: ['NotDeployed'], reasons: ['no certificate deployed in ACM in eu-west-1'] });
   });
 
-  it('renews when a configured ARN does not exist', () => {
-    const decision = decide({ desired, observed: [{ region: 'us-east-1', certificateArn: 'arn:gone' }], now: at(1) });
-    expect(decision.reasons).toEqual(['configured certificate arn:gone in us-east-1 does not exist']);
+  it('renews when a configured ARN does not exist, and when nothing is deployed at all', () => {
+    expect(decide(input(at(1), { observed: [{ region: 'us-east-1', certificateArn: 'arn:gone' }] })).reasons).toEqual([
+      'configured certificate arn:gone in us-east-1 does not exist',
+    ]);
+    expect(decide(input(at(1), { observed: [] })).action).toBe('renew');
   });
 
   it('renews when the domains or the key type differ from the spec', () => {
-    const decision = decide({
-      desired: { ...desired, domains: ['api.example.com'], keyType: 'rsa-2048' },
-      observed: deployed(),
-      now: at(1),
-    });
+    const decision = decide({ ...input(at(1)), desired: { ...desired, domains: ['api.example.com'], keyType: 'rsa-2048' } });
     expect(decision.checks).toEqual(['DomainsDiffer', 'KeyTypeDiffers']);
     expect(decision.reasons).toEqual([
       'domains differ in us-east-1: deployed api.example.com, www.example.com; configured api.example.com',
@@ -73,21 +90,150 @@ describe('renewal decision', () => {
     ]);
   });
 
-  it('renews an expired certificate and says when it expired', () => {
-    const decision = decide({ desired, observed: deployed(), now: at(91) });
-    expect(decision).toMatchObject({ action: 'renew', checks: ['Expired'], reasons: ['expired in us-east-1 on 2027-01-30T00:00:00.000Z'] });
+  it('renews when regions hold different certificates', () => {
+    const observed = [...deployed(), { region: 'eu-west-1', certificateArn: 'arn:y', facts: facts(90, { serial: 'def' }) }];
+    expect(decide({ ...input(at(1), { observed }), desired: { ...desired, regions: ['us-east-1', 'eu-west-1'] } }).checks).toEqual(['RegionsOutOfStep']);
   });
 
-  it('renews when regions hold different certificates', () => {
-    const observed = [...deployed(), { region: 'eu-west-1', certificateArn: 'arn:y', facts: facts({ serial: 'def' }) }];
-    const decision = decide({ desired: { ...desired, regions: ['us-east-1', 'eu-west-1'] }, observed, now: at(1) });
-    expect(decision.checks).toEqual(['RegionsOutOfStep']);
+  it('renews an expired certificate and says when it expired', () => {
+    const decision = decide(input(at(91)));
+    expect(decision).toMatchObject({ action: 'renew', checks: ['Expired', 'InRenewalWindow'] });
+    expect(decision.reasons[0]).toBe('expired in us-east-1 on 2027-01-30T00:00:00.000Z');
+  });
+
+  it('declares an emergency with less than 1/20 of the lifetime left', () => {
+    expect(emergencyPoint(facts(90))).toEqual(at(85.5));
+    const decision = decide(input(at(86)));
+    expect(decision.checks).toEqual(['Emergency', 'InRenewalWindow']);
+    expect(decision.reasons[0]).toContain('less than 1/20 of its lifetime left, renewing now whatever the backoff');
   });
 
   it('renews on --force whatever the expiry', () => {
-    expect(decide({ desired, observed: deployed(), now: at(1), force: true })).toMatchObject({
-      action: 'renew',
-      reasons: ['renewal forced (--force)'],
-    });
+    expect(decide(input(at(1), { force: true }))).toMatchObject({ action: 'renew', reasons: ['renewal forced (--force)'] });
+  });
+});
+
+describe('renewal decision: ARI', () => {
+  const window = (startDay: number, endDay: number, chosenDay: number): AriWindow => ({ start: at(startDay), end: at(endDay), chosenAt: at(chosenDay) });
+
+  it('waits while the suggested window is in the future, and plans the chosen moment', () => {
+    const decision = decide(input(at(50), { ari: window(55, 62, 58) }));
+    expect(decision).toMatchObject({ action: 'none', renewAt: at(58), plan: { source: 'ari' } });
+    expect(decision.reasons[0]).toContain('the CA suggests renewing between 2026-12-26T00:00:00.000Z and 2027-01-02T00:00:00.000Z (ARI)');
+  });
+
+  it('ARI overrides the ratio: a later window is waited for, an earlier one acted on', () => {
+    expect(decide(input(at(61), { ari: window(62, 70, 65) })).action).toBe('none');
+    expect(decide(input(at(30), { ari: window(20, 40, 25) }))).toMatchObject({ action: 'renew', checks: ['AriWindowOpen'] });
+  });
+
+  it('renews at the stored moment inside an open window, not before', () => {
+    expect(decide(input(at(56), { ari: window(55, 62, 58) })).action).toBe('none');
+    expect(decide(input(at(58), { ari: window(55, 62, 58) })).action).toBe('renew');
+  });
+
+  it('renews now when the CA moves the window into the past (e.g. a revocation)', () => {
+    const decision = decide(input(at(10), { ari: window(5, 6, 5.5) }));
+    expect(decision.action).toBe('renew');
+    expect(decision.reasons[0]).toContain('the window ended at 2026-11-07T00:00:00.000Z, so renew now');
+  });
+
+  it('never plans later than the emergency point, whatever the window says', () => {
+    expect(plannedRenewal(facts(90), at(1), { ari: window(88, 89, 88.5) }).renewAt).toEqual(at(85.5));
+  });
+
+  it('picks a moment inside the window', () => {
+    const w = { start: at(55), end: at(62) };
+    expect(pickMomentIn(w, () => 0)).toEqual(at(55));
+    expect(pickMomentIn(w, () => 0.5)).toEqual(at(58.5));
+    expect(pickMomentIn(w, () => 0.999999).getTime()).toBeLessThan(at(62).getTime());
+  });
+});
+
+describe('renewal decision: failure backoff', () => {
+  it('waits about 1 min, 10 min, 100 min, then a day between tries', () => {
+    const last = at(61);
+    expect([1, 2, 3, 4, 9].map((n) => (backoffUntil(n, last).getTime() - last.getTime()) / MINUTE)).toEqual([1, 10, 100, 1440, 1440]);
+  });
+
+  it('holds a due renewal back during the backoff and says until when', () => {
+    const history = { consecutiveFailures: 2, lastFailureAt: at(61) };
+    const held = decide(input(new Date(at(61).getTime() + 5 * MINUTE), { history }));
+    expect(held).toMatchObject({ action: 'none', checks: ['InRenewalWindow', 'Backoff'], renewAt: new Date(at(61).getTime() + 10 * MINUTE) });
+    expect(held.reasons[1]).toBe('waiting until 2027-01-01T00:10:00.000Z before trying again: 2 failed attempts in a row (last at 2027-01-01T00:00:00.000Z)');
+    expect(decide(input(new Date(at(61).getTime() + 10 * MINUTE), { history })).action).toBe('renew');
+  });
+
+  it('never backs off past the emergency point, and not at all in an emergency or when forced', () => {
+    expect(backoffUntil(4, at(85), emergencyPoint(facts(90)))).toEqual(at(85.5));
+    expect(decide(input(at(85.6), { history: { consecutiveFailures: 4, lastFailureAt: at(85.55) } })).action).toBe('renew');
+    expect(decide(input(at(10), { force: true, history: { consecutiveFailures: 4, lastFailureAt: at(10) } })).action).toBe('renew');
+  });
+
+  it('follows a failure sequence through a whole lifetime and still renews before the emergency point', () => {
+    // Every attempt fails from day 60 on: attempts are spaced by the backoff and never stop for long.
+    const f = facts(90);
+    let history = { consecutiveFailures: 0, lastFailureAt: undefined as Date | undefined };
+    const attempts: Date[] = [];
+    for (let t = at(59).getTime(); t < f.notAfter.getTime(); t += MINUTE) {
+      const now = new Date(t);
+      if (decide(input(now, { history })).action === 'renew') {
+        attempts.push(now);
+        history = { consecutiveFailures: history.consecutiveFailures + 1, lastFailureAt: now };
+      }
+    }
+    expect(attempts[0]).toEqual(at(60));
+    const gaps = attempts.slice(1, 5).map((a, i) => (a.getTime() - attempts[i]!.getTime()) / MINUTE);
+    expect(gaps).toEqual([1, 10, 100, 1440]);
+    // In the emergency period it tries every minute, ignoring the day-long backoff.
+    expect(attempts.filter((a) => a >= emergencyPoint(f)).length).toBeGreaterThan(100);
+  });
+});
+
+describe('renewal decision: rate-limit guards', () => {
+  const block = { check: 'DuplicateCertificateLimit', until: at(70), reason: '5 certificates for exactly these names in the last 7 days (limit 5)' };
+
+  it('hold even a forced renewal, unless asked to ignore them', () => {
+    expect(decide(input(at(1), { force: true, rateLimits: [block] }))).toMatchObject({ action: 'none', renewAt: at(70), checks: ['Forced', 'DuplicateCertificateLimit'] });
+    expect(decide(input(at(1), { force: true, ignoreRateLimits: true, rateLimits: [block] })).action).toBe('renew');
+  });
+
+  it('are ignored once expired', () => {
+    expect(decide(input(at(71), { rateLimits: [block] })).action).toBe('renew');
+  });
+});
+
+describe('renewal decision: properties', () => {
+  it('for any lifetime, renewal is planned before expiry with at least the backstop margin, never past the emergency point', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 60 * 60, max: 400 * 86_400 }), // lifetime in seconds: an hour to 400 days
+        fc.option(fc.oneof(fc.record({ days: fc.integer({ min: 1, max: 500 }) }), fc.record({ percent: fc.integer({ min: 1, max: 99 }) })), { nil: undefined }),
+        (lifetimeSeconds, renewBefore) => {
+          const f = facts(lifetimeSeconds / 86_400);
+          const lifetime = f.notAfter.getTime() - f.notBefore.getTime();
+          const plan = plannedRenewal(f, f.notBefore, { renewBefore });
+          const margin = lifetime < 10 * DAY ? lifetime / 2 : lifetime / 3;
+          expect(f.notAfter.getTime() - plan.renewAt.getTime()).toBeGreaterThanOrEqual(Math.floor(margin) - 1);
+          expect(plan.renewAt.getTime()).toBeLessThanOrEqual(emergencyPoint(f).getTime());
+          expect(plan.renewAt.getTime()).toBeGreaterThanOrEqual(f.notBefore.getTime() - 1);
+        },
+      ),
+    );
+  });
+
+  it('for any ARI window, the plan is inside it or at the emergency point, and a passing clock renews by then', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 6, max: 90 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.99, noNaN: true }), (days, a, b, r) => {
+        const f = facts(days);
+        const span = f.notAfter.getTime() - f.notBefore.getTime();
+        const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+        const w = { start: new Date(f.notBefore.getTime() + lo * span), end: new Date(f.notBefore.getTime() + hi * span) };
+        const ari = { ...w, chosenAt: pickMomentIn(w, () => r) };
+        const plan = plannedRenewal(f, f.notBefore, { ari });
+        expect(plan.renewAt.getTime()).toBeLessThanOrEqual(Math.min(w.end.getTime(), emergencyPoint(f).getTime()));
+        expect(decide({ desired, observed: deployed(f), now: plan.renewAt, ari }).action).toBe('renew');
+      }),
+    );
   });
 });
