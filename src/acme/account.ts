@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import acme from 'acme-client';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { FileStore } from '../store/file-store.js';
-import type { AuditLogger } from '../telemetry/logger.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { collectCaProblems } from './ca-http.js';
 
 interface StoredAccount {
   directoryUrl: string;
@@ -40,7 +41,16 @@ export async function openAccount(config: ResolvedConfig, store: FileStore, log:
     backoffAttempts: 12,
     externalAccountBinding: config.acme.eab,
   });
-  await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
+  await collectCaProblems(async (problems) => {
+    try {
+      await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
+    } catch (error) {
+      if (problems.some((problem) => problem.type?.endsWith(':externalAccountRequired'))) {
+        throw new Error(`the CA requires External Account Binding: set acme.eab { kid, hmacKey } from the CA's account page (${describeError(error)})`);
+      }
+      throw new Error(`cannot register the ACME account: ${describeError(error)}`);
+    }
+  });
   const accountUrl = client.getAccountUrl();
   if (stored.accountUrl !== accountUrl || stored.email !== config.acme.email) {
     if (stored.email !== config.acme.email) {

@@ -80,9 +80,14 @@ function recordProblem(url: string, status: number, data: unknown, retryAfter: u
 }
 
 /** Runs `work` and gives it the list that fills with the CA's error answers to the requests it makes. */
-export function collectCaProblems<T>(work: (problems: CaProblem[]) => Promise<T>): Promise<T> {
+export async function collectCaProblems<T>(work: (problems: CaProblem[]) => Promise<T>): Promise<T> {
   const problems: CaProblem[] = [];
-  return problemScope.run(problems, () => work(problems));
+  const enclosing = problemScope.getStore();
+  try {
+    return await problemScope.run(problems, () => work(problems));
+  } finally {
+    enclosing?.push(...problems); // a nested scope's answers belong to the outer one too
+  }
 }
 
 export function parseRetryAfter(header: unknown): number | undefined {

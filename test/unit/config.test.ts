@@ -128,6 +128,34 @@ describe('config validation: each bad config names the key and the fix', () => {
       '  - schedule.cron: "every day" is not valid; expected a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)',
     ],
     [
+      'a renewBefore that is neither days nor percent',
+      (c) => (c.certificates[0].renewBefore = '30 days'),
+      '  - certificates[0].renewBefore: "30 days" is not valid; expected a number of days such as "30d", or a share of the lifetime such as "40%" (1-99)',
+    ],
+    [
+      'too many names for the profile',
+      (c) => {
+        c.acme.profile = 'shortlived';
+        c.certificates[0].domains = Array.from({ length: 26 }, (_, i) => `n${i}.example.com`);
+      },
+      '  - certificates[0].domains: has 26 names; the "shortlived" profile allows at most 25: split it into several certificates',
+    ],
+    [
+      'more than 100 names',
+      (c) => (c.certificates[0].domains = Array.from({ length: 101 }, (_, i) => `n${i}.example.com`)),
+      '  - certificates[0].domains: has 101 names; a certificate may have at most 100: split it into several certificates',
+    ],
+    [
+      'an EAB key that is not base64url',
+      (c) => (c.acme.eab = { kid: 'kid-1', hmacKey: 'not base64!' }),
+      '  - acme.eab.hmacKey: "not base64!" is not valid; expected the base64url HMAC key the CA gave you',
+    ],
+    [
+      'an unknown time zone',
+      (c) => (c.schedule = { timezone: 'Mars/Olympus' }),
+      '  - schedule.timezone: "Mars/Olympus" is not valid; expected an IANA time zone such as "UTC" or "Europe/Berlin"',
+    ],
+    [
       'a malformed hosted zone ID',
       (c) => (c.certificates[0].route53 = { hostedZoneId: 'example.com' }),
       '  - certificates[0].route53.hostedZoneId: "example.com" is not a Route 53 hosted zone ID; expected something like "Z0123456789ABCDEFGHIJ"',
@@ -155,6 +183,14 @@ describe('config defaults and paths', () => {
     expect(config.certificates[0]!.acm[0]!.listeners[0]!.mode).toBe('default');
     expect(config.schedule).toEqual({ jitterSeconds: 300 });
     expect(config.concurrency).toBe(4);
+  });
+
+  it('reads renewBefore as days or percent', () => {
+    const withDays = validConfig();
+    withDays.certificates[0].renewBefore = '30d';
+    expect(validateConfig(withDays, CONFIG_PATH).certificates[0]!.renewBefore).toEqual({ days: 30 });
+    withDays.certificates[0].renewBefore = '40%';
+    expect(validateConfig(withDays, CONFIG_PATH).certificates[0]!.renewBefore).toEqual({ percent: 40 });
   });
 
   it('strips the /hostedzone/ prefix from a zone ID', () => {
