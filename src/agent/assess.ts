@@ -24,9 +24,9 @@ export interface AssessOptions {
   ignoreRateLimits?: boolean;
 }
 
-// "Check at least twice a day" (RFC 9773 §4.3.3 asks clients to poll regularly); failures retried sooner.
+// Ask again when the CA's Retry-After says, but at least twice a day; after a failure, in 15 minutes.
+// No lower bound is needed: only passes ask, and they come on the schedule or at planned renewals.
 const MAX_ARI_RECHECK_MS = 12 * 3_600_000;
-const MIN_ARI_RECHECK_MS = 60_000;
 const ARI_FAILURE_RECHECK_MS = 15 * 60_000;
 
 /** Observe (ACM, the CA's renewal information, the agent's records), then decide. Reads only. */
@@ -85,7 +85,7 @@ async function renewalWindow(name: string, certId: string, ctx: AgentContext, no
     const info = await fetchRenewalInfo(renewalInfoUrl, certId);
     const sameWindow = storedWindow && storedWindow.start.getTime() === info.start.getTime() && storedWindow.end.getTime() === info.end.getTime();
     const chosenAt = sameWindow ? storedWindow.chosenAt : pickMomentIn(info);
-    const recheckMs = Math.min(MAX_ARI_RECHECK_MS, Math.max(MIN_ARI_RECHECK_MS, (info.retryAfterSeconds ?? 6 * 3600) * 1000));
+    const recheckMs = Math.min(MAX_ARI_RECHECK_MS, (info.retryAfterSeconds ?? 6 * 3600) * 1000);
     const nextCheckAt = new Date(now.getTime() + recheckMs).toISOString();
     ctx.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
       ...rest,
