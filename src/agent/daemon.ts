@@ -36,10 +36,10 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
     })();
   };
 
-  /** Sleeps until the earliest planned renewal, then renews just those certificates. */
+  /** Sleeps until the earliest planned renewal (or look at a fresh certificate), then a pass for just those. */
   const armWakeUp = (outcomes: CertificateOutcome[]) => {
     clearTimeout(wakeUp);
-    const planned = outcomes.flatMap((o) => (o.decision?.action === 'none' && o.decision.renewAt ? [{ name: o.name, at: o.decision.renewAt.getTime() }] : []));
+    const planned = outcomes.flatMap((o) => (o.nextAssessmentAt ? [{ name: o.name, at: o.nextAssessmentAt.getTime() }] : []));
     if (planned.length === 0) return;
     const earliest = Math.min(...planned.map((p) => p.at));
     const names = planned.filter((p) => p.at === earliest).map((p) => p.name);

@@ -3,6 +3,7 @@ import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
 import type { Decision } from '../policy/decide.js';
 import { identifierSetKey } from '../policy/rate-limits.js';
+import { plannedRenewal } from '../policy/renewal-time.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
@@ -14,6 +15,8 @@ export interface CertificateOutcome {
   decision?: Decision;
   deployments?: Deployment[];
   error?: string;
+  /** When this certificate next needs a look: its planned renewal, or for a fresh one the backstop point. */
+  nextAssessmentAt?: Date;
 }
 
 export interface PassOptions {
@@ -90,7 +93,7 @@ async function handleCertificate(
       renewAt: decision.renewAt?.toISOString() ?? null,
       ...(options.force && { forcedBecause: options.reason ?? null }),
     });
-    if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision };
+    if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined };
 
     const unlock = ctx.records.tryLock(spec.name);
     if (!unlock) {
@@ -114,7 +117,9 @@ async function handleCertificate(
         consecutiveFailures: 0,
       }));
       log.info('renewal.succeeded', { serial: renewed.serial, notAfter: renewed.notAfter.toISOString(), deployments: renewed.deployments });
-      return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments };
+      // The CA's window for the new certificate is asked for at that look; the backstop point bounds it.
+      const nextAssessmentAt = plannedRenewal(renewed, new Date(), { renewBefore: spec.renewBefore }).renewAt;
+      return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments, nextAssessmentAt };
     } finally {
       unlock();
     }

@@ -26,7 +26,7 @@ export async function renewCertificate(
   runId: string,
   problems: CaProblem[],
   signal?: AbortSignal,
-): Promise<{ deployments: Deployment[]; serial: string; notAfter: Date }> {
+): Promise<{ deployments: Deployment[]; serial: string; notBefore: Date; notAfter: Date }> {
   const { observation } = assessment;
   const client = await ctx.acmeClient(log);
   const issued = await issueCertificate(spec, {
@@ -69,7 +69,7 @@ export async function renewCertificate(
     }
     deployments.push({ region: target.region, certificateArn });
   }
-  return { deployments, serial: issued.facts.serial, notAfter: issued.facts.notAfter };
+  return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 
 /**
