@@ -112,10 +112,19 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   ctx.rateLimits.update((ledger) =>
     ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
   );
-  log.info('acme.order.finalized', { orderUrl: order.url, serial: facts.serial, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer });
+  const chain = intermediates.filter((pem) => !isSelfSigned(pem));
+  const top = chain[chain.length - 1];
+  log.info('acme.order.finalized', {
+    orderUrl: order.url,
+    serial: facts.serial,
+    notAfter: facts.notAfter.toISOString(),
+    issuer: facts.issuer,
+    // The root the imported chain leads to: what acme.preferredChain chooses.
+    chainRoot: top ? new X509Certificate(top).issuer.replace(/\n/g, ', ') : facts.issuer,
+  });
   return {
     leafPem,
-    chainPem: intermediates.filter((pem) => !isSelfSigned(pem)).join(''),
+    chainPem: chain.join(''),
     privateKeyPem: privateKey.toString(),
     facts,
     orderUrl: order.url,
