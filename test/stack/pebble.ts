@@ -30,6 +30,9 @@ export interface Pebble {
   managementUrl: string;
   /** PEM of the CA that signed Pebble's HTTPS certificate: trust it, never turn verification off. */
   caCertPath: string;
+  /** Pebble's own HTTPS certificate and key (localhost, 127.0.0.1), for servers that stand in front of it. */
+  serverCertPath: string;
+  serverKeyPath: string;
   /** Pebble's stdout and stderr; look here when an order fails. */
   logPath: string;
   pid: number;
@@ -121,6 +124,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       directoryUrl,
       managementUrl,
       caCertPath: tls.caCertPath,
+      serverCertPath: tls.serverCertPath,
+      serverKeyPath: tls.serverKeyPath,
       logPath,
       pid: child.pid,
       process: child,

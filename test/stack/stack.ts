@@ -4,10 +4,13 @@ import { awsFixtures } from './aws-fixtures.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import { startMoto, type Moto } from './moto.js';
 import { startPebble, type Pebble, type PebbleOptions } from './pebble.js';
+import { startAriProxy, type AriProxy, type AriProxyOptions } from './ari-proxy.js';
 
 export interface StackOptions {
   /** Pebble settings (validity, EAB, environment such as PEBBLE_WFE_NONCEREJECT). */
   pebble?: Omit<PebbleOptions, 'dnsPort'>;
+  /** Put the ARI/profiles test double in front of Pebble (see ari-proxy.ts): `directoryUrl` becomes its. */
+  acmeProxy?: boolean | AriProxyOptions;
   /** Zones the DNS server pretends not to serve (see DnsServerOptions.ignoreZones). */
   ignoreZones?: string[];
   /** Load moto's EC2 backend during start-up (+~1.5 s) instead of in the first createHttpsListener. */
@@ -39,6 +42,8 @@ export interface Stack {
   moto: Moto;
   dns: DnsServer;
   pebble: Pebble;
+  /** The ARI/profiles test double, when asked for. */
+  acmeProxy?: AriProxy;
   /** PIDs of the child processes (moto, Pebble). */
   pids: number[];
   stop(): Promise<void>;
@@ -72,6 +77,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const [moto, dns, pebble] = await settleAll([motoStart, dnsStart, pebbleStart, preloadStart]);
 
+  let acmeProxy: AriProxy | undefined;
+  if (options.acmeProxy) {
+    try {
+      acmeProxy = await startAriProxy(pebble, options.acmeProxy === true ? {} : options.acmeProxy);
+    } catch (error) {
+      await Promise.all([pebble.stop(), dns.stop(), moto.stop()]);
+      throw error;
+    }
+  }
+
   const env: StackEnv = {
     AWS_ENDPOINT_URL: moto.endpoint,
     AWS_ACCESS_KEY_ID: 'testing',
@@ -83,7 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let stopped: Promise<void> | undefined;
   return {
-    directoryUrl: pebble.directoryUrl,
+    directoryUrl: acmeProxy?.directoryUrl ?? pebble.directoryUrl,
     caCertPath: pebble.caCertPath,
     motoEndpoint: moto.endpoint,
     dnsPort: dns.port,
@@ -102,9 +117,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     moto,
     dns,
     pebble,
+    acmeProxy,
     pids: [moto.pid, pebble.pid],
     stop() {
-      stopped ??= Promise.all([pebble.stop(), dns.stop(), moto.stop()]).then(() => undefined);
+      stopped ??= Promise.all([acmeProxy?.stop(), pebble.stop(), dns.stop(), moto.stop()]).then(() => undefined);
       return stopped;
     },
   };
