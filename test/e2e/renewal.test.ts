@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,10 @@ describe('renewing certificates end to end', () => {
     expect(presented).toHaveLength(1);
     expect(presented[0]!.count).toBe(2);
     expect(eventsNamed(run.events, 'dns.challenge.presented', 'multi').map((e) => e.hostedZoneId)).toHaveLength(2);
+
+    // Renewed in parallel (concurrency 4 by default): both started before either finished.
+    const names = run.events.filter((e) => e.event === 'renewal.started' || e.event === 'renewal.succeeded').map((e) => e.event);
+    expect(names.slice(0, 2)).toEqual(['renewal.started', 'renewal.started']);
   });
 
   it('logs an audit event for every change it made to AWS, all with the same runId', async () => {
@@ -172,6 +176,20 @@ describe('renewing certificates end to end', () => {
     expect(acmSerialHex(described.Serial!)).toBe(serial);
     expect((await aws.describeListenerCertificates(listenerA.listenerArn)).defaultArn).toBe(arns.wild);
     serials.wild = serial;
+  });
+
+  it('never renews a certificate that another live process is renewing (per-certificate lock)', async () => {
+    const lock = join(stateDir, 'locks', 'wild.lock');
+    // This test process stands in for another certkeeper holding the lock.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+    try {
+      const run = await certkeeper(['renew', '--force', 'wild', '--config', config]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('wild: skipped: another certkeeper process is renewing it\n');
+      expect(eventsNamed(run.events, 'acme.order.created')).toEqual([]);
+    } finally {
+      rmSync(lock);
+    }
   });
 
   it('shows status as a table and as the JSON contract', async () => {
