@@ -7,11 +7,11 @@ import { plannedRenewal } from '../policy/renewal-time.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
-import { renewCertificate, type Deployment } from './renew-certificate.js';
+import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 
 export interface CertificateOutcome {
   name: string;
-  result: 'renewed' | 'unchanged' | 'failed' | 'busy' | 'cancelled';
+  result: 'renewed' | 'redeployed' | 'unchanged' | 'failed' | 'busy' | 'cancelled';
   decision?: Decision;
   deployments?: Deployment[];
   error?: string;
@@ -65,6 +65,7 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   log.info('pass.finished', {
     durationMs: Date.now() - started,
     renewed: count('renewed'),
+    redeployed: count('redeployed'),
     unchanged: count('unchanged'),
     failed: count('failed'),
     busy: count('busy'),
@@ -101,6 +102,11 @@ async function handleCertificate(
       return { name: spec.name, result: 'busy', decision };
     }
     try {
+      if (decision.action === 'redeploy') {
+        const deployments = await redeployCertificate(spec, assessment.observation, ctx, log);
+        log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
+        return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
+      }
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: assessment.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {

@@ -3,6 +3,7 @@ import type { CertificateSpec } from '../config/schema.js';
 import type { CaProblem } from '../acme/ca-http.js';
 import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
+import type { Observation } from '../observe/deployed.js';
 import { bindListener } from '../targets/listeners.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import type { AgentContext, PassScope } from './context.js';
@@ -59,13 +60,13 @@ export async function renewCertificate(
     for (const listener of target.listeners) {
       await bindListener(ctx.aws.elbv2(target.region), listener, certificateArn, replaced, log);
     }
-    if (observed?.certificateArn && observed.certificateArn !== certificateArn) {
-      log.info('acm.previous_kept', {
-        region: target.region,
-        certificateArn: observed.certificateArn,
-        replacedBy: certificateArn,
-        why: compatible ? 'a new certificate was imported' : `key type changed from ${observed.facts?.keyType} to ${spec.keyType}; ACM cannot re-import across key types`,
-      });
+    if (observed?.certificateArn && observed.certificateArn !== certificateArn && observed.foundBy !== 'config') {
+      // Only now, with every listener on the new certificate, may the old one go.
+      await acm.retire(
+        observed.certificateArn,
+        target.listeners.map((listener) => listener.arn),
+        log,
+      );
     }
     deployments.push({ region: target.region, certificateArn });
   }
@@ -88,4 +89,22 @@ async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string
     throw new Error(`acme.profile "${wanted}" is not offered by the CA; it offers: ${Object.keys(offered).join(', ')}`);
   }
   return wanted;
+}
+
+/**
+ * Puts the deployed certificate back on listeners that no longer serve it (drift): no order, no import.
+ * SNI listeners also lose other certificates of this name (`alsoTagged`), as after a renewal.
+ */
+export async function redeployCertificate(spec: CertificateSpec, observation: Observation, ctx: AgentContext, log: AuditLogger): Promise<Deployment[]> {
+  const deployments: Deployment[] = [];
+  for (const target of spec.acm) {
+    const observed = observation.regions.find((entry) => entry.region === target.region);
+    if (!observed?.certificateArn) continue;
+    for (const listener of target.listeners) {
+      if (observed.listeners?.find((entry) => entry.arn === listener.arn)?.carries) continue;
+      await bindListener(ctx.aws.elbv2(target.region), listener, observed.certificateArn, observed.alsoTagged, log);
+    }
+    deployments.push({ region: target.region, certificateArn: observed.certificateArn });
+  }
+  return deployments;
 }

@@ -13,7 +13,7 @@ export interface StatusRow {
   notAfter: string | null;
   daysLeft: number | null;
   acm: { region: string; certificateArn: string | null }[];
-  action: 'renew' | 'none';
+  action: 'renew' | 'redeploy' | 'none';
   reasons: string[];
   /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */
   checks: string[];

@@ -25,7 +25,7 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
     });
     io.stdout.write(options.json ? `${JSON.stringify(outcomes, null, 2)}\n` : outcomes.map(describeOutcome).join(''));
     // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
-    return outcomes.every((outcome) => outcome.result === 'renewed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
+    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     ctx.close();
@@ -36,6 +36,8 @@ function describeOutcome(outcome: CertificateOutcome): string {
   switch (outcome.result) {
     case 'renewed':
       return `${outcome.name}: renewed and deployed: ${outcome.deployments!.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
+    case 'redeployed':
+      return `${outcome.name}: put back on its listeners: ${outcome.decision!.reasons.join('; ')}\n`;
     case 'unchanged':
       return `${outcome.name}: ${outcome.decision!.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision!.reasons.join('; ')}\n`;
     case 'busy':

@@ -1,6 +1,8 @@
 import type { CertificateSpec } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AcmRegion } from '../targets/acm.js';
+import { listenerCarries } from '../targets/listeners.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 
 /** What ACM holds for one configured region, and how it was found. */
@@ -12,6 +14,16 @@ export interface RegionObservation {
   foundBy?: 'config' | 'record' | 'tags';
   /** Other ARNs tagged with this name (e.g. left by an interrupted run); not deployed, reported. */
   alsoTagged: string[];
+  /** The configured listeners and whether each serves `certificateArn` in its configured role. */
+  listeners?: ListenerObservation[];
+}
+
+export interface ListenerObservation {
+  arn: string;
+  mode: 'default' | 'sni';
+  carries: boolean;
+  /** Why it could not be read (e.g. the listener was deleted). */
+  error?: string;
 }
 
 export interface Observation {
@@ -27,6 +39,7 @@ export async function observeCertificate(
   spec: CertificateSpec,
   record: CertificateRecord | undefined,
   acmFor: (region: string) => AcmRegion,
+  elbFor: (region: string) => ElasticLoadBalancingV2Client,
 ): Promise<Observation> {
   const regions = await Promise.all(
     spec.acm.map(async (target): Promise<RegionObservation> => {
@@ -50,6 +63,23 @@ export async function observeCertificate(
         foundBy: 'tags',
         alsoTagged: tagged.filter((other) => other !== newest).map((other) => other.certificateArn),
       };
+    }),
+  );
+  // Where a certificate is deployed, do its listeners still serve it (nobody changed them by hand)?
+  await Promise.all(
+    regions.map(async (observed) => {
+      const target = spec.acm.find((entry) => entry.region === observed.region)!;
+      const arn = observed.certificateArn;
+      if (!observed.facts || !arn) return;
+      observed.listeners = await Promise.all(
+        target.listeners.map(async (listener): Promise<ListenerObservation> => {
+          try {
+            return { arn: listener.arn, mode: listener.mode, carries: await listenerCarries(elbFor(observed.region), listener, arn) };
+          } catch (error) {
+            return { arn: listener.arn, mode: listener.mode, carries: false, error: (error as Error).message };
+          }
+        }),
+      );
     }),
   );
   return { regions };

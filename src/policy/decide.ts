@@ -21,6 +21,8 @@ export interface ObservedRegion {
   region: string;
   certificateArn?: string;
   facts?: CertificateFacts;
+  /** Whether each configured listener serves `certificateArn` (absent when nothing is deployed). */
+  listeners?: { arn: string; mode: 'default' | 'sni'; carries: boolean; error?: string }[];
 }
 
 /** The CA's ACME Renewal Information (RFC 9773) for the deployed certificate, with the moment picked in it. */
@@ -56,7 +58,8 @@ export interface DecisionInput {
 }
 
 export interface Decision {
-  action: 'renew' | 'none';
+  /** `redeploy`: the certificate is fine but a listener no longer serves it; put it back, order nothing. */
+  action: 'renew' | 'redeploy' | 'none';
   /** Names of the checks that fired, in order (e.g. `InRenewalWindow`, `Backoff`). */
   checks: string[];
   reasons: string[];
@@ -150,6 +153,10 @@ export function decide(input: DecisionInput): Decision {
   });
 
   if (triggers.length === 0) {
+    const drift = listenerDrift(input.observed);
+    if (drift.length > 0) {
+      return { action: 'redeploy', checks: drift.map(() => 'ListenerDrift'), reasons: drift, renewAt: input.now, plan };
+    }
     const renewAt = plan!.renewAt;
     return {
       action: 'none',
@@ -193,6 +200,19 @@ function holdBack(input: DecisionInput, triggers: Trigger[], soonest: Certificat
     guards.push(...(input.rateLimits ?? []).filter((block) => block.until > now));
   }
   return guards;
+}
+
+/** Listeners that no longer serve the deployed certificate (changed by hand, or an interrupted swap). */
+function listenerDrift(observed: ObservedRegion[]): string[] {
+  return observed.flatMap((region) =>
+    (region.listeners ?? [])
+      .filter((listener) => !listener.carries)
+      .map((listener) =>
+        listener.error
+          ? `listener ${listener.arn} cannot be read: ${listener.error}`
+          : `listener ${listener.arn} does not serve ${region.certificateArn} as its ${listener.mode === 'default' ? 'default certificate' : 'SNI certificate'}: put it back`,
+      ),
+  );
 }
 
 function describeRemaining(facts: CertificateFacts, now: Date): string {

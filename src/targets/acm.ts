@@ -1,5 +1,7 @@
 import {
   AddTagsToCertificateCommand,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
   GetCertificateCommand,
   ImportCertificateCommand,
   ListTagsForCertificateCommand,
@@ -92,6 +94,28 @@ export class AcmRegion {
     return arn;
   }
 
+  /**
+   * Retires a certificate certkeeper replaced with a new ARN (after every listener moved): deleted when
+   * nothing else uses it, otherwise kept, and the log says what still uses it. ACM itself refuses to
+   * delete a certificate in use, which is the last word.
+   */
+  async retire(certificateArn: string, movedListeners: string[], log: AuditLogger): Promise<void> {
+    const ours = new Set([...movedListeners, ...movedListeners.map(loadBalancerOf)]);
+    const described = await this.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }));
+    const users = (described.Certificate?.InUseBy ?? []).filter((user) => !ours.has(user));
+    if (users.length > 0) {
+      log.info('acm.previous_kept', { region: this.region, certificateArn, why: `still in use by ${users.join(', ')}` });
+      return;
+    }
+    try {
+      await this.acm.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+      log.info('acm.deleted', { region: this.region, certificateArn, why: 'replaced by a new certificate on every configured listener' });
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceInUseException') throw error;
+      log.info('acm.previous_kept', { region: this.region, certificateArn, why: `ACM says it is still in use: ${(error as Error).message}` });
+    }
+  }
+
   private async ensureTags(certificateArn: string, name: string, log: AuditLogger): Promise<void> {
     const tags = await this.tags(certificateArn);
     const missing = ownershipTags(name).filter((tag) => tags.get(tag.Key) !== tag.Value);
@@ -104,6 +128,11 @@ export class AcmRegion {
     const answer = await this.acm.send(new ListTagsForCertificateCommand({ CertificateArn: certificateArn }));
     return new Map((answer.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']));
   }
+}
+
+/** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
+function loadBalancerOf(listenerArn: string): string {
+  return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
 }
 
 function ownershipTags(name: string): { Key: string; Value: string }[] {

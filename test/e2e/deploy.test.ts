@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
+import { startStack, type Stack } from '../stack/stack.js';
+import { eventsNamed, runCli, type CliResult } from './cli.js';
+
+/** Deploying safely: several regions from one order, key-type changes that ACM cannot re-import, drift. */
+
+let stack: Stack;
+let aws: AwsFixtures;
+let east: HttpsListener;
+let west: HttpsListener;
+let workDir: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  aws = awsFixtures(stack.motoEndpoint);
+  await aws.createHostedZone('deploy.example');
+  [east, west] = await Promise.all([aws.createHttpsListener({ name: 'alb-east' }), aws.createHttpsListener({ name: 'alb-west', region: 'eu-west-1' })]);
+  workDir = mkdtempSync(join(tmpdir(), 'certkeeper-deploy-'));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function config(keyType: string): string {
+  const path = join(workDir, `${keyType}.config.mjs`);
+  const body = {
+    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
+    stateDir: join(workDir, 'state'),
+    aws: { region: 'us-east-1' },
+    certificates: [
+      {
+        name: 'global',
+        domains: ['www.deploy.example'],
+        keyType,
+        acm: [
+          { region: 'us-east-1', listeners: [{ arn: east.listenerArn, mode: 'sni' }] },
+          { region: 'eu-west-1', listeners: [{ arn: west.listenerArn }] },
+        ],
+      },
+    ],
+  };
+  writeFileSync(path, `export default ${JSON.stringify(body)};\n`);
+  return path;
+}
+
+function deployments(run: CliResult): Record<string, string> {
+  expect(run.code, run.stderr).toBe(0);
+  const event = eventsNamed(run.events, 'renewal.succeeded', 'global')[0]!;
+  return Object.fromEntries((event.deployments as { region: string; certificateArn: string }[]).map((d) => [d.region, d.certificateArn]));
+}
+
+describe('deploying', () => {
+  let arns: Record<string, string>;
+
+  it('imports one order into every configured region: the same serial, an ARN per region', async () => {
+    const run = await runCli(['renew', '--config', config('ecdsa-p256')], stack.env);
+    arns = deployments(run);
+    expect(eventsNamed(run.events, 'acme.order.created')).toHaveLength(1);
+    const [us, eu] = [await aws.describeAcm(arns['us-east-1']!), await aws.describeAcm(arns['eu-west-1']!)];
+    expect(us.Serial).toBe(eu.Serial);
+    expect((await aws.describeListenerCertificates(east.listenerArn)).sniArns).toEqual([arns['us-east-1']]);
+    expect((await aws.describeListenerCertificates(west.listenerArn)).defaultArn).toBe(arns['eu-west-1']);
+  });
+
+  it('on a key-type change imports new certificates, moves every listener, then deletes the old ones', async () => {
+    const run = await runCli(['renew', '--config', config('rsa-2048')], stack.env);
+    const fresh = deployments(run);
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      expect(fresh[region]).not.toBe(arns[region]);
+      expect((await aws.describeAcm(fresh[region]!)).KeyAlgorithm).toBe('RSA_2048');
+      await expect(aws.describeAcm(arns[region]!)).rejects.toThrow();
+    }
+    expect(eventsNamed(run.events, 'acm.imported').every((e) => e.reimport === false)).toBe(true);
+    expect(eventsNamed(run.events, 'acm.deleted').map((e) => e.certificateArn).sort()).toEqual([arns['us-east-1'], arns['eu-west-1']].sort());
+    // Each listener moved before its old certificate went.
+    const order = run.events.map((e) => e.event).filter((name) => name === 'listener.updated' || name === 'acm.deleted');
+    expect(order.indexOf('listener.updated')).toBeLessThan(order.indexOf('acm.deleted'));
+    // SNI: exactly one certificate of this name on the listener.
+    expect((await aws.describeListenerCertificates(east.listenerArn)).sniArns).toEqual([fresh['us-east-1']]);
+    expect((await aws.describeListenerCertificates(west.listenerArn)).defaultArn).toBe(fresh['eu-west-1']);
+    arns = fresh;
+  });
+
+  it('re-importing keeps the ARNs and changes no listener', async () => {
+    const run = await runCli(['renew', '--force', '--config', config('rsa-2048')], stack.env);
+    expect(deployments(run)).toEqual(arns);
+    expect(eventsNamed(run.events, 'listener.updated')).toEqual([]);
+  });
+
+  it('detects a listener changed by hand, shows it in status, and puts the certificate back without ordering', async () => {
+    const configPath = config('rsa-2048');
+    await aws.elbv2('eu-west-1').send(new ModifyListenerCommand({ ListenerArn: west.listenerArn, Certificates: [{ CertificateArn: west.placeholderCertificateArn }] }));
+    const status = await runCli(['status', '--json', '--config', configPath], stack.env);
+    const [row] = JSON.parse(status.stdout) as { action: string; checks: string[]; reasons: string[] }[];
+    expect(row).toMatchObject({ action: 'redeploy', checks: ['ListenerDrift'] });
+    expect(row!.reasons[0]).toBe(`listener ${west.listenerArn} does not serve ${arns['eu-west-1']} as its default certificate: put it back`);
+
+    const run = await runCli(['renew', '--config', configPath], stack.env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^global: put back on its listeners: /);
+    expect(eventsNamed(run.events, 'acme.order.created')).toEqual([]);
+    expect(eventsNamed(run.events, 'listener.updated')[0]).toMatchObject({ listenerArn: west.listenerArn, previousCertificateArn: west.placeholderCertificateArn, certificateArn: arns['eu-west-1'] });
+    expect((await aws.describeListenerCertificates(west.listenerArn)).defaultArn).toBe(arns['eu-west-1']);
+    const again = await runCli(['renew', '--config', configPath], stack.env);
+    expect(eventsNamed(again.events, 'renewal.decided')[0]).toMatchObject({ action: 'none' });
+  });
+});
