@@ -6,6 +6,7 @@ import { decide, earliestExpiring, type AriWindow, type Decision } from '../poli
 import { rateLimitBlocks } from '../policy/rate-limits.js';
 import { pickMomentIn } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
+import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { AgentContext, PassScope } from './context.js';
 
@@ -17,6 +18,8 @@ export interface Assessment {
   /** RFC 9773 ID of the deployed certificate, sent as `replaces` when the CA speaks ARI. */
   replaces?: string;
   ari: { status: 'window' | 'unavailable' | 'not-offered' | 'nothing-deployed'; window?: AriWindow; note?: string; nextCheckAt?: string };
+  /** What each `verify` endpoint serves now, and whether it is the deployed certificate. */
+  served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
 }
 
 export interface AssessOptions {
@@ -56,7 +59,17 @@ export async function assessCertificate(
     },
     rateLimits: rateLimitBlocks(ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
   });
-  return { observation, decision, record, replaces, ari };
+  const served = await Promise.all(
+    spec.verify.map(async (endpoint) => {
+      try {
+        const found = await probeServedCertificate(endpoint);
+        return { endpoint: describeEndpoint(endpoint), serial: found.serial, notAfter: found.notAfter.toISOString(), matches: found.serial === deployed?.serial };
+      } catch (error) {
+        return { endpoint: describeEndpoint(endpoint), matches: false, error: describeError(error) };
+      }
+    }),
+  );
+  return { observation, decision, record, replaces, ari, served };
 }
 
 /**

@@ -94,6 +94,12 @@ async function handleCertificate(
       renewAt: decision.renewAt?.toISOString() ?? null,
       ...(options.force && { forcedBecause: options.reason ?? null }),
     });
+    const notServed = assessment.served.filter((entry) => !entry.matches);
+    if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
+      const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
+      log.error('deploy.not_served', { error, served: assessment.served });
+      return { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined };
+    }
     if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined };
 
     const unlock = ctx.records.tryLock(spec.name);

@@ -5,7 +5,8 @@ import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
 import type { Observation } from '../observe/deployed.js';
 import { bindListener } from '../targets/listeners.js';
-import type { AuditLogger } from '../telemetry/logger.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
 
 export interface Deployment {
@@ -69,6 +70,17 @@ export async function renewCertificate(
       );
     }
     deployments.push({ region: target.region, certificateArn });
+  }
+  if (spec.verify.length > 0) {
+    // What matters is what the endpoints serve, not what certkeeper believes it deployed.
+    const expected = { serial: issued.facts.serial, notAfter: issued.facts.notAfter };
+    try {
+      await waitUntilServed(spec.verify, expected, spec.verifyTimeoutSeconds * 1000, signal);
+    } catch (error) {
+      log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
+      throw error;
+    }
+    log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
   }
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }

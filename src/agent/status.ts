@@ -26,6 +26,8 @@ export interface StatusRow {
   lastError: string | null;
   /** When the next attempt may start after failures (backoff), if later than now. */
   nextAttemptAt: string | null;
+  /** What each `verify` endpoint serves, and whether it matches the deployed certificate. */
+  served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
   /** Set when AWS could not be read for this certificate: nothing can be decided or done until it can. */
   error?: string;
 }
@@ -38,7 +40,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
     selectCertificates(ctx.config.certificates, names).map(async (spec): Promise<StatusRow> => {
       const base = { name: spec.name, domains: spec.domains };
       try {
-        const { observation, decision, record, ari } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
+        const { observation, decision, record, ari, served } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
         const soonest = earliestExpiring(observation.regions);
         const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
         return {
@@ -65,6 +67,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           consecutiveFailures: record.consecutiveFailures ?? 0,
           lastError: record.lastFailure?.error ?? null,
           nextAttemptAt: backoff?.toISOString() ?? null,
+          served,
         };
       } catch (error) {
         return {
@@ -82,6 +85,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           consecutiveFailures: 0,
           lastError: null,
           nextAttemptAt: null,
+          served: [],
           error: describeError(error),
         };
       }

@@ -48,6 +48,9 @@ export function renderStatus(rows: StatusRow[]): string {
       details.push(`    ari: ${describeAri(row)}`);
       if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);
       if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
+      for (const entry of row.served) {
+        details.push(`    served by ${entry.endpoint}: ${entry.error ?? `serial ${entry.serial}`}${entry.matches ? '' : ' (NOT the deployed certificate)'}`);
+      }
       details.push(...row.reasons.map((reason) => `    why: ${reason}`));
       return [out.rows[index], ...details].join('\n');
     })

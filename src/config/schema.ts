@@ -106,6 +106,18 @@ const certificate = z
       })
       .default({}),
     acm: z.array(acmTarget).min(1, { error: 'is empty; expected at least one { region } to import the certificate into' }),
+    /** Endpoints whose served certificate must match the deployed one, checked after deploying and on every pass. */
+    verify: z
+      .array(
+        z.strictObject({
+          host: z.string().min(1, { error: 'is empty; expected a host name or address to connect to' }),
+          port: z.number().int().min(1).max(65_535).default(443),
+          sni: z.string().min(1).optional(),
+        }),
+      )
+      .default([]),
+    /** How long a new certificate may take to be served on every `verify` endpoint before it counts as a failure. */
+    verifyTimeoutSeconds: z.number().int().min(0).max(3_600).default(300),
   })
   .superRefine((spec, ctx) => {
     reportDuplicates(spec.domains, ctx, ['domains'], 'domain');
