@@ -3,6 +3,9 @@ import { describeError } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { AgentContext } from './context.js';
 import { runPass, type CertificateOutcome } from './pass.js';
+import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
+
+const DAY_MS = 86_400_000;
 
 // setTimeout cannot wait longer than this (about 24.8 days); a longer wait is re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -58,13 +61,27 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
     });
   }
   pass('start');
+  const discovery = setInterval(() => void warnAboutUnmanaged(ctx), DAY_MS);
+  void warnAboutUnmanaged(ctx);
 
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   job.cancel();
   clearTimeout(wakeUp);
+  clearInterval(discovery);
   ctx.log.info('daemon.stopping', { reason: String(signal.reason ?? 'signal'), passRunning: Boolean(running) });
   await running;
   ctx.log.info('daemon.stopped', {});
+}
+
+/** Once a day: a warning for each ACM certificate outside the config that expires soon (nobody else renews it). */
+async function warnAboutUnmanaged(ctx: AgentContext): Promise<void> {
+  const { withinDays } = ctx.config.discovery;
+  try {
+    const found = await discoverUnmanaged((region) => ctx.aws.acm(region), discoveryRegions(ctx.config), withinDays, configuredArns(ctx.config));
+    for (const entry of found) ctx.log.warn('discovery.expiring', { ...entry, why: `not managed by certkeeper and expires within ${withinDays} days` });
+  } catch (error) {
+    ctx.log.warn('discovery.failed', { error: describeError(error) });
+  }
 }
 
 /** Twice a day at a minute (and hour) picked now, as certbot's timer does: a fleet spreads over the day. */

@@ -1,8 +1,9 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { UnknownCertificateError } from '../agent/pass.js';
 import { renewCommand } from './renew.js';
 import { runCommand } from './run.js';
+import { discoverCommand } from './discover.js';
 import { planCommand, statusCommand } from './status.js';
 import type { CliIo } from './io.js';
 
@@ -51,6 +52,21 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options) => {
       exitCode = await planCommand(names, options, io);
+    });
+
+  program
+    .command('discover')
+    .description('list ACM certificates that certkeeper does not manage and that expire soon, with what uses them')
+    .addOption(configOption())
+    .option('--regions <list>', 'comma-separated regions (default: those of the config)', (value: string) => value.split(',').map((r) => r.trim()).filter(Boolean))
+    .option('--days <n>', 'expiring within this many days (default: discovery.withinDays, 30)', (value: string) => {
+      const days = Number(value);
+      if (!Number.isInteger(days) || days < 1) throw new InvalidArgumentError('expected a whole number of days, at least 1');
+      return days;
+    })
+    .option('--json', 'print a JSON array on stdout')
+    .action(async (options) => {
+      exitCode = await discoverCommand(options, io);
     });
 
   program

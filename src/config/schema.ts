@@ -186,6 +186,14 @@ export const configSchema = z
     /** Credentials and endpoints come from the standard AWS chain and environment. */
     aws: z.strictObject({ region }),
     schedule: schedule.default({ jitterSeconds: 300 }),
+    /** The safety net: ACM certificates certkeeper does not manage that expire soon (`discover`; the daemon warns daily). */
+    discovery: z
+      .strictObject({
+        withinDays: z.number().int().min(1).max(400).default(30),
+        /** Regions to look in (default: aws.region and every region of the certificates). */
+        regions: z.array(region).optional(),
+      })
+      .default({ withinDays: 30 }),
     /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
     concurrency: z.number().int().min(1).max(64).default(4),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),

@@ -19,7 +19,7 @@ export const MANAGED_BY_TAG = 'managed-by';
 export const MANAGED_BY_VALUE = 'certkeeper';
 
 // Real ACM lists only RSA_1024/RSA_2048 certificates unless asked for the other key types.
-const ALL_KEY_TYPES: KeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1'];
+export const ALL_KEY_TYPES: KeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1'];
 
 export interface AcmCertificate {
   certificateArn: string;

@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImportCertificateCommand } from '@aws-sdk/client-acm';
 import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { selfSignedCertificate } from '../stack/tls.js';
 import { eventsNamed, runCli, type CliResult } from './cli.js';
 
 /** Deploying safely: several regions from one order, key-type changes that ACM cannot re-import, drift. */
@@ -109,5 +111,25 @@ describe('deploying', () => {
     expect((await aws.describeListenerCertificates(west.listenerArn)).defaultArn).toBe(arns['eu-west-1']);
     const again = await runCli(['renew', '--config', configPath], stack.env);
     expect(eventsNamed(again.events, 'renewal.decided')[0]).toMatchObject({ action: 'none' });
+  });
+
+  it('discovers unmanaged certificates that expire soon, with what uses them, and never lists its own', async () => {
+    const soon = await selfSignedCertificate('legacy.deploy.example', ['legacy.deploy.example'], { notAfter: new Date(Date.now() + 3 * 86_400_000) });
+    const { CertificateArn: legacy } = await aws.acm().send(
+      new ImportCertificateCommand({ Certificate: Buffer.from(soon.certificatePem), PrivateKey: Buffer.from(soon.privateKeyPem) }),
+    );
+    const run = await runCli(['discover', '--json', '--days', '100', '--config', config('rsa-2048')], stack.env);
+    expect(run.code, run.stderr).toBe(0);
+    const found = JSON.parse(run.stdout) as { certificateArn: string; region: string; daysLeft: number; inUseBy: string[] }[];
+    // The legacy certificate first (3 days), then the two listeners' placeholders (30 days), in both regions.
+    expect(found[0]).toMatchObject({ certificateArn: legacy, region: 'us-east-1', inUseBy: [] });
+    expect(found.slice(1).map((entry) => entry.certificateArn).sort()).toEqual([east.placeholderCertificateArn, west.placeholderCertificateArn].sort());
+    expect(found.slice(1).every((entry) => entry.inUseBy.length > 0)).toBe(true);
+    expect(found.some((entry) => Object.values(arns).includes(entry.certificateArn))).toBe(false);
+
+    const narrow = await runCli(['discover', '--days', '10', '--config', config('rsa-2048')], stack.env);
+    expect(narrow.stdout).toContain('1 ACM certificate(s) not managed by certkeeper expire within 10 days:');
+    expect(narrow.stdout).toContain(legacy!);
+    expect((await runCli(['discover', '--days', 'soon', '--config', config('rsa-2048')], stack.env)).code).toBe(2);
   });
 });
