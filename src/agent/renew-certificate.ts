@@ -4,6 +4,8 @@ import type { CaProblem } from '../acme/ca-http.js';
 import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
 import type { Observation } from '../observe/deployed.js';
+import type { CertificateFacts } from '../pki/certificate.js';
+import { usagesRemoved } from '../pki/usages.js';
 import { bindListener } from '../targets/listeners.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
@@ -51,9 +53,12 @@ export async function renewCertificate(
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     const acm = scope.acm(target.region);
-    // ACM refuses a re-import that changes the key algorithm: then import a new one and move listeners.
-    const compatible = !observed?.facts || observed.facts.keyType === spec.keyType;
-    const reimportArn = target.certificateArn ?? (observed?.facts && compatible ? observed.certificateArn : undefined);
+    // ACM refuses a re-import that changes the key algorithm or drops usages: then import a new one and move listeners.
+    const incompatible = observed?.facts ? reimportProblems(observed.facts, issued.facts) : [];
+    const reimportArn = target.certificateArn ?? (observed?.facts && incompatible.length === 0 ? observed.certificateArn : undefined);
+    if (incompatible.length > 0) {
+      log.info('acm.reimport_incompatible', { region: target.region, certificateArn: observed?.certificateArn, why: incompatible, action: target.certificateArn ? 're-import into the configured ARN anyway' : 'import a new certificate' });
+    }
     const certificateArn = await acm.import(issued, spec.name, reimportArn, log);
     ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [target.region]: certificateArn } }));
 
@@ -119,4 +124,11 @@ export async function redeployCertificate(spec: CertificateSpec, observation: Ob
     deployments.push({ region: target.region, certificateArn: observed.certificateArn });
   }
   return deployments;
+}
+
+/** Why ACM would refuse to re-import `next` over `previous` (AWS's rules), checked before the call. */
+function reimportProblems(previous: CertificateFacts, next: CertificateFacts): string[] {
+  const problems = previous.keyType !== next.keyType ? [`key type changes from ${previous.keyType} to ${next.keyType}`] : [];
+  const removed = usagesRemoved(previous.usages, next.usages, next.keyType.startsWith('ecdsa'));
+  return removed.length ? [...problems, `the new certificate drops ${removed.join(', ')}`] : problems;
 }

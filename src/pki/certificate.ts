@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyType } from '../config/schema.js';
 import { ariCertId } from './ari-cert-id.js';
+import { readUsages, type Usages } from './usages.js';
 
 /** The facts certkeeper needs about a certificate, read from its PEM (never from a config file). */
 export interface CertificateFacts {
@@ -14,6 +15,8 @@ export interface CertificateFacts {
   issuer: string;
   /** RFC 9773 certificate ID, to ask the CA for renewal information and to name it in `replaces`. */
   ariCertId?: string;
+  /** Key Usage and Extended Key Usage: ACM refuses re-imports that drop some of them. */
+  usages: Usages;
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -32,6 +35,7 @@ export function readCertificate(pem: string): CertificateFacts {
     keyType: keyTypeOf(certificate),
     issuer: certificate.issuer.replace(/\n/g, ', '),
     ariCertId: ariCertId(pem),
+    usages: readUsages(pem),
   };
 }
 

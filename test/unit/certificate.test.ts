@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkIssuedCertificate, normaliseSerial, readCertificate, splitPemChain } from '../../src/pki/certificate.js';
 import { createCertificateKey } from '../../src/pki/keys.js';
+import { readUsages, usagesRemoved } from '../../src/pki/usages.js';
 import { selfSignedCertificate } from '../stack/tls.js';
 
 describe('reading certificates', () => {
@@ -65,5 +66,25 @@ describe('checking what the CA returned, before it reaches ACM', () => {
     expect(() => checkIssuedCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', privateKeyPem, ['api.example.com'])).toThrow(
       /^the CA returned a certificate that cannot be parsed/,
     );
+  });
+});
+
+describe('ACM re-import rules for usages', () => {
+  const ecdsa = { keyUsages: ['digitalSignature'], extendedKeyUsages: ['clientAuth', 'serverAuth'] };
+
+  it('allows dropping clientAuth, and keyEncipherment on ECDSA', () => {
+    expect(usagesRemoved({ ...ecdsa, keyUsages: ['digitalSignature', 'keyEncipherment'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] }, true)).toEqual([]);
+  });
+
+  it('names every other usage a re-import would drop', () => {
+    expect(usagesRemoved({ keyUsages: ['digitalSignature', 'keyEncipherment'], extendedKeyUsages: ['serverAuth'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: [] }, false)).toEqual([
+      'Key Usage keyEncipherment',
+      'Extended Key Usage serverAuth',
+    ]);
+  });
+
+  it('reads usages from a certificate', async () => {
+    const { certificatePem } = await selfSignedCertificate('api.example.com');
+    expect(readUsages(certificatePem)).toEqual({ keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] });
   });
 });

@@ -17,6 +17,7 @@ function facts(lifetimeDays = 90, overrides: Partial<CertificateFacts> = {}): Ce
     domains: ['api.example.com', 'www.example.com'],
     keyType: 'ecdsa-p256',
     issuer: 'CN=test',
+    usages: { keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] },
     ...overrides,
   };
 }
