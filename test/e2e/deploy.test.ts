@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { selfSignedCertificate } from '../stack/tls.js';
-import { eventsNamed, runCli, type CliResult } from './cli.js';
+import { eventsNamed, runCli, watchCli, type CliResult } from './cli.js';
+import { startAcmKeyVault } from '../stack/load-balancer-double.js';
 
 /** Deploying safely: several regions from one order, key-type changes that ACM cannot re-import, drift. */
 
@@ -131,5 +132,39 @@ describe('deploying', () => {
     expect(narrow.stdout).toContain('1 ACM certificate(s) not managed by certkeeper expire within 10 days:');
     expect(narrow.stdout).toContain(legacy!);
     expect((await runCli(['discover', '--days', 'soon', '--config', config('rsa-2048')], stack.env)).code).toBe(2);
+  });
+
+  it('a crash between the ACM import and the listener update is completed by the next pass, with no second order', async () => {
+    const vault = await startAcmKeyVault(stack.motoEndpoint);
+    const env = { ...stack.env, AWS_ENDPOINT_URL: vault.endpoint };
+    const crashListener = await aws.createHttpsListener({ name: 'alb-crash' });
+    const path = join(workDir, 'crash.config.mjs');
+    writeFileSync(
+      path,
+      `export default ${JSON.stringify({
+        acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
+        stateDir: join(workDir, 'state'),
+        aws: { region: 'us-east-1' },
+        certificates: [{ name: 'crashy', domains: ['crashy.deploy.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: crashListener.listenerArn }] }] }],
+      })};\n`,
+    );
+    try {
+      vault.slowDown('ModifyListener', 5_000);
+      const renewal = watchCli(['renew', '--config', path], env);
+      const imported = await renewal.waitFor('acm.imported');
+      renewal.child.kill('SIGKILL');
+      await renewal.done;
+      vault.slowDown(null);
+      expect((await aws.describeListenerCertificates(crashListener.listenerArn)).defaultArn).toBe(crashListener.placeholderCertificateArn);
+
+      const next = await runCli(['renew', '--config', path], env);
+      expect(next.code, next.stderr).toBe(0);
+      expect(eventsNamed(next.events, 'renewal.decided')[0]).toMatchObject({ action: 'redeploy', checks: ['ListenerDrift'] });
+      expect(eventsNamed(next.events, 'acme.order.created')).toEqual([]);
+      expect((await aws.describeListenerCertificates(crashListener.listenerArn)).defaultArn).toBe(imported.certificateArn);
+      expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+    } finally {
+      await vault.stop();
+    }
   });
 });

@@ -14,17 +14,23 @@ export interface AcmKeyVault {
   /** Point certkeeper's AWS_ENDPOINT_URL here instead of at moto. */
   endpoint: string;
   material(certificateArn: string): { certificatePem: string; privateKeyPem: string } | undefined;
+  /** Hold every request for this AWS action (e.g. 'ModifyListener') this long before forwarding; null to stop. */
+  slowDown(action: string | null, ms?: number): void;
   stop(): Promise<void>;
 }
 
 export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVault> {
   const upstream = new URL(motoEndpoint);
   const vault = new Map<string, { certificatePem: string; privateKeyPem: string }>();
+  let slow: { action: string; ms: number } | undefined;
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
+      // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM, Route 53 is REST): X-Amz-Target.
+      const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? String(req.headers['x-amz-target'] ?? '').split('.').pop();
+      if (slow && action === slow.action) await new Promise((resolve) => setTimeout(resolve, slow!.ms));
       forward(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
         (answer) => {
           if (String(req.headers['x-amz-target'] ?? '').endsWith('.ImportCertificate') && answer.status === 200) {
@@ -50,6 +56,7 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
   return {
     endpoint: `http://127.0.0.1:${port}`,
     material: (arn) => vault.get(arn),
+    slowDown: (action, ms = 0) => (slow = action ? { action, ms } : undefined),
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
