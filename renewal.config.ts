@@ -36,6 +36,7 @@ export default defineConfig({
       // Wildcard and apex share one challenge name (_acme-challenge.example.com): one TXT record set.
       domains: ['example.com', '*.example.com'],
       keyType: 'ecdsa-p256',
+      // renewBefore: '30d', // backstop when the CA gives no renewal information (ARI); one third of the lifetime otherwise
       // route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ' }, // otherwise: the longest matching public zone
       acm: [
         {
@@ -51,6 +52,8 @@ export default defineConfig({
           ],
         },
       ],
+      // After deploying (and on every pass), these endpoints must serve the new certificate:
+      // verify: [{ host: 'example.com', port: 443 }],
     },
   ],
 });

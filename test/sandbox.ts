@@ -1,6 +1,6 @@
 /**
  * `npm run sandbox`: the whole of certkeeper on this machine, nothing in the cloud. Starts Pebble (the
- * ACME test CA), moto (AWS) and a DNS server for Pebble; creates a hosted zone, a VPC and an HTTPS load
+ * ACME test CA, behind a double that adds renewal information), moto (AWS) and a DNS server for Pebble; creates a hosted zone, a VPC and an HTTPS load
  * balancer; runs `certkeeper renew` with the repository's renewal.config.ts, then `certkeeper status`;
  * stops everything.
  */
@@ -30,7 +30,8 @@ function certkeeper(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 async function main(): Promise<number> {
   process.stdout.write('Starting the local stack: Pebble, moto, DNS…\n');
-  const stack = await startStack();
+  // The CA-side ARI double in front of Pebble, so the sandbox's CA behaves like Let's Encrypt (RFC 9773).
+  const stack = await startStack({ acmeProxy: true });
   const stateDir = mkdtempSync(join(tmpdir(), 'certkeeper-sandbox-'));
   try {
     process.stdout.write(`  ACME directory ${stack.directoryUrl}, AWS ${stack.motoEndpoint}, DNS 127.0.0.1:${stack.dnsPort} (${stack.startupMs} ms)\n`);
