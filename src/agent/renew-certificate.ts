@@ -7,6 +7,7 @@ import type { Observation } from '../observe/deployed.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { usagesRemoved } from '../pki/usages.js';
 import { bindListener } from '../targets/listeners.js';
+import type { AcmRegion } from '../targets/acm.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
@@ -50,6 +51,7 @@ export async function renewCertificate(
   signal?.throwIfAborted();
 
   const deployments: Deployment[] = [];
+  const replacedByNewArn: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     const acm = scope.acm(target.region);
@@ -67,12 +69,7 @@ export async function renewCertificate(
       await bindListener(ctx.aws.elbv2(target.region), listener, certificateArn, replaced, log);
     }
     if (observed?.certificateArn && observed.certificateArn !== certificateArn && observed.foundBy !== 'config') {
-      // Only now, with every listener on the new certificate, may the old one go.
-      await acm.retire(
-        observed.certificateArn,
-        target.listeners.map((listener) => listener.arn),
-        log,
-      );
+      replacedByNewArn.push({ acm, certificateArn: observed.certificateArn, listeners: target.listeners.map((listener) => listener.arn) });
     }
     deployments.push({ region: target.region, certificateArn });
   }
@@ -83,10 +80,15 @@ export async function renewCertificate(
       await waitUntilServed(spec.verify, expected, spec.verifyTimeoutSeconds * 1000, signal);
     } catch (error) {
       log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
+      for (const old of replacedByNewArn) {
+        log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: 'the new certificate is not served yet' });
+      }
       throw error;
     }
     log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
   }
+  // Only now, with every listener moved and the new certificate served, may an old one go.
+  for (const old of replacedByNewArn) await old.acm.retire(old.certificateArn, old.listeners, log);
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 
@@ -114,6 +116,7 @@ async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string
  */
 export async function redeployCertificate(spec: CertificateSpec, observation: Observation, ctx: AgentContext, log: AuditLogger): Promise<Deployment[]> {
   const deployments: Deployment[] = [];
+  const replacedByNewArn: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     if (!observed?.certificateArn) continue;
