@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures } from '../stack/aws-fixtures.js';
 import type { AriProxy } from '../stack/ari-proxy.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli, type CliResult } from './cli.js';
 
 /**
@@ -30,16 +31,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function config(file: string, certificates: { name: string; domains: string[] }[], acme: Record<string, unknown> = {}): string {
-  const path = join(workDir, `${file}.config.mjs`);
-  const body = {
-    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true, ...acme },
-    stateDir: join(workDir, 'state'),
-    aws: { region: 'us-east-1' },
+function config(file: string, certificates: { name: string; domains: string[] }[], acme: Record<string, unknown> = {}, stateDir = 'state'): string {
+  return writeConfigFile(join(workDir, `${file}.config.mjs`), stack.directoryUrl, {
+    acme,
+    stateDir: join(workDir, stateDir),
     certificates: certificates.map((spec) => ({ ...spec, acm: [{ region: 'us-east-1' }] })),
-  };
-  writeFileSync(path, `export default ${JSON.stringify(body)};\n`);
-  return path;
+  });
 }
 
 interface PlanRow {
@@ -121,8 +118,7 @@ describe('ARI: the CA says when to renew', () => {
 
     // A fresh state directory: the CA does not know this certificate (404) and then offers no ARI at all.
     ca.setRenewalInfoFailure(404);
-    const unknown = join(workDir, 'unknown.config.mjs');
-    writeFileSync(unknown, `export default ${JSON.stringify({ acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true }, stateDir: join(workDir, 'state-404'), aws: { region: 'us-east-1' }, certificates: [{ name: 'other', domains: ['other.ari.example'], acm: [{ region: 'us-east-1' }] }] })};\n`);
+    const unknown = config('unknown', [{ name: 'other', domains: ['other.ari.example'] }], {}, 'state-404');
     expect((await plan(unknown, 'other')).ari).toMatchObject({ status: 'unavailable', note: 'renewalInfo answered HTTP 404' });
     ca.setRenewalInfoFailure(null);
     ca.setAriOffered(false);

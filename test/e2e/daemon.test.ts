@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli, watchCli } from './cli.js';
 
 /** `certkeeper run`: a pass at start, then on the cron schedule; SIGTERM/SIGINT stop it without leaving records. */
@@ -26,16 +27,11 @@ afterAll(async () => {
 });
 
 function writeConfig(name: string, domains: string[], cron: string): string {
-  const path = join(workDir, `${name}.config.mjs`);
-  const config = {
-    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
+  return writeConfigFile(join(workDir, `${name}.config.mjs`), stack.directoryUrl, {
     stateDir: join(workDir, 'state'),
-    aws: { region: 'us-east-1' },
     schedule: { cron, jitterSeconds: 0 },
     certificates: [{ name, domains, acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] }],
-  };
-  writeFileSync(path, `export default ${JSON.stringify(config)};\n`);
-  return path;
+  });
 }
 
 describe('certkeeper run', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImportCertificateCommand } from '@aws-sdk/client-acm';
@@ -6,6 +6,7 @@ import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { selfSignedCertificate } from '../stack/tls.js';
 import { eventsNamed, runCli, watchCli, type CliResult } from './cli.js';
 import { startAcmKeyVault } from '../stack/load-balancer-double.js';
@@ -31,11 +32,8 @@ afterAll(async () => {
 });
 
 function config(keyType: string): string {
-  const path = join(workDir, `${keyType}.config.mjs`);
-  const body = {
-    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
+  return writeConfigFile(join(workDir, `${keyType}.config.mjs`), stack.directoryUrl, {
     stateDir: join(workDir, 'state'),
-    aws: { region: 'us-east-1' },
     certificates: [
       {
         name: 'global',
@@ -47,9 +45,7 @@ function config(keyType: string): string {
         ],
       },
     ],
-  };
-  writeFileSync(path, `export default ${JSON.stringify(body)};\n`);
-  return path;
+  });
 }
 
 function deployments(run: CliResult): Record<string, string> {
@@ -139,15 +135,10 @@ describe('deploying', () => {
     const env = { ...stack.env, AWS_ENDPOINT_URL: vault.endpoint };
     const crashListener = await aws.createHttpsListener({ name: 'alb-crash' });
     const path = join(workDir, 'crash.config.mjs');
-    writeFileSync(
-      path,
-      `export default ${JSON.stringify({
-        acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
-        stateDir: join(workDir, 'state'),
-        aws: { region: 'us-east-1' },
-        certificates: [{ name: 'crashy', domains: ['crashy.deploy.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: crashListener.listenerArn }] }] }],
-      })};\n`,
-    );
+    writeConfigFile(path, stack.directoryUrl, {
+      stateDir: join(workDir, 'state'),
+      certificates: [{ name: 'crashy', domains: ['crashy.deploy.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: crashListener.listenerArn }] }] }],
+    });
     try {
       vault.slowDown('ModifyListener', 5_000);
       const renewal = watchCli(['renew', '--config', path], env);

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli } from './cli.js';
 
 /** External Account Binding, as ZeroSSL or Google Trust Services require: Pebble in its EAB mode. */
@@ -24,15 +25,11 @@ afterAll(async () => {
 });
 
 function config(name: string, eab?: { kid: string; hmacKey: string }): string {
-  const path = join(workDir, `${name}.config.mjs`);
-  const body = {
-    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true, ...(eab && { eab }) },
+  return writeConfigFile(join(workDir, `${name}.config.mjs`), stack.directoryUrl, {
+    acme: eab ? { eab } : {},
     stateDir: join(workDir, name),
-    aws: { region: 'us-east-1' },
     certificates: [{ name: 'bound', domains: ['www.eab.example'], acm: [{ region: 'us-east-1' }] }],
-  };
-  writeFileSync(path, `export default ${JSON.stringify(body)};\n`);
-  return path;
+  });
 }
 
 describe('external account binding', () => {

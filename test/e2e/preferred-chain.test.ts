@@ -1,11 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures } from '../stack/aws-fixtures.js';
 import { httpsGet } from '../stack/https-get.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli } from './cli.js';
 
 /** acme.preferredChain picks among the CA's alternate chains (Pebble with PEBBLE_ALTERNATE_ROOTS). */
@@ -32,16 +33,11 @@ async function rootName(index: number): Promise<string> {
 }
 
 async function issueWith(name: string, preferredChain?: string): Promise<string> {
-  const config = join(workDir, `${name}.config.mjs`);
-  writeFileSync(
-    config,
-    `export default ${JSON.stringify({
-      acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true, ...(preferredChain && { preferredChain }) },
-      stateDir: join(workDir, name),
-      aws: { region: 'us-east-1' },
-      certificates: [{ name, domains: [`${name}.chain.example`], acm: [{ region: 'us-east-1' }] }],
-    })};\n`,
-  );
+  const config = writeConfigFile(join(workDir, `${name}.config.mjs`), stack.directoryUrl, {
+    acme: preferredChain ? { preferredChain } : {},
+    stateDir: join(workDir, name),
+    certificates: [{ name, domains: [`${name}.chain.example`], acm: [{ region: 'us-east-1' }] }],
+  });
   const run = await runCli(['renew', '--config', config], stack.env);
   expect(run.code, run.stderr).toBe(0);
   expect(eventsNamed(run.events, 'acm.imported')).toHaveLength(1);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { eventsNamed, runCli, type AuditEvent, type CliResult } from './cli.js';
 
@@ -28,16 +29,8 @@ interface CertificateEntry {
 }
 
 function writeConfig(file: string, stateDir: string, certificates: CertificateEntry[]): string {
-  const path = join(workDir, file);
-  const config = {
-    acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true, caCertificates: stack.caCertPath },
-    stateDir,
-    aws: { region: 'us-east-1' },
-    certificates,
-  };
-  // A plain object, no import: the simplest config a user can write.
-  writeFileSync(path, `export default ${JSON.stringify(config, null, 2)};\n`);
-  return path;
+  // Pebble's CA trusted through the config (acme.caCertificates), not NODE_EXTRA_CA_CERTS: see certkeeper().
+  return writeConfigFile(join(workDir, file), stack.directoryUrl, { acme: { caCertificates: stack.caCertPath }, stateDir, certificates });
 }
 
 async function certkeeper(args: string[]): Promise<CliResult> {

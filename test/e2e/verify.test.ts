@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startAcmKeyVault, startServingListener, type AcmKeyVault, type ServingListener } from '../stack/load-balancer-double.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli } from './cli.js';
 
 /** What matters is what the endpoint serves: a loopback TLS "load balancer" serving what its listener names. */
@@ -27,23 +28,18 @@ beforeAll(async () => {
   served = await startServingListener(aws.elbv2(), listener.listenerArn, vault);
   const workDir = mkdtempSync(join(tmpdir(), 'certkeeper-verify-'));
   configPath = join(workDir, 'verify.config.mjs');
-  writeFileSync(
-    configPath,
-    `export default ${JSON.stringify({
-      acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
-      stateDir: join(workDir, 'state'),
-      aws: { region: 'us-east-1' },
-      certificates: [
-        {
-          name: 'served',
-          domains: ['www.verify.example'],
-          acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }],
-          verify: [{ host: '127.0.0.1', port: served.port, sni: 'www.verify.example' }],
-          verifyTimeoutSeconds: 4,
-        },
-      ],
-    })};\n`,
-  );
+  writeConfigFile(configPath, stack.directoryUrl, {
+    stateDir: join(workDir, 'state'),
+    certificates: [
+      {
+        name: 'served',
+        domains: ['www.verify.example'],
+        acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }],
+        verify: [{ host: '127.0.0.1', port: served.port, sni: 'www.verify.example' }],
+        verifyTimeoutSeconds: 4,
+      },
+    ],
+  });
 });
 
 afterAll(async () => {

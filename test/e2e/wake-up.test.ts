@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
 import { eventsNamed, watchCli } from './cli.js';
 
 /** `certkeeper run` acts the moment a planned renewal comes due, without waiting for the next scheduled pass. */
@@ -25,17 +26,12 @@ afterAll(async () => {
 describe('planned renewals between scheduled passes', () => {
   it('renews a 30-second certificate at half its lifetime although the schedule never fires', async () => {
     const config = join(workDir, 'wake.config.mjs');
-    writeFileSync(
-      config,
-      `export default ${JSON.stringify({
-        acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
-        stateDir: join(workDir, 'state'),
-        aws: { region: 'us-east-1' },
-        // New Year's midnight only: any pass but the first one is a planned wake-up.
-        schedule: { cron: '0 0 1 1 *', jitterSeconds: 0 },
-        certificates: [{ name: 'short', domains: ['short.wake.example'], acm: [{ region: 'us-east-1' }] }],
-      })};\n`,
-    );
+    writeConfigFile(config, stack.directoryUrl, {
+      stateDir: join(workDir, 'state'),
+      // New Year's midnight only: any pass but the first one is a planned wake-up.
+      schedule: { cron: '0 0 1 1 *', jitterSeconds: 0 },
+      certificates: [{ name: 'short', domains: ['short.wake.example'], acm: [{ region: 'us-east-1' }] }],
+    });
     const daemon = watchCli(['run', '--config', config], stack.env);
     const first = await daemon.waitFor('renewal.succeeded', 1);
     const second = await daemon.waitFor('renewal.succeeded', 2, 40_000);

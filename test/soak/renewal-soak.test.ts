@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from '../e2e/config-file.js';
 import { eventsNamed, watchCli, type AuditEvent } from '../e2e/cli.js';
 
 /**
@@ -59,16 +60,11 @@ describe(`soak: ${SOAK_S} s of ${LIFETIME_S}-second certificates`, () => {
       { name: 'beta', domains: ['beta.soak.example', 'www.beta.soak.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn, mode: 'sni' }] }] },
       { name: 'gamma', domains: ['gamma.soak.example', '*.gamma.soak.example'], keyType: 'rsa-2048', acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn, mode: 'sni' }] }] },
     ];
-    writeFileSync(
-      config,
-      `export default ${JSON.stringify({
-        acme: { directoryUrl: stack.directoryUrl, email: 'ops@example.com', termsOfServiceAgreed: true },
-        stateDir: join(workDir, 'state'),
-        aws: { region: 'us-east-1' },
-        schedule: { cron: '*/5 * * * * *', jitterSeconds: 0 },
-        certificates,
-      })};\n`,
-    );
+    writeConfigFile(config, stack.directoryUrl, {
+      stateDir: join(workDir, 'state'),
+      schedule: { cron: '*/5 * * * * *', jitterSeconds: 0 },
+      certificates,
+    });
 
     const daemon = watchCli(['run', '--config', config], stack.env);
     const samples: Sample[] = [];

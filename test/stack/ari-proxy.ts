@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AuthorityKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
+import { forwardRequest } from './forward-request.js';
 import type { Pebble } from './pebble.js';
 
 /**
@@ -66,17 +67,7 @@ export async function startAriProxy(pebble: Pebble, options: AriProxyOptions = {
   let newOrderPath = '/order-plz';
   let newNoncePath = '/nonce-plz';
 
-  const forward = (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer) =>
-    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      const req = request({ host: upstream.hostname, port: upstream.port, method, path, headers, ca, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const forward = (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer) => forwardRequest(upstream, method, path, headers, body, ca);
 
   const freshNonce = async (host: string) => (await forward('HEAD', newNoncePath, { host }, Buffer.alloc(0))).headers['replay-nonce'] as string | undefined;
 

@@ -1,7 +1,8 @@
-import { createServer as createHttpServer, request, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { DescribeListenersCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { forwardRequest } from './forward-request.js';
 import { selfSignedCertificate } from './tls.js';
 
 /**
@@ -31,7 +32,7 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
       // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM, Route 53 is REST): X-Amz-Target.
       const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? String(req.headers['x-amz-target'] ?? '').split('.').pop();
       if (slow && action === slow.action) await new Promise((resolve) => setTimeout(resolve, slow!.ms));
-      forward(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
+      forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
         (answer) => {
           if (String(req.headers['x-amz-target'] ?? '').endsWith('.ImportCertificate') && answer.status === 200) {
             const sent = JSON.parse(body.toString('utf8')) as { Certificate: string; PrivateKey: string };
@@ -101,17 +102,4 @@ export async function startServingListener(elb: ElasticLoadBalancingV2Client, li
         server.closeAllConnections();
       }),
   };
-}
-
-function forward(upstream: URL, method: string, path: string, headers: IncomingHttpHeaders, body: Buffer) {
-  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-    const req = request({ host: upstream.hostname, port: upstream.port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
