@@ -108,15 +108,22 @@ async function handleCertificate(
       return { name: spec.name, result: 'busy', decision };
     }
     try {
+      // Decided before the lock: another process may have renewed it meanwhile. Look again, now that
+      // nobody else can act, so a certificate is never ordered twice for one reason.
+      const current = await assessCertificate(spec, ctx, ctx.forPass(), new Date(), log, options);
+      if (current.decision.action !== decision.action) {
+        log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
+        return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
+      }
       if (decision.action === 'redeploy') {
-        const deployments = await redeployCertificate(spec, assessment.observation, ctx, log);
+        const deployments = await redeployCertificate(spec, current.observation, ctx, log);
         log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }
-      log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: assessment.replaces ?? null });
+      log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
-          return await renewCertificate(spec, assessment, ctx, scope, log, runId, problems, options.signal);
+          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, options.signal);
         } catch (error) {
           noteRateLimit(spec, problems, ctx, log);
           throw error;

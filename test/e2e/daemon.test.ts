@@ -83,4 +83,17 @@ describe('certkeeper run', () => {
     expect(eventsNamed(again.events, 'renewal.succeeded', 'killed')).toHaveLength(1);
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
   });
+
+  it('two processes renewing the same certificate at once order it only once', async () => {
+    const config = writeConfig('raced', ['e.daemon.example'], '0 0 1 1 *');
+    stack.dns.answerDelayMs = 1_000;
+    const [a, b] = await Promise.all([runCli(['renew', '--config', config], stack.env), runCli(['renew', '--config', config], stack.env)]);
+    stack.dns.answerDelayMs = 0;
+    const orders = [...a.events, ...b.events].filter((event) => event.event === 'acme.order.created');
+    expect(orders).toHaveLength(1);
+    // One renewed; the other either found it renewed once it had the lock (0) or was told it is busy (1).
+    expect([a.code, b.code]).toContain(0);
+    expect([a.stdout, b.stdout].join('')).toMatch(/raced: renewed and deployed/);
+    expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+  });
 });
