@@ -1,6 +1,7 @@
 import { acmeDirectory } from '../acme/directory.js';
 import { fetchRenewalInfo } from '../acme/renewal-info.js';
 import type { CertificateSpec } from '../config/schema.js';
+import { challengeBaseName } from '../config/domains.js';
 import { observeCertificate, type Observation } from '../observe/deployed.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
 import { rateLimitBlocks } from '../policy/rate-limits.js';
@@ -18,6 +19,8 @@ export interface Assessment {
   /** RFC 9773 ID of the deployed certificate, sent as `replaces` when the CA speaks ARI. */
   replaces?: string;
   ari: { status: 'window' | 'unavailable' | 'not-offered' | 'nothing-deployed'; window?: AriWindow; note?: string; nextCheckAt?: string };
+  /** What would make a renewal fail before it starts (e.g. a domain without a Route 53 hosted zone). */
+  problems: string[];
   /** What each `verify` endpoint serves now, and whether it is the deployed certificate. */
   served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
 }
@@ -69,7 +72,18 @@ export async function assessCertificate(
       }
     }),
   );
-  return { observation, decision, record, replaces, ari, served };
+  // A domain without a hosted zone is a config problem: say so now, not at renewal time.
+  const problems = (
+    await Promise.all(
+      [...new Set(spec.domains.map(challengeBaseName))].map((base) =>
+        scope.zones.zoneFor(`_acme-challenge.${base}`, spec.route53.hostedZoneId).then(
+          () => undefined,
+          (error: Error) => error.message,
+        ),
+      ),
+    )
+  ).filter((problem): problem is string => problem !== undefined);
+  return { observation, decision, record, replaces, ari, served, problems };
 }
 
 /**

@@ -28,7 +28,7 @@ export interface StatusRow {
   nextAttemptAt: string | null;
   /** What each `verify` endpoint serves, and whether it matches the deployed certificate. */
   served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
-  /** Set when AWS could not be read for this certificate: nothing can be decided or done until it can. */
+  /** Set when AWS could not be read for this certificate, or when a renewal could not even start (e.g. no hosted zone). */
   error?: string;
 }
 
@@ -40,7 +40,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
     selectCertificates(ctx.config.certificates, names).map(async (spec): Promise<StatusRow> => {
       const base = { name: spec.name, domains: spec.domains };
       try {
-        const { observation, decision, record, ari, served } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
+        const { observation, decision, record, ari, served, problems } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
         const soonest = earliestExpiring(observation.regions);
         const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
         return {
@@ -50,7 +50,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
           acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null })),
           action: decision.action,
-          reasons: decision.reasons,
+          reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...decision.reasons],
           checks: decision.checks,
           renewAt: decision.renewAt?.toISOString() ?? null,
           window: decision.plan
@@ -68,6 +68,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
           lastError: record.lastFailure?.error ?? null,
           nextAttemptAt: backoff?.toISOString() ?? null,
           served,
+          ...(problems.length > 0 && { error: problems.join('; ') }),
         };
       } catch (error) {
         return {

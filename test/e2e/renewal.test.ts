@@ -238,6 +238,13 @@ describe('renewing certificates end to end', () => {
     expect(after.Serial).toBe(before.Serial);
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
 
+    // status says so too, before any renewal would try.
+    const status = await certkeeper(['status', '--json', '--config', broken]);
+    expect(status.code).toBe(1);
+    const row = (JSON.parse(status.stdout) as { name: string; reasons: string[]; error?: string }[]).find((entry) => entry.name === 'multi')!;
+    expect(row.reasons[0]).toMatch(/^cannot renew: no public Route 53 hosted zone contains _acme-challenge\.shop\.no-such-zone\.example; /);
+    expect(row.error).toMatch(/no public Route 53 hosted zone/);
+
     // Run again at once: the failed certificate waits out its backoff instead of hammering, and says so.
     const again = await certkeeper(['renew', 'multi', '--config', broken]);
     expect(again.code).toBe(1);
