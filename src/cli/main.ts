@@ -4,6 +4,7 @@ import { UnknownCertificateError } from '../agent/pass.js';
 import { renewCommand } from './renew.js';
 import { runCommand } from './run.js';
 import { discoverCommand } from './discover.js';
+import { iamPolicyCommand } from './iam-policy.js';
 import { planCommand, statusCommand } from './status.js';
 import type { CliIo } from './io.js';
 
@@ -75,6 +76,16 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .action(async (options) => {
       exitCode = await runCommand(options, io);
+    });
+
+  program
+    .command('iam-policy')
+    .description('print the IAM policy JSON that exactly this config needs (notes on stderr)')
+    .addOption(configOption())
+    .option('--offline', 'do not look up zones found by name (ListHostedZones): allow any zone for them')
+    .option('--role <arn>', 'print the policy for this route53 roleArn instead (the role side of a cross-account zone)')
+    .action(async (options) => {
+      exitCode = await iamPolicyCommand(options, io);
     });
 
   try {

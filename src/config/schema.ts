@@ -73,6 +73,56 @@ const acmTarget = z
     });
   });
 
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+const roleArn = z.string().regex(ROLE_ARN, {
+  error: (issue) => `"${String(issue.input)}" is not an IAM role ARN; expected "arn:aws:iam::ACCOUNT:role/NAME"`,
+});
+const externalId = z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/, { error: expecting('the external ID the role trusts (2-1224 characters)') });
+
+const hostedZoneId = z
+  .string()
+  .regex(HOSTED_ZONE_ID, {
+    error: (issue) => `"${String(issue.input)}" is not a Route 53 hosted zone ID; expected something like "Z0123456789ABCDEFGHIJ"`,
+  })
+  .transform((id) => id.replace(/^\/hostedzone\//, ''));
+
+/** Route 53 for every certificate: rate, waits, propagation check, and zones reached through a role. */
+const route53 = z.strictObject({
+  requestsPerSecond: z.number().positive().default(5),
+  insyncTimeoutSeconds: z.number().int().min(1).default(300),
+  propagation: z
+    .strictObject({
+      check: z.boolean().default(true),
+      resolvers: z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, { error: expecting('a resolver address, "ip" or "ip:port"') })).optional(),
+      timeoutSeconds: z.number().int().min(1).default(120),
+    })
+    .optional(),
+  zones: z.array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() })).optional(),
+});
+
+/** Where the agent keeps its records: `file` (stateDir) or a DynamoDB table shared by several agents. */
+const store = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('file') }),
+  z.strictObject({
+    type: z.literal('dynamodb'),
+    tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting('a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)') }),
+    region: region.optional(),
+  }),
+]);
+
+/** The ACME account key outside stateDir: in Secrets Manager or an SSM SecureString parameter. */
+const accountKey = z.union([
+  z.strictObject({ secretsManager: z.strictObject({ secretId: z.string().min(1, { error: 'is empty; expected a secret name or ARN' }), region: region.optional() }) }),
+  z.strictObject({ ssm: z.strictObject({ parameterName: z.string().min(1, { error: 'is empty; expected a parameter name such as "/certkeeper/account-key"' }), region: region.optional() }) }),
+]);
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
+const notifications = z.strictObject({
+  snsTopicArn: z.string().regex(SNS_TOPIC_ARN, { error: expecting('an SNS topic ARN, "arn:aws:sns:REGION:ACCOUNT:NAME"') }).optional(),
+  webhookUrl: z.url({ error: expecting('an http(s) URL') }).optional(),
+  onSuccess: z.boolean().default(false),
+});
+
 const certificate = z
   .strictObject({
     /** Stable name: used in logs, in `renew NAME`, in the state directory and in the ACM tag `certkeeper:name`. */
@@ -103,6 +153,9 @@ const certificate = z
           })
           .transform((id) => id.replace(/^\/hostedzone\//, ''))
           .optional(),
+        /** Role to assume for this certificate's Route 53 changes (a zone in another account). */
+        roleArn: roleArn.optional(),
+        externalId: externalId.optional(),
       })
       .default({}),
     acm: z.array(acmTarget).min(1, { error: 'is empty; expected at least one { region } to import the certificate into' }),
@@ -158,6 +211,8 @@ const acme = z.strictObject({
     .optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
   preferredChain: z.string().min(1).optional(),
+  /** Default: the key file in stateDir. */
+  accountKey: accountKey.optional(),
 });
 
 const schedule = z.strictObject({
@@ -197,6 +252,10 @@ export const configSchema = z
     /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
     concurrency: z.number().int().min(1).max(64).default(4),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
+    route53: route53.optional(),
+    store: store.default({ type: 'file' }),
+    notifications: notifications.optional(),
+    metrics: z.strictObject({ port: z.number().int().min(1).max(65_535).optional() }).optional(),
   })
   .superRefine((config, ctx) => {
     reportDuplicates(
