@@ -1,0 +1,125 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyDocument } from '../../src/aws/iam-policy.js';
+import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
+import { startAwsCallRecorder, type AwsCallRecorder, type RecordedCall } from '../stack/aws-call-recorder.js';
+import { evaluateCall } from '../stack/iam-evaluate.js';
+import { startStack, type Stack } from '../stack/stack.js';
+import { writeConfigFile } from './config-file.js';
+import { runCli } from './cli.js';
+
+/**
+ * The policy `certkeeper iam-policy` prints is evaluated (with iam-simulate) against every AWS call real
+ * `renew`, `status` and `discover` runs make on the local stack, recorded by a proxy in front of moto.
+ */
+
+let stack: Stack;
+let aws: AwsFixtures;
+let recorder: AwsCallRecorder;
+let zoneId: string;
+let otherZoneId: string;
+let web: HttpsListener;
+let api: HttpsListener;
+let other: HttpsListener;
+let workDir: string;
+let policy: PolicyDocument;
+
+function config(webKeyType: string): string {
+  return writeConfigFile(join(workDir, `${webKeyType}.config.mjs`), stack.directoryUrl, {
+    stateDir: join(workDir, 'state'),
+    certificates: [
+      // Zone found by name: iam-policy looks it up.
+      { name: 'web', domains: ['iam.example', '*.iam.example'], keyType: webKeyType, acm: [{ region: 'us-east-1', listeners: [{ arn: web.listenerArn }] }] },
+      { name: 'api', domains: ['api.iam.example'], route53: { hostedZoneId: zoneId }, acm: [{ region: 'us-east-1', listeners: [{ arn: api.listenerArn, mode: 'sni' }] }] },
+    ],
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack({ preloadEc2: true });
+  aws = awsFixtures(stack.motoEndpoint);
+  [zoneId, otherZoneId] = await Promise.all([aws.createHostedZone('iam.example'), aws.createHostedZone('elsewhere.example')]);
+  [web, api, other] = (await Promise.all(['alb-iam-web', 'alb-iam-api', 'alb-iam-other'].map((name) => aws.createHttpsListener({ name })))) as [HttpsListener, HttpsListener, HttpsListener];
+  workDir = mkdtempSync(join(tmpdir(), 'certkeeper-iam-'));
+  recorder = await startAwsCallRecorder(stack.motoEndpoint);
+});
+
+afterAll(async () => {
+  await recorder?.stop();
+  await stack?.stop();
+});
+
+async function denied(call: Pick<RecordedCall, 'action' | 'resource' | 'context'>): Promise<boolean> {
+  return (await evaluateCall(policy, call)) !== 'Allowed';
+}
+
+describe('certkeeper iam-policy', () => {
+  it('names the zone it looks up by name, and allows every call that real runs make', async () => {
+    const printed = await runCli(['iam-policy', '--config', config('ecdsa-p256')], stack.env);
+    expect(printed.code, printed.stderr).toBe(0);
+    policy = JSON.parse(printed.stdout) as PolicyDocument;
+    const changes = policy.Statement.filter((s) => s.Action.includes('route53:ChangeResourceRecordSets'));
+    expect(changes.map((s) => s.Resource)).toEqual([`arn:aws:route53:::hostedzone/${zoneId}`]);
+    expect(printed.stderr).not.toContain('any hosted zone');
+
+    const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };
+    const runs = [
+      ['renew', '--config', config('ecdsa-p256')], // new imports, tags, both listener modes
+      ['renew', '--force', '--config', config('ecdsa-p256')], // re-imports in place
+      ['renew', 'web', '--config', config('rsa-2048')], // key type change: new import, move, delete the old one
+      ['status', '--config', config('rsa-2048')],
+      ['discover', '--config', config('rsa-2048')],
+    ];
+    for (const args of runs) {
+      const run = await runCli(args, env);
+      expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(0);
+    }
+
+    const made = recorder.calls.filter((call) => call.status < 400);
+    const actions = new Set(made.map((call) => call.action));
+    for (const action of [
+      'route53:ListHostedZones', 'route53:GetHostedZone', 'route53:ListResourceRecordSets', 'route53:ChangeResourceRecordSets', 'route53:GetChange',
+      'acm:ListCertificates', 'acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:GetCertificate', 'acm:DescribeCertificate',
+      'acm:ListTagsForCertificate', 'acm:DeleteCertificate', 'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:AddListenerCertificates',
+      'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeListenerCertificates',
+    ]) {
+      expect(actions, action).toContain(action);
+    }
+    const refused: string[] = [];
+    for (const call of made) {
+      const decision = await evaluateCall(policy, call);
+      if (decision !== 'Allowed') refused.push(`${decision}: ${call.action} ${call.resource} ${JSON.stringify(call.context)}`);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('denies a TXT change outside the challenge names, another record type, another zone, and another listener', async () => {
+    const change = recorder.calls.find((call) => call.action === 'route53:ChangeResourceRecordSets')!;
+    const names = 'route53:ChangeResourceRecordSetsNormalizedRecordNames';
+    expect(await denied(change)).toBe(false);
+    expect(await denied({ ...change, context: { ...change.context, [names]: ['www.iam.example'] } })).toBe(true);
+    expect(await denied({ ...change, context: { ...change.context, [names]: ['_acme-challenge.iam.example', 'iam.example'] } })).toBe(true);
+    expect(await denied({ ...change, context: { ...change.context, [names]: ['_acme-challenge.other.iam.example'] } })).toBe(true);
+    expect(await denied({ ...change, context: { ...change.context, 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT', 'A'] } })).toBe(true);
+    expect(await denied({ ...change, context: { ...change.context, 'route53:ChangeResourceRecordSetsActions': ['CREATE'] } })).toBe(true);
+    expect(await denied({ ...change, resource: `arn:aws:route53:::hostedzone/${otherZoneId}` })).toBe(true);
+
+    const modify = recorder.calls.find((call) => call.action === 'elasticloadbalancing:ModifyListener')!;
+    expect(await denied(modify)).toBe(false);
+    expect(await denied({ ...modify, resource: other.listenerArn })).toBe(true);
+    // A listener configured for SNI gets no ModifyListener; a default one no SNI changes.
+    expect(await denied({ ...modify, resource: api.listenerArn })).toBe(true);
+    expect(await denied({ action: 'elasticloadbalancing:AddListenerCertificates', resource: web.listenerArn, context: {} })).toBe(true);
+  });
+
+  it('denies re-importing over, or deleting, a certificate that is not certkeeper-tagged', async () => {
+    const foreign = other.placeholderCertificateArn;
+    expect(await denied({ action: 'acm:ImportCertificate', resource: foreign, context: {} })).toBe(true);
+    expect(await denied({ action: 'acm:DeleteCertificate', resource: foreign, context: {} })).toBe(true);
+    expect(await denied({ action: 'acm:DeleteCertificate', resource: foreign, context: { 'aws:ResourceTag/managed-by': 'someone-else' } })).toBe(true);
+    // A new import without certkeeper's tags, or with other tags, is refused too.
+    expect(await denied({ action: 'acm:ImportCertificate', resource: foreign.replace(/[0-9a-f-]{36}$/, '00000000-0000-4000-8000-000000000000'), context: {} })).toBe(true);
+  });
+});
