@@ -147,8 +147,8 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
     statements.push({
       Sid: 'AcmeAccountKeySecret',
       Effect: 'Allow',
-      // Created once when missing, read on every run.
-      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret'],
+      // Read on every run; written once when missing or empty (a secret created by a template has no value yet).
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
       Resource: secretArn(secretId, partition, region, account),
     });
     notes.push('Secrets Manager: with a customer managed KMS key on the secret, also allow kms:Decrypt and kms:GenerateDataKey on that key');
