@@ -7,8 +7,11 @@ import {
   ListTagsForCertificateCommand,
   paginateListCertificates,
   type ACMClient,
+  type CertificateSummary,
   type KeyAlgorithm,
 } from '@aws-sdk/client-acm';
+import { paginateGetResources, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { readCertificate, type CertificateFacts } from '../pki/certificate.js';
 import type { IssuedCertificate } from '../acme/issuer.js';
 import type { AuditLogger } from '../telemetry/logger.js';
@@ -26,17 +29,37 @@ export interface AcmCertificate {
   facts: CertificateFacts;
 }
 
-/** ACM in one region: read what is there, import or re-import (keeping the ARN), keep the tags on. */
+/**
+ * ACM in one region: read what is there, import or re-import (keeping the ARN), keep the tags on.
+ * One instance lives for one pass: the region's certificate listing and the owner tags are read once
+ * (paged), so observing a fleet costs AWS calls per page, not per certificate.
+ */
 export class AcmRegion {
   private taggedByName?: Promise<Map<string, string[]>>;
+  private listing?: Promise<Map<string, CertificateSummary>>;
 
   constructor(
     private readonly acm: ACMClient,
     readonly region: string,
+    /** Finds certkeeper's certificates by tag in a few paged calls; without it, one ListTags per certificate. */
+    private readonly tagging?: ResourceGroupsTaggingAPIClient,
+    /** PEM facts by ARN and listing fingerprint; without it, one GetCertificate per certificate. */
+    private readonly factsCache?: CertificateFactsCache,
   ) {}
 
   /** The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account). */
   async get(certificateArn: string): Promise<AcmCertificate | undefined> {
+    const summary = (await this.summaries()).get(certificateArn);
+    const fingerprint = summary && fingerprintOf(summary);
+    const cached = fingerprint ? this.factsCache?.get(certificateArn, fingerprint) : undefined;
+    if (cached) return { certificateArn, facts: cached };
+    // Not in the listing (imported since, or listed by another account) or not cached: ask for the PEM.
+    const found = await this.fetch(certificateArn);
+    if (found && fingerprint) this.factsCache?.set(certificateArn, fingerprint, found.facts);
+    return found;
+  }
+
+  private async fetch(certificateArn: string): Promise<AcmCertificate | undefined> {
     try {
       const answer = await this.acm.send(new GetCertificateCommand({ CertificateArn: certificateArn }));
       if (!answer.Certificate) return undefined;
@@ -47,23 +70,72 @@ export class AcmRegion {
     }
   }
 
+  /** Every certificate of the region by ARN (all key types, all pages), once per pass. */
+  private summaries(): Promise<Map<string, CertificateSummary>> {
+    this.listing ??= (async () => {
+      const byArn = new Map<string, CertificateSummary>();
+      for await (const page of paginateListCertificates({ client: this.acm, pageSize: 1000 }, { Includes: { keyTypes: ALL_KEY_TYPES } })) {
+        for (const summary of page.CertificateSummaryList ?? []) if (summary.CertificateArn) byArn.set(summary.CertificateArn, summary);
+      }
+      return byArn;
+    })().catch((error: unknown) => {
+      this.listing = undefined;
+      throw error;
+    });
+    return this.listing;
+  }
+
   /** ARNs tagged as certkeeper's certificate NAME; the region is listed once per pass, then cached. */
   async findByName(name: string): Promise<string[]> {
-    this.taggedByName ??= this.listManaged();
+    this.taggedByName ??= this.listManaged().catch((error: unknown) => {
+      this.taggedByName = undefined;
+      throw error;
+    });
     return (await this.taggedByName).get(name) ?? [];
   }
 
   private async listManaged(): Promise<Map<string, string[]>> {
+    const summaries = await this.summaries();
     const byName = new Map<string, string[]>();
-    for await (const page of paginateListCertificates({ client: this.acm }, { Includes: { keyTypes: ALL_KEY_TYPES } })) {
-      for (const summary of page.CertificateSummaryList ?? []) {
-        if (summary.Type && summary.Type !== 'IMPORTED') continue;
-        const tags = await this.tags(summary.CertificateArn!);
-        const name = tags.get(NAME_TAG);
-        if (name && tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE) byName.set(name, [...(byName.get(name) ?? []), summary.CertificateArn!]);
-      }
+    for (const [arn, tags] of await this.managedTags(summaries)) {
+      const type = summaries.get(arn)?.Type;
+      if (type && type !== 'IMPORTED') continue;
+      const name = tags.get(NAME_TAG);
+      if (name && tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE) byName.set(name, [...(byName.get(name) ?? []), arn]);
     }
     return byName;
+  }
+
+  /**
+   * Tags of certkeeper's certificates: through the Resource Groups Tagging API (a page holds 100);
+   * where that is not allowed (no tag:GetResources permission), by asking ACM per listed certificate.
+   */
+  private async managedTags(summaries: Map<string, CertificateSummary>): Promise<[string, Map<string, string>][]> {
+    if (this.tagging) {
+      try {
+        const found: [string, Map<string, string>][] = [];
+        const pages = paginateGetResources(
+          { client: this.tagging },
+          // 'acm' (the service) rather than 'acm:certificate': both are valid, and moto understands only the first.
+          { ResourceTypeFilters: ['acm'], TagFilters: [{ Key: MANAGED_BY_TAG, Values: [MANAGED_BY_VALUE] }], ResourcesPerPage: 100 },
+        );
+        for await (const page of pages) {
+          for (const resource of page.ResourceTagMappingList ?? []) {
+            if (!resource.ResourceARN?.includes(':certificate/')) continue;
+            found.push([resource.ResourceARN, new Map((resource.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']))]);
+          }
+        }
+        return found;
+      } catch (error) {
+        if (!/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${(error as Error).name} ${(error as Error).message}`)) throw error;
+      }
+    }
+    const found: [string, Map<string, string>][] = [];
+    for (const [arn, summary] of summaries) {
+      if (summary.Type && summary.Type !== 'IMPORTED') continue;
+      found.push([arn, await this.tags(arn)]);
+    }
+    return found;
   }
 
   /**
@@ -91,6 +163,7 @@ export class AcmRegion {
     });
     if (certificateArn) await this.ensureTags(arn, name, log);
     this.taggedByName = undefined;
+    this.listing = undefined;
     return arn;
   }
 
@@ -133,6 +206,16 @@ export class AcmRegion {
 /** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
 function loadBalancerOf(listenerArn: string): string {
   return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
+}
+
+/**
+ * What identifies the certificate now at an ARN without fetching it: its validity and when it was
+ * imported (a re-import changes ImportedAt). Undefined (fetch, do not cache) when the listing lacks them.
+ */
+function fingerprintOf(summary: CertificateSummary): string | undefined {
+  const placedAt = summary.ImportedAt ?? summary.CreatedAt;
+  if (!summary.NotBefore || !summary.NotAfter || !placedAt) return undefined;
+  return [summary.NotBefore.toISOString(), summary.NotAfter.toISOString(), placedAt.toISOString()].join('|');
 }
 
 function ownershipTags(name: string): { Key: string; Value: string }[] {
