@@ -52,14 +52,18 @@ export class AgentContext {
     return this.account;
   }
 
-  forPass(): PassScope {
+  /**
+   * Caches for one pass. `fleet` reads each region's ACM listing once for every certificate; `single`
+   * asks ACM about one certificate directly: the second look after a lock, which must see the truth now.
+   */
+  forPass(mode: 'fleet' | 'single' = 'fleet'): PassScope {
     const acmRegions = new Map<string, AcmRegion>();
     const listenerReaders = new Map<string, ListenerReader>();
     return {
       zones: new HostedZoneFinder(this.aws.route53),
       acm: (region) => {
         let acm = acmRegions.get(region);
-        if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region, this.aws.tagging(region), this.certificateFacts)));
+        if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region, this.aws.tagging(region), this.certificateFacts, mode)));
         return acm;
       },
       listeners: (region) => {

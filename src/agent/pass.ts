@@ -111,7 +111,7 @@ async function handleCertificate(
     try {
       // Decided before the lock: another process may have renewed it meanwhile. Look again, now that
       // nobody else can act, so a certificate is never ordered twice for one reason.
-      const current = await assessCertificate(spec, ctx, ctx.forPass(), new Date(), log, options);
+      const current = await assessCertificate(spec, ctx, ctx.forPass('single'), new Date(), log, options);
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };

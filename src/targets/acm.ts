@@ -45,10 +45,16 @@ export class AcmRegion {
     private readonly tagging?: ResourceGroupsTaggingAPIClient,
     /** PEM facts by ARN and listing fingerprint; without it, one GetCertificate per certificate. */
     private readonly factsCache?: CertificateFactsCache,
+    /**
+     * `fleet`: list the whole region once and answer every certificate from it (a pass over many);
+     * `single`: ask about one certificate directly (the second look after taking a lock).
+     */
+    private readonly mode: 'fleet' | 'single' = 'fleet',
   ) {}
 
   /** The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account). */
   async get(certificateArn: string): Promise<AcmCertificate | undefined> {
+    if (this.mode === 'single') return this.fetch(certificateArn);
     const summary = (await this.summaries()).get(certificateArn);
     const fingerprint = summary && fingerprintOf(summary);
     const cached = fingerprint ? this.factsCache?.get(certificateArn, fingerprint) : undefined;
@@ -87,6 +93,10 @@ export class AcmRegion {
 
   /** ARNs tagged as certkeeper's certificate NAME; the region is listed once per pass, then cached. */
   async findByName(name: string): Promise<string[]> {
+    if (this.mode === 'single' && this.tagging) {
+      const found = await this.taggedWith(name).catch((error: unknown) => (isAccessDenied(error) ? undefined : Promise.reject(error)));
+      if (found) return found.map(([arn]) => arn);
+    }
     this.taggedByName ??= this.listManaged().catch((error: unknown) => {
       this.taggedByName = undefined;
       throw error;
@@ -110,24 +120,26 @@ export class AcmRegion {
    * Tags of certkeeper's certificates: through the Resource Groups Tagging API (a page holds 100);
    * where that is not allowed (no tag:GetResources permission), by asking ACM per listed certificate.
    */
+  /** certkeeper's certificates in the region (only those of `name` when given), with their tags, by the tagging API. */
+  private async taggedWith(name?: string): Promise<[string, Map<string, string>][]> {
+    const found: [string, Map<string, string>][] = [];
+    const filters = [{ Key: MANAGED_BY_TAG, Values: [MANAGED_BY_VALUE] }, ...(name ? [{ Key: NAME_TAG, Values: [name] }] : [])];
+    // 'acm' (the service) rather than 'acm:certificate': both are valid, and moto understands only the first.
+    for await (const page of paginateGetResources({ client: this.tagging! }, { ResourceTypeFilters: ['acm'], TagFilters: filters, ResourcesPerPage: 100 })) {
+      for (const resource of page.ResourceTagMappingList ?? []) {
+        if (!resource.ResourceARN?.includes(':certificate/')) continue;
+        found.push([resource.ResourceARN, new Map((resource.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']))]);
+      }
+    }
+    return found;
+  }
+
   private async managedTags(summaries: Map<string, CertificateSummary>): Promise<[string, Map<string, string>][]> {
     if (this.tagging) {
       try {
-        const found: [string, Map<string, string>][] = [];
-        const pages = paginateGetResources(
-          { client: this.tagging },
-          // 'acm' (the service) rather than 'acm:certificate': both are valid, and moto understands only the first.
-          { ResourceTypeFilters: ['acm'], TagFilters: [{ Key: MANAGED_BY_TAG, Values: [MANAGED_BY_VALUE] }], ResourcesPerPage: 100 },
-        );
-        for await (const page of pages) {
-          for (const resource of page.ResourceTagMappingList ?? []) {
-            if (!resource.ResourceARN?.includes(':certificate/')) continue;
-            found.push([resource.ResourceARN, new Map((resource.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']))]);
-          }
-        }
-        return found;
+        return await this.taggedWith();
       } catch (error) {
-        if (!/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${(error as Error).name} ${(error as Error).message}`)) throw error;
+        if (!isAccessDenied(error)) throw error;
       }
     }
     const found: [string, Map<string, string>][] = [];
@@ -162,9 +174,25 @@ export class AcmRegion {
       notAfter: issued.facts.notAfter.toISOString(),
     });
     if (certificateArn) await this.ensureTags(arn, name, log);
-    this.taggedByName = undefined;
-    this.listing = undefined;
+    await this.noteImported(arn, name);
     return arn;
+  }
+
+  /**
+   * Keeps this pass's listings true after an import without listing the region again: the ARN's
+   * listed facts are stale (it is read directly next time) and a new ARN belongs to `name`.
+   */
+  private async noteImported(certificateArn: string, name: string): Promise<void> {
+    const [listing, tagged] = await Promise.all([this.listing?.catch(() => undefined), this.taggedByName?.catch(() => undefined)]);
+    listing?.delete(certificateArn);
+    const arns = tagged?.get(name) ?? [];
+    if (tagged && !arns.includes(certificateArn)) tagged.set(name, [...arns, certificateArn]);
+  }
+
+  private async noteDeleted(certificateArn: string): Promise<void> {
+    const [listing, tagged] = await Promise.all([this.listing?.catch(() => undefined), this.taggedByName?.catch(() => undefined)]);
+    listing?.delete(certificateArn);
+    for (const [name, arns] of tagged ?? []) tagged!.set(name, arns.filter((arn) => arn !== certificateArn));
   }
 
   /**
@@ -182,6 +210,7 @@ export class AcmRegion {
     }
     try {
       await this.acm.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+      await this.noteDeleted(certificateArn);
       log.info('acm.deleted', { region: this.region, certificateArn, why: 'replaced by a new certificate on every configured listener' });
     } catch (error) {
       if ((error as Error).name !== 'ResourceInUseException') throw error;
@@ -206,6 +235,10 @@ export class AcmRegion {
 /** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
 function loadBalancerOf(listenerArn: string): string {
   return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
+}
+
+function isAccessDenied(error: unknown): boolean {
+  return /AccessDenied|UnauthorizedOperation|not authorized/i.test(`${(error as Error).name} ${(error as Error).message}`);
 }
 
 /**
