@@ -30,7 +30,7 @@ const { startStack } = await import('../stack/stack.js');
 const { writeConfigFile } = await import('../e2e/config-file.js');
 const { parseEvents, CERTKEEPER_BIN } = await import('../e2e/cli.js');
 const { startRoute53Faithful } = await import('./route53-faithful-standin.js');
-const { startAcmeCounter, startAwsCounter } = await import('./request-counters.js');
+const { startAcmeCounter, startAwsCounter } = await import('../stack/request-counters.js');
 const { mapWithConcurrency } = await import('../../src/util/map-with-concurrency.js');
 
 const here = dirname(fileURLToPath(import.meta.url));

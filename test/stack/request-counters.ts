@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { forwardRequest } from '../stack/forward-request.js';
+import { forwardRequest } from './forward-request.js';
 
 /** A forwarder that counts what passes through it, by a key the caller derives from each request. */
 export interface CountingForwarder {
