@@ -29,7 +29,7 @@ const { awsFixtures } = await import('../stack/aws-fixtures.js');
 const { startStack } = await import('../stack/stack.js');
 const { writeConfigFile } = await import('../e2e/config-file.js');
 const { parseEvents, CERTKEEPER_BIN } = await import('../e2e/cli.js');
-const { startRoute53Faithful } = await import('./route53-faithful-standin.js');
+const { startRoute53Faithful } = await import('../stack/route53-faithful.js');
 const { startAcmeCounter, startAwsCounter } = await import('../stack/request-counters.js');
 const { mapWithConcurrency } = await import('../../src/util/map-with-concurrency.js');
 
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: BENCH_CONCURRENCY, zones: ZONES, route53Layer: 'route53-faithful-standin' },
+    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: BENCH_CONCURRENCY, zones: ZONES, route53Layer: 'test/stack/route53-faithful.ts' },
     results,
   };
   mkdirSync(dirname(options.out), { recursive: true });
