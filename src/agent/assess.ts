@@ -44,7 +44,7 @@ export async function assessCertificate(
   log: AuditLogger,
   options: AssessOptions = {},
 ): Promise<Assessment> {
-  const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm, (region) => ctx.aws.elbv2(region));
+  const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm, scope.listeners);
   const deployed = earliestExpiring(observation.regions);
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const record = ctx.records.get(spec.name) ?? {};

@@ -10,11 +10,13 @@ import { FileStore } from '../store/file-store.js';
 import { RateLimitRecords } from '../store/rate-limit-records.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
+import { ListenerReader } from '../targets/listeners.js';
+import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 
 /**
  * Everything one agent process shares between passes: config, state, AWS clients, the ACME account.
- * Caches of AWS listings (zones, tagged certificates) live for one pass only, via `forPass()`.
+ * Caches of AWS listings (zones, ACM certificates and tags, listeners) live for one pass only, via `forPass()`.
  */
 export class AgentContext {
   readonly store: FileStore;
@@ -23,6 +25,7 @@ export class AgentContext {
   readonly aws: AwsClients;
   readonly solver: Route53Solver;
   readonly rateLimits: RateLimitRecords;
+  readonly certificateFacts: CertificateFactsCache;
   private account?: Promise<acme.Client>;
 
   constructor(
@@ -35,6 +38,7 @@ export class AgentContext {
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
+    this.certificateFacts = new CertificateFactsCache(this.store);
     this.aws = new AwsClients(config.aws.region);
     this.solver = new Route53Solver(this.aws.route53, solverOptions);
   }
@@ -48,14 +52,24 @@ export class AgentContext {
     return this.account;
   }
 
-  forPass(): PassScope {
+  /**
+   * Caches for one pass. `fleet` reads each region's ACM listing once for every certificate; `single`
+   * asks ACM about one certificate directly: the second look after a lock, which must see the truth now.
+   */
+  forPass(mode: 'fleet' | 'single' = 'fleet'): PassScope {
     const acmRegions = new Map<string, AcmRegion>();
+    const listenerReaders = new Map<string, ListenerReader>();
     return {
       zones: new HostedZoneFinder(this.aws.route53),
       acm: (region) => {
         let acm = acmRegions.get(region);
-        if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region)));
+        if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region, this.aws.tagging(region), this.certificateFacts, mode)));
         return acm;
+      },
+      listeners: (region) => {
+        let reader = listenerReaders.get(region);
+        if (!reader) listenerReaders.set(region, (reader = new ListenerReader(this.aws.elbv2(region))));
+        return reader;
       },
     };
   }
@@ -68,4 +82,6 @@ export class AgentContext {
 export interface PassScope {
   zones: HostedZoneFinder;
   acm: (region: string) => AcmRegion;
+  /** What each listener carries, read once per listener in the pass. */
+  listeners: (region: string) => ListenerReader;
 }

@@ -8,6 +8,7 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
+import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 
 export interface CertificateOutcome {
   name: string;
@@ -110,7 +111,7 @@ async function handleCertificate(
     try {
       // Decided before the lock: another process may have renewed it meanwhile. Look again, now that
       // nobody else can act, so a certificate is never ordered twice for one reason.
-      const current = await assessCertificate(spec, ctx, ctx.forPass(), new Date(), log, options);
+      const current = await assessCertificate(spec, ctx, ctx.forPass('single'), new Date(), log, options);
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
@@ -166,19 +167,6 @@ function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentC
   const detail = limited.detail ?? `HTTP ${limited.status}`;
   ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail }));
   log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
-}
-
-async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** Records left by a run that died mid-renewal (SIGKILL, crash): removed before anything else. */

@@ -4,6 +4,11 @@ import { describeError } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext } from './context.js';
 import { selectCertificates } from './pass.js';
+import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+
+// Status only reads (cached AWS listings, the CA's ARI, TLS probes of `verify` endpoints): bounded so a
+// fleet of a thousand does not open a thousand connections to the CA at once.
+const STATUS_CONCURRENCY = 16;
 
 /** One row of `certkeeper status` / `plan`; the JSON field names are a contract. */
 export interface StatusRow {
@@ -36,60 +41,58 @@ export interface StatusRow {
 export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date()): Promise<StatusRow[]> {
   const scope = ctx.forPass();
   const log = ctx.log.child({ command: 'status' });
-  return Promise.all(
-    selectCertificates(ctx.config.certificates, names).map(async (spec): Promise<StatusRow> => {
-      const base = { name: spec.name, domains: spec.domains };
-      try {
-        const { observation, decision, record, ari, served, problems } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
-        const soonest = earliestExpiring(observation.regions);
-        const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
-        return {
-          ...base,
-          serial: soonest?.serial ?? null,
-          notAfter: soonest?.notAfter.toISOString() ?? null,
-          daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
-          acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null })),
-          action: decision.action,
-          reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...decision.reasons],
-          checks: decision.checks,
-          renewAt: decision.renewAt?.toISOString() ?? null,
-          window: decision.plan
-            ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() }
-            : null,
-          ari: {
-            status: ari.status,
-            start: ari.window?.start.toISOString(),
-            end: ari.window?.end.toISOString(),
-            chosenAt: ari.window?.chosenAt.toISOString(),
-            note: ari.note,
-            nextCheckAt: ari.nextCheckAt,
-          },
-          consecutiveFailures: record.consecutiveFailures ?? 0,
-          lastError: record.lastFailure?.error ?? null,
-          nextAttemptAt: backoff?.toISOString() ?? null,
-          served,
-          ...(problems.length > 0 && { error: problems.join('; ') }),
-        };
-      } catch (error) {
-        return {
-          ...base,
-          serial: null,
-          notAfter: null,
-          daysLeft: null,
-          acm: spec.acm.map((target) => ({ region: target.region, certificateArn: target.certificateArn ?? null })),
-          action: 'none',
-          reasons: [`cannot read what is deployed, so nothing can be done: ${describeError(error)}`],
-          checks: ['ObservationFailed'],
-          renewAt: null,
-          window: null,
-          ari: { status: 'unknown' },
-          consecutiveFailures: 0,
-          lastError: null,
-          nextAttemptAt: null,
-          served: [],
-          error: describeError(error),
-        };
-      }
-    }),
-  );
+  return mapWithConcurrency(selectCertificates(ctx.config.certificates, names), STATUS_CONCURRENCY, async (spec): Promise<StatusRow> => {
+    const base = { name: spec.name, domains: spec.domains };
+    try {
+      const { observation, decision, record, ari, served, problems } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
+      const soonest = earliestExpiring(observation.regions);
+      const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
+      return {
+        ...base,
+        serial: soonest?.serial ?? null,
+        notAfter: soonest?.notAfter.toISOString() ?? null,
+        daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
+        acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null })),
+        action: decision.action,
+        reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...decision.reasons],
+        checks: decision.checks,
+        renewAt: decision.renewAt?.toISOString() ?? null,
+        window: decision.plan
+          ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() }
+          : null,
+        ari: {
+          status: ari.status,
+          start: ari.window?.start.toISOString(),
+          end: ari.window?.end.toISOString(),
+          chosenAt: ari.window?.chosenAt.toISOString(),
+          note: ari.note,
+          nextCheckAt: ari.nextCheckAt,
+        },
+        consecutiveFailures: record.consecutiveFailures ?? 0,
+        lastError: record.lastFailure?.error ?? null,
+        nextAttemptAt: backoff?.toISOString() ?? null,
+        served,
+        ...(problems.length > 0 && { error: problems.join('; ') }),
+      };
+    } catch (error) {
+      return {
+        ...base,
+        serial: null,
+        notAfter: null,
+        daysLeft: null,
+        acm: spec.acm.map((target) => ({ region: target.region, certificateArn: target.certificateArn ?? null })),
+        action: 'none',
+        reasons: [`cannot read what is deployed, so nothing can be done: ${describeError(error)}`],
+        checks: ['ObservationFailed'],
+        renewAt: null,
+        window: null,
+        ari: { status: 'unknown' },
+        consecutiveFailures: 0,
+        lastError: null,
+        nextAttemptAt: null,
+        served: [],
+        error: describeError(error),
+      };
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 
 /**
@@ -9,6 +10,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 export class AwsClients {
   private readonly acmClients = new Map<string, ACMClient>();
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
+  private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
   readonly route53: Route53Client;
 
   constructor(defaultRegion: string) {
@@ -28,8 +30,15 @@ export class AwsClients {
     return client;
   }
 
+  /** The Resource Groups Tagging API: finds certkeeper's certificates by tag, 100 per call. */
+  tagging(region: string): ResourceGroupsTaggingAPIClient {
+    let client = this.taggingClients.get(region);
+    if (!client) this.taggingClients.set(region, (client = new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5 })));
+    return client;
+  }
+
   destroy(): void {
     this.route53.destroy();
-    for (const client of [...this.acmClients.values(), ...this.elbClients.values()]) client.destroy();
+    for (const client of [...this.acmClients.values(), ...this.elbClients.values(), ...this.taggingClients.values()]) client.destroy();
   }
 }

@@ -217,6 +217,8 @@ function acmStatements(config: ResolvedConfig, partition: string, account: strin
   const configuredArns = [...new Set(config.certificates.flatMap((spec) => spec.acm.flatMap((target) => (target.certificateArn ? [target.certificateArn] : []))))].sort();
   const statements: PolicyStatement[] = [
     { Sid: 'AcmList', Effect: 'Allow', Action: ['acm:ListCertificates'], Resource: '*' },
+    // Owner tags of a whole region in a few pages instead of one ListTagsForCertificate per certificate.
+    { Sid: 'FindTaggedCertificates', Effect: 'Allow', Action: ['tag:GetResources'], Resource: '*' },
     // Finding its own certificates means reading the tags of every imported one; `discover` describes all.
     { Sid: 'AcmRead', Effect: 'Allow', Action: ['acm:DescribeCertificate', 'acm:GetCertificate', 'acm:ListTagsForCertificate'], Resource: certificates(readRegions) },
     // A new import must carry certkeeper's tags (ImportCertificate with Tags also authorises AddTagsToCertificate).

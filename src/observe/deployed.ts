@@ -1,8 +1,7 @@
 import type { CertificateSpec } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
-import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AcmRegion } from '../targets/acm.js';
-import { listenerCarries } from '../targets/listeners.js';
+import type { ListenerReader } from '../targets/listeners.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 
 /** What ACM holds for one configured region, and how it was found. */
@@ -39,7 +38,7 @@ export async function observeCertificate(
   spec: CertificateSpec,
   record: CertificateRecord | undefined,
   acmFor: (region: string) => AcmRegion,
-  elbFor: (region: string) => ElasticLoadBalancingV2Client,
+  listenersIn: (region: string) => ListenerReader,
 ): Promise<Observation> {
   const regions = await Promise.all(
     spec.acm.map(async (target): Promise<RegionObservation> => {
@@ -74,7 +73,7 @@ export async function observeCertificate(
       observed.listeners = await Promise.all(
         target.listeners.map(async (listener): Promise<ListenerObservation> => {
           try {
-            return { arn: listener.arn, mode: listener.mode, carries: await listenerCarries(elbFor(observed.region), listener, arn) };
+            return { arn: listener.arn, mode: listener.mode, carries: await listenersIn(observed.region).carries(listener, arn) };
           } catch (error) {
             return { arn: listener.arn, mode: listener.mode, carries: false, error: (error as Error).message };
           }

@@ -7,8 +7,11 @@ import {
   ListTagsForCertificateCommand,
   paginateListCertificates,
   type ACMClient,
+  type CertificateSummary,
   type KeyAlgorithm,
 } from '@aws-sdk/client-acm';
+import { paginateGetResources, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { readCertificate, type CertificateFacts } from '../pki/certificate.js';
 import type { IssuedCertificate } from '../acme/issuer.js';
 import type { AuditLogger } from '../telemetry/logger.js';
@@ -26,17 +29,43 @@ export interface AcmCertificate {
   facts: CertificateFacts;
 }
 
-/** ACM in one region: read what is there, import or re-import (keeping the ARN), keep the tags on. */
+/**
+ * ACM in one region: read what is there, import or re-import (keeping the ARN), keep the tags on.
+ * One instance lives for one pass: the region's certificate listing and the owner tags are read once
+ * (paged), so observing a fleet costs AWS calls per page, not per certificate.
+ */
 export class AcmRegion {
   private taggedByName?: Promise<Map<string, string[]>>;
+  private listing?: Promise<Map<string, CertificateSummary>>;
 
   constructor(
     private readonly acm: ACMClient,
     readonly region: string,
+    /** Finds certkeeper's certificates by tag in a few paged calls; without it, one ListTags per certificate. */
+    private readonly tagging?: ResourceGroupsTaggingAPIClient,
+    /** PEM facts by ARN and listing fingerprint; without it, one GetCertificate per certificate. */
+    private readonly factsCache?: CertificateFactsCache,
+    /**
+     * `fleet`: list the whole region once and answer every certificate from it (a pass over many);
+     * `single`: ask about one certificate directly (the second look after taking a lock).
+     */
+    private readonly mode: 'fleet' | 'single' = 'fleet',
   ) {}
 
   /** The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account). */
   async get(certificateArn: string): Promise<AcmCertificate | undefined> {
+    if (this.mode === 'single') return this.fetch(certificateArn);
+    const summary = (await this.summaries()).get(certificateArn);
+    const fingerprint = summary && fingerprintOf(summary);
+    const cached = fingerprint ? this.factsCache?.get(certificateArn, fingerprint) : undefined;
+    if (cached) return { certificateArn, facts: cached };
+    // Not in the listing (imported since, or listed by another account) or not cached: ask for the PEM.
+    const found = await this.fetch(certificateArn);
+    if (found && fingerprint) this.factsCache?.set(certificateArn, fingerprint, found.facts);
+    return found;
+  }
+
+  private async fetch(certificateArn: string): Promise<AcmCertificate | undefined> {
     try {
       const answer = await this.acm.send(new GetCertificateCommand({ CertificateArn: certificateArn }));
       if (!answer.Certificate) return undefined;
@@ -47,23 +76,78 @@ export class AcmRegion {
     }
   }
 
+  /** Every certificate of the region by ARN (all key types, all pages), once per pass. */
+  private summaries(): Promise<Map<string, CertificateSummary>> {
+    this.listing ??= (async () => {
+      const byArn = new Map<string, CertificateSummary>();
+      for await (const page of paginateListCertificates({ client: this.acm, pageSize: 1000 }, { Includes: { keyTypes: ALL_KEY_TYPES } })) {
+        for (const summary of page.CertificateSummaryList ?? []) if (summary.CertificateArn) byArn.set(summary.CertificateArn, summary);
+      }
+      return byArn;
+    })().catch((error: unknown) => {
+      this.listing = undefined;
+      throw error;
+    });
+    return this.listing;
+  }
+
   /** ARNs tagged as certkeeper's certificate NAME; the region is listed once per pass, then cached. */
   async findByName(name: string): Promise<string[]> {
-    this.taggedByName ??= this.listManaged();
+    if (this.mode === 'single' && this.tagging) {
+      const found = await this.taggedWith(name).catch((error: unknown) => (isAccessDenied(error) ? undefined : Promise.reject(error)));
+      if (found) return found.map(([arn]) => arn);
+    }
+    this.taggedByName ??= this.listManaged().catch((error: unknown) => {
+      this.taggedByName = undefined;
+      throw error;
+    });
     return (await this.taggedByName).get(name) ?? [];
   }
 
   private async listManaged(): Promise<Map<string, string[]>> {
+    const summaries = await this.summaries();
     const byName = new Map<string, string[]>();
-    for await (const page of paginateListCertificates({ client: this.acm }, { Includes: { keyTypes: ALL_KEY_TYPES } })) {
-      for (const summary of page.CertificateSummaryList ?? []) {
-        if (summary.Type && summary.Type !== 'IMPORTED') continue;
-        const tags = await this.tags(summary.CertificateArn!);
-        const name = tags.get(NAME_TAG);
-        if (name && tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE) byName.set(name, [...(byName.get(name) ?? []), summary.CertificateArn!]);
-      }
+    for (const [arn, tags] of await this.managedTags(summaries)) {
+      const type = summaries.get(arn)?.Type;
+      if (type && type !== 'IMPORTED') continue;
+      const name = tags.get(NAME_TAG);
+      if (name && tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE) byName.set(name, [...(byName.get(name) ?? []), arn]);
     }
     return byName;
+  }
+
+  /**
+   * Tags of certkeeper's certificates: through the Resource Groups Tagging API (a page holds 100);
+   * where that is not allowed (no tag:GetResources permission), by asking ACM per listed certificate.
+   */
+  /** certkeeper's certificates in the region (only those of `name` when given), with their tags, by the tagging API. */
+  private async taggedWith(name?: string): Promise<[string, Map<string, string>][]> {
+    const found: [string, Map<string, string>][] = [];
+    const filters = [{ Key: MANAGED_BY_TAG, Values: [MANAGED_BY_VALUE] }, ...(name ? [{ Key: NAME_TAG, Values: [name] }] : [])];
+    // 'acm' (the service) rather than 'acm:certificate': both are valid, and moto understands only the first.
+    for await (const page of paginateGetResources({ client: this.tagging! }, { ResourceTypeFilters: ['acm'], TagFilters: filters, ResourcesPerPage: 100 })) {
+      for (const resource of page.ResourceTagMappingList ?? []) {
+        if (!resource.ResourceARN?.includes(':certificate/')) continue;
+        found.push([resource.ResourceARN, new Map((resource.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']))]);
+      }
+    }
+    return found;
+  }
+
+  private async managedTags(summaries: Map<string, CertificateSummary>): Promise<[string, Map<string, string>][]> {
+    if (this.tagging) {
+      try {
+        return await this.taggedWith();
+      } catch (error) {
+        if (!isAccessDenied(error)) throw error;
+      }
+    }
+    const found: [string, Map<string, string>][] = [];
+    for (const [arn, summary] of summaries) {
+      if (summary.Type && summary.Type !== 'IMPORTED') continue;
+      found.push([arn, await this.tags(arn)]);
+    }
+    return found;
   }
 
   /**
@@ -90,8 +174,25 @@ export class AcmRegion {
       notAfter: issued.facts.notAfter.toISOString(),
     });
     if (certificateArn) await this.ensureTags(arn, name, log);
-    this.taggedByName = undefined;
+    await this.noteImported(arn, name);
     return arn;
+  }
+
+  /**
+   * Keeps this pass's listings true after an import without listing the region again: the ARN's
+   * listed facts are stale (it is read directly next time) and a new ARN belongs to `name`.
+   */
+  private async noteImported(certificateArn: string, name: string): Promise<void> {
+    const [listing, tagged] = await Promise.all([this.listing?.catch(() => undefined), this.taggedByName?.catch(() => undefined)]);
+    listing?.delete(certificateArn);
+    const arns = tagged?.get(name) ?? [];
+    if (tagged && !arns.includes(certificateArn)) tagged.set(name, [...arns, certificateArn]);
+  }
+
+  private async noteDeleted(certificateArn: string): Promise<void> {
+    const [listing, tagged] = await Promise.all([this.listing?.catch(() => undefined), this.taggedByName?.catch(() => undefined)]);
+    listing?.delete(certificateArn);
+    for (const [name, arns] of tagged ?? []) tagged!.set(name, arns.filter((arn) => arn !== certificateArn));
   }
 
   /**
@@ -109,6 +210,7 @@ export class AcmRegion {
     }
     try {
       await this.acm.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+      await this.noteDeleted(certificateArn);
       log.info('acm.deleted', { region: this.region, certificateArn, why: 'replaced by a new certificate on every configured listener' });
     } catch (error) {
       if ((error as Error).name !== 'ResourceInUseException') throw error;
@@ -133,6 +235,20 @@ export class AcmRegion {
 /** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
 function loadBalancerOf(listenerArn: string): string {
   return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
+}
+
+function isAccessDenied(error: unknown): boolean {
+  return /AccessDenied|UnauthorizedOperation|not authorized/i.test(`${(error as Error).name} ${(error as Error).message}`);
+}
+
+/**
+ * What identifies the certificate now at an ARN without fetching it: its validity and when it was
+ * imported (a re-import changes ImportedAt). Undefined (fetch, do not cache) when the listing lacks them.
+ */
+function fingerprintOf(summary: CertificateSummary): string | undefined {
+  const placedAt = summary.ImportedAt ?? summary.CreatedAt;
+  if (!summary.NotBefore || !summary.NotAfter || !placedAt) return undefined;
+  return [summary.NotBefore.toISOString(), summary.NotAfter.toISOString(), placedAt.toISOString()].join('|');
 }
 
 function ownershipTags(name: string): { Key: string; Value: string }[] {

@@ -48,6 +48,30 @@ export async function listenerCarries(elb: ElasticLoadBalancingV2Client, listene
     : (await sniCertificates(elb, listener.arn)).includes(certificateArn);
 }
 
+/**
+ * What listeners carry, read once per listener for one pass: many certificates share a listener (SNI),
+ * so a fleet costs one read per listener, not one per certificate. A pass that acts looks again with a
+ * fresh reader after taking its lock, so a change made earlier in the pass is never acted on stale.
+ */
+export class ListenerReader {
+  private readonly defaults = new Map<string, Promise<string | undefined>>();
+  private readonly sni = new Map<string, Promise<string[]>>();
+
+  constructor(private readonly elb: ElasticLoadBalancingV2Client) {}
+
+  async carries(listener: ListenerSpec, certificateArn: string): Promise<boolean> {
+    return listener.mode === 'default'
+      ? (await this.once(this.defaults, listener.arn, defaultCertificate)) === certificateArn
+      : (await this.once(this.sni, listener.arn, sniCertificates)).includes(certificateArn);
+  }
+
+  private once<T>(cache: Map<string, Promise<T>>, listenerArn: string, read: (elb: ElasticLoadBalancingV2Client, arn: string) => Promise<T>): Promise<T> {
+    let answer = cache.get(listenerArn);
+    if (!answer) cache.set(listenerArn, (answer = read(this.elb, listenerArn)));
+    return answer;
+  }
+}
+
 async function defaultCertificate(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<string | undefined> {
   const answer = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
   const found = answer.Listeners?.[0];
