@@ -118,6 +118,8 @@ function describeCall(service: string, region: string, method: string, url: stri
   if (service === 'secretsmanager') return { action: `secretsmanager:${operation}`, resource: 'pending', context: {} };
   if (service === 'ssm') return { action: `ssm:${operation}`, resource: `arn:aws:ssm:${region}:${MOTO_ACCOUNT}:parameter/${String(json.Name).replace(/^\//, '')}`, context: {} };
   if (service === 'sns') return { action: `sns:${operation}`, resource: form.get('TopicArn') ?? json.TopicArn ?? '*', context: {} };
+  // The Resource Groups Tagging API signs as "tagging" but its IAM actions are "tag:…".
+  if (service === 'tagging') return { action: `tag:${operation}`, resource: '*', context: {} };
   if (service === 'sts') return { action: `sts:${operation}`, resource: form.get('RoleArn') ?? json.RoleArn ?? '*', context: {} };
   return { action: `${service}:${operation}`, resource: '*', context: {} };
 }
