@@ -11,6 +11,10 @@ import { RateLimitRecords } from '../store/rate-limit-records.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import type { AuditLogger } from '../telemetry/logger.js';
+import { notifierFromConfig } from '../telemetry/notification-channels.js';
+
+// Shutdown must stay well inside the stop timeouts of process managers (Docker: 10 s, systemd: 90 s).
+const NOTIFICATION_FLUSH_MS = 5_000;
 
 /**
  * Everything one agent process shares between passes: config, state, AWS clients, the ACME account.
@@ -24,6 +28,8 @@ export class AgentContext {
   readonly solver: Route53Solver;
   readonly rateLimits: RateLimitRecords;
   private account?: Promise<acme.Client>;
+  /** Sends `notifications` (SNS, webhook) for the audit events that need a person; absent when none is configured. */
+  private readonly notifications?: ReturnType<typeof notifierFromConfig>;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -37,6 +43,12 @@ export class AgentContext {
     this.journal = new ChallengeJournal(this.store);
     this.aws = new AwsClients(config.aws.region);
     this.solver = new Route53Solver(this.aws.route53, solverOptions);
+    this.notifications = notifierFromConfig(config, log);
+  }
+
+  /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */
+  async flushNotifications(deadlineMs = NOTIFICATION_FLUSH_MS): Promise<void> {
+    await this.notifications?.notifier.flush(deadlineMs);
   }
 
   /** The ACME client, registered on first use; a failure is retried on the next call. */
@@ -61,6 +73,7 @@ export class AgentContext {
   }
 
   close(): void {
+    this.notifications?.close();
     this.aws.destroy();
   }
 }

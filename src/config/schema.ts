@@ -18,6 +18,7 @@ export type KeyType = (typeof KEY_TYPES)[number];
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
 const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
 const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const region = z.string().refine((value) => KNOWN_REGIONS.has(value), {
@@ -178,6 +179,25 @@ const schedule = z.strictObject({
   jitterSeconds: z.number().int().min(0).max(86_400).default(300),
 });
 
+/** Where `renewal.failed`, emergencies, `deploy.not_served` (and optionally successes) are sent. */
+const notifications = z.strictObject({
+  snsTopicArn: z
+    .string()
+    .regex(SNS_TOPIC_ARN, { error: expecting('an SNS topic ARN such as "arn:aws:sns:us-east-1:123456789012:certkeeper"') })
+    .optional(),
+  /** Receives a JSON POST with the event's fields and a Slack-compatible `text`. Treated as a secret: only its host is logged. */
+  webhookUrl: z.url({ protocol: /^https?$/, error: expecting('an http(s) URL such as a Slack incoming-webhook URL') }).optional(),
+  /** Also notify on `renewal.succeeded` (default: only on trouble). */
+  onSuccess: z.boolean().default(false),
+});
+
+/** `certkeeper run` serves Prometheus metrics and a health check when a port is given (`--metrics-port` wins). */
+const metrics = z.strictObject({
+  port: z.number().int().min(1, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).max(65_535, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).optional(),
+  /** Address to bind (default: every interface, as Prometheus exporters do; "127.0.0.1" keeps it on this machine). */
+  host: z.string().min(1, { error: 'is empty; expected an address to bind such as "0.0.0.0" or "127.0.0.1"' }).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     acme,
@@ -197,6 +217,8 @@ export const configSchema = z
     /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
     concurrency: z.number().int().min(1).max(64).default(4),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
+    notifications: notifications.optional(),
+    metrics: metrics.optional(),
   })
   .superRefine((config, ctx) => {
     reportDuplicates(
