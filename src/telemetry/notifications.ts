@@ -129,7 +129,7 @@ class ChannelQueue {
     this.pending.push(notification);
     if (this.pending.length > this.options.maxQueue) {
       const dropped = this.pending.shift()!;
-      this.logOutcome('warn', 'notification.dropped', dropped, { why: `more than ${this.options.maxQueue} notifications waiting for this channel` });
+      this.log.warn('notification.dropped', this.outcomeFields(dropped, { why: `more than ${this.options.maxQueue} notifications waiting for this channel` }));
     }
     this.sending ??= this.drain().finally(() => (this.sending = undefined));
   }
@@ -143,7 +143,7 @@ class ChannelQueue {
     if (result === 'deadline') {
       const abandoned = this.pending.splice(0);
       this.shutdown.abort();
-      for (const notification of abandoned) this.logOutcome('warn', 'notification.failed', notification, { error: `not sent: shutting down (flush deadline of ${deadlineMs} ms)` });
+      for (const notification of abandoned) this.log.warn('notification.failed', this.outcomeFields(notification, { error: `not sent: shutting down (flush deadline of ${deadlineMs} ms)` }));
       await this.sending; // the try under way ends at once: its signal is aborted
     }
   }
@@ -163,18 +163,18 @@ class ChannelQueue {
       const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.attemptTimeoutMs)]);
       try {
         await this.sink.send(notification, signal);
-        this.logOutcome('info', 'notification.sent', notification, { attempts: attempt });
+        this.log.info('notification.sent', this.outcomeFields(notification, { attempts: attempt }));
         return;
       } catch (error) {
         if (this.shutdown.signal.aborted) {
-          this.logOutcome('warn', 'notification.failed', notification, { attempts: attempt, error: 'not sent: shutting down (flush deadline reached during a try)' });
+          this.log.warn('notification.failed', this.outcomeFields(notification, { attempts: attempt, error: 'not sent: shutting down (flush deadline reached during a try)' }));
           return;
         }
         lastError = signal.aborted ? `no answer within ${this.options.attemptTimeoutMs} ms` : describeError(error);
       }
       if (attempt < this.options.attempts) await this.pause(Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1)));
     }
-    this.logOutcome('error', 'notification.failed', notification, { attempts: this.options.attempts, error: lastError });
+    this.log.error('notification.failed', this.outcomeFields(notification, { attempts: this.options.attempts, error: lastError }));
   }
 
   /** A wait that ends early on shutdown and never keeps the process alive by itself. */
@@ -192,14 +192,15 @@ class ChannelQueue {
     });
   }
 
-  private logOutcome(level: 'info' | 'warn' | 'error', event: string, notification: Notification, fields: Record<string, unknown>): void {
-    this.log[level](event, {
+  /** Fields of `notification.*` events: what it was about and where, never a webhook's path. */
+  private outcomeFields(notification: Notification, fields: Record<string, unknown>): Record<string, unknown> {
+    return {
       ...(notification.runId && { runId: notification.runId }),
       ...(notification.certificate && { certificate: notification.certificate }),
       about: notification.event,
       channel: this.sink.channel,
       target: this.sink.target,
       ...fields,
-    });
+    };
   }
 }
