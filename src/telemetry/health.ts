@@ -18,13 +18,17 @@ export interface HealthReport {
  * daemon says its schedule in `daemon.started` (also the random default), passes end in `pass.finished`.
  */
 export class HealthTracker {
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private maxPassAgeMs?: number;
   private lastPass?: NonNullable<HealthReport['lastPass']> & { at: number; threw?: string };
+  /** When the last pass started: a long pass under way is not a stale agent (until it overruns too). */
+  private lastStartAt?: number;
   /** Certificates that failed, per runId, until that pass finishes. */
   private readonly failing = new Map<string, Set<string>>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    this.startedAt = now();
+  }
 
   follow(log: AuditLogger): () => void {
     return log.subscribe((entry) => this.observe(entry));
@@ -39,6 +43,9 @@ export class HealthTracker {
           const jitterMs = typeof fields.jitterSeconds === 'number' ? fields.jitterSeconds * 1000 : 0;
           this.maxPassAgeMs = 2 * interval + jitterMs;
         }
+        return;
+      case 'pass.started':
+        this.lastStartAt = this.now();
         return;
       case 'renewal.failed':
       case 'deploy.not_served':
@@ -64,10 +71,10 @@ export class HealthTracker {
     const now = this.now();
     const maxPassAgeSeconds = this.maxPassAgeMs !== undefined ? Math.round(this.maxPassAgeMs / 1000) : undefined;
     const base = { maxPassAgeSeconds };
-    const since = this.lastPass?.at ?? this.startedAt;
+    const since = Math.max(this.lastPass?.at ?? this.startedAt, this.lastStartAt ?? 0);
     if (this.maxPassAgeMs !== undefined && now - since > this.maxPassAgeMs) {
-      const what = this.lastPass ? `the last pass finished at ${this.lastPass.finishedAt}` : `no pass has finished since the start at ${new Date(this.startedAt).toISOString()}`;
-      return { ...base, healthy: false, status: 'stale', reason: `${what}, more than ${maxPassAgeSeconds} s ago (2 × the schedule's interval)`, lastPass: this.publicLastPass() };
+      const what = this.lastPass ? `the last pass started or finished at ${new Date(since).toISOString()}` : `no pass has finished since the start at ${new Date(this.startedAt).toISOString()}`;
+      return { ...base, healthy: false, status: 'stale', reason: `${what}, more than ${maxPassAgeSeconds} s ago (2 × the schedule's longest interval + its jitter)`, lastPass: this.publicLastPass() };
     }
     if (!this.lastPass) return { ...base, healthy: true, status: 'starting' };
     if (this.lastPass.threw) return { ...base, healthy: false, status: 'failing', reason: `the last pass failed: ${this.lastPass.threw}`, lastPass: this.publicLastPass() };

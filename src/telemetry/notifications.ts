@@ -149,11 +149,8 @@ class ChannelQueue {
   }
 
   private async drain(): Promise<void> {
-    for (let next = this.pending[0]; next; next = this.pending[0]) {
-      await this.deliver(next);
-      // Abandoned by flush meanwhile: it logged these already.
-      if (this.pending[0] === next) this.pending.shift();
-    }
+    // Taken off the queue while it is sent: the bound applies to what waits, and flush abandons only that.
+    for (let next = this.pending.shift(); next; next = this.pending.shift()) await this.deliver(next);
   }
 
   private async deliver(notification: Notification): Promise<void> {
