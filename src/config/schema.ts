@@ -186,7 +186,14 @@ const notifications = z.strictObject({
     .regex(SNS_TOPIC_ARN, { error: expecting('an SNS topic ARN such as "arn:aws:sns:us-east-1:123456789012:certkeeper"') })
     .optional(),
   /** Receives a JSON POST with the event's fields and a Slack-compatible `text`. Treated as a secret: only its host is logged. */
-  webhookUrl: z.url({ protocol: /^https?$/, error: expecting('an http(s) URL such as a Slack incoming-webhook URL') }).optional(),
+  webhookUrl: z
+    .url({
+      protocol: /^https?$/,
+      // Not echoed back: a webhook URL's path is its credential.
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : 'is not valid (value not shown: it may hold a secret); expected an http(s) URL such as a Slack incoming-webhook URL',
+    })
+    .optional(),
   /** Also notify on `renewal.succeeded` (default: only on trouble). */
   onSuccess: z.boolean().default(false),
 });

@@ -96,6 +96,8 @@ export function updateFromEvent({ event, fields }: AuditEntry): void {
       setTimestamp(certificateExpiration, name, fields.notAfter);
       certificateLastSuccess.set({ name }, Date.now() / 1000);
       certificateConsecutiveFailures.set({ name }, 0);
+      // The plan was for the old certificate; the next pass plans for the new one.
+      certificateRenewal.remove({ name });
       return;
     case 'renewal.failed':
       if (!name) return;

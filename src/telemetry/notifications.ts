@@ -157,7 +157,7 @@ class ChannelQueue {
     let lastError = '';
     for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
       if (this.shutdown.signal.aborted) return;
-      const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.attemptTimeoutMs)]);
+      const { signal, release } = this.attemptSignal();
       try {
         await this.sink.send(notification, signal);
         this.log.info('notification.sent', this.outcomeFields(notification, { attempts: attempt }));
@@ -168,10 +168,30 @@ class ChannelQueue {
           return;
         }
         lastError = signal.aborted ? `no answer within ${this.options.attemptTimeoutMs} ms` : describeError(error);
+      } finally {
+        release();
       }
       if (attempt < this.options.attempts) await this.pause(Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1)));
     }
     this.log.error('notification.failed', this.outcomeFields(notification, { attempts: this.options.attempts, error: lastError }));
+  }
+
+  /** Aborted at shutdown or when the try takes too long (AbortSignal.any needs Node 20.3; engines says 20). */
+  private attemptSignal(): { signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('timeout')), this.options.attemptTimeoutMs);
+    timer.unref();
+    const shutdown = this.shutdown.signal;
+    const onShutdown = () => controller.abort(shutdown.reason);
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    return {
+      signal: controller.signal,
+      release: () => {
+        clearTimeout(timer);
+        shutdown.removeEventListener('abort', onShutdown);
+      },
+    };
   }
 
   /** A wait that ends early on shutdown and never keeps the process alive by itself. */

@@ -40,7 +40,9 @@ describe('notifications and metrics config', () => {
     expect(errorFor({ notifications: { snsTopicArn: 'certkeeper-alerts' } })).toContain(
       'notifications.snsTopicArn: "certkeeper-alerts" is not valid; expected an SNS topic ARN such as "arn:aws:sns:us-east-1:123456789012:certkeeper"',
     );
-    expect(errorFor({ notifications: { webhookUrl: 'ftp://hooks.example.net/x' } })).toContain('notifications.webhookUrl: "ftp://hooks.example.net/x" is not valid; expected an http(s) URL');
+    const badHook = errorFor({ notifications: { webhookUrl: 'ftp://hooks.example.net/T0/B0/secret-path' } });
+    expect(badHook).toContain('notifications.webhookUrl: is not valid (value not shown: it may hold a secret); expected an http(s) URL');
+    expect(badHook).not.toContain('secret-path');
     expect(errorFor({ notifications: { onSucess: true } })).toContain('notifications: unknown key "onSucess" (did you mean "onSuccess"?)');
     expect(errorFor({ metrics: { port: 70_000 } })).toContain('metrics.port: 70000 is not valid; expected a TCP port from 1 to 65535');
   });
