@@ -123,6 +123,7 @@ describe('metrics and health of certkeeper run', () => {
     // The listener disappears: the next pass cannot put the certificate back on it.
     await aws.elbv2().send(new DeleteListenerCommand({ ListenerArn: listener.listenerArn }));
     const failed = await waitForEvent(daemon, 'renewal.failed', (event) => event.event === 'renewal.failed' && event.certificate === 'scraped');
+    expect(failed.error).toMatch(/listener/i);
     await waitForEvent(daemon, 'pass.finished of the failing pass', (event) => event.event === 'pass.finished' && event.runId === failed.runId);
 
     const health = await get(`${base}/healthz`);
