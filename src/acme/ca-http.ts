@@ -4,6 +4,7 @@ import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import axios from 'axios';
+import { acmeRequestsTotal } from '../telemetry/metrics.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
 export interface CaProblem {
@@ -47,9 +48,12 @@ export function configureCaHttp(caCertificates: string | undefined): void {
       const adapter = async (request: Parameters<ReturnType<typeof axios.getAdapter>>[0]) => {
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         try {
-          return await axios.getAdapter(send)(request);
+          const answer = await axios.getAdapter(send)(request);
+          countAcmeRequest(request.method, request.url, answer.status);
+          return answer;
         } catch (error) {
           const response = (error as { response?: { status: number; data: unknown; headers: Record<string, unknown> } }).response;
+          countAcmeRequest(request.method, request.url, response?.status);
           if (response && response.status >= 400) {
             recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
             // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -64,6 +68,32 @@ export function configureCaHttp(caCertificates: string | undefined): void {
     });
   }
   installedBundle = caCertificates ?? undefined;
+}
+
+/** `certkeeper_acme_requests_total`: every HTTP request to the CA, retries included. */
+function countAcmeRequest(method: string | undefined, url: string | undefined, status: number | undefined): void {
+  const outcome = status === undefined ? 'network_error' : status === 429 ? 'rate_limited' : status >= 400 ? 'error' : 'success';
+  acmeRequestsTotal.inc({ method: (method ?? 'get').toUpperCase(), endpoint: acmeEndpoint(url ?? ''), outcome });
+}
+
+/**
+ * The path of an ACME URL without its IDs, so the label stays small: "/acme/authz/v3/123456789" and
+ * Pebble's "/authZ/Xy…" become "/acme/authz/v3" and "/authZ". An ID is a segment with a digit that is
+ * longer than 8 characters, or any segment of 20 or more.
+ */
+export function acmeEndpoint(url: string): string {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return 'unknown';
+  }
+  const kept: string[] = [];
+  for (const segment of path.split('/').filter(Boolean)) {
+    if (segment.length >= 20 || (segment.length > 8 && /\d/.test(segment))) break;
+    kept.push(segment);
+  }
+  return `/${kept.join('/')}`;
 }
 
 function recordProblem(url: string, status: number, data: unknown, retryAfter: unknown): void {

@@ -13,6 +13,10 @@ import { AcmRegion } from '../targets/acm.js';
 import { ListenerReader } from '../targets/listeners.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import type { AuditLogger } from '../telemetry/logger.js';
+import { notifierFromConfig } from '../telemetry/notification-channels.js';
+
+// Shutdown must stay well inside the stop timeouts of process managers (Docker: 10 s, systemd: 90 s).
+const NOTIFICATION_FLUSH_MS = 5_000;
 
 /**
  * Everything one agent process shares between passes: config, state, AWS clients, the ACME account.
@@ -27,6 +31,8 @@ export class AgentContext {
   readonly rateLimits: RateLimitRecords;
   readonly certificateFacts: CertificateFactsCache;
   private account?: Promise<acme.Client>;
+  /** Sends `notifications` (SNS, webhook) for the audit events that need a person; absent when none is configured. */
+  private readonly notifications?: ReturnType<typeof notifierFromConfig>;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -41,6 +47,12 @@ export class AgentContext {
     this.certificateFacts = new CertificateFactsCache(this.store);
     this.aws = new AwsClients(config.aws.region);
     this.solver = new Route53Solver(this.aws.route53, solverOptions);
+    this.notifications = notifierFromConfig(config, log);
+  }
+
+  /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */
+  async flushNotifications(deadlineMs = NOTIFICATION_FLUSH_MS): Promise<void> {
+    await this.notifications?.notifier.flush(deadlineMs);
   }
 
   /** The ACME client, registered on first use; a failure is retried on the next call. */
@@ -75,6 +87,7 @@ export class AgentContext {
   }
 
   close(): void {
+    this.notifications?.close();
     this.aws.destroy();
   }
 }

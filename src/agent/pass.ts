@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
-import type { Decision } from '../policy/decide.js';
+import { earliestExpiring, type Decision } from '../policy/decide.js';
 import { identifierSetKey } from '../policy/rate-limits.js';
 import { plannedRenewal } from '../policy/renewal-time.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
+import { announceEmergency } from './emergency-notice.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 
@@ -88,13 +89,20 @@ async function handleCertificate(
   try {
     const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, options);
     decision = assessment.decision;
+    const deployed = earliestExpiring(assessment.observation.regions);
     log.info('renewal.decided', {
       action: decision.action,
       checks: decision.checks,
       reasons: decision.reasons,
       renewAt: decision.renewAt?.toISOString() ?? null,
+      // What is deployed and the history: the metrics and the health check follow these.
+      serial: deployed?.serial ?? null,
+      notAfter: deployed?.notAfter.toISOString() ?? null,
+      consecutiveFailures: assessment.record.consecutiveFailures ?? 0,
+      lastSuccessAt: assessment.record.lastSuccess?.at ?? null,
       ...(options.force && { forcedBecause: options.reason ?? null }),
     });
+    announceEmergency(spec, assessment, ctx, log);
     const notServed = assessment.served.filter((entry) => !entry.matches);
     if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
       const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;

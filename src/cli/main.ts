@@ -74,6 +74,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('run')
     .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
     .addOption(configOption())
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)', parsePort)
+    .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options) => {
       exitCode = await runCommand(options, io);
     });
@@ -102,4 +104,10 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     io.stderr.write(`certkeeper: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_FAILED;
   }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65_535) throw new InvalidArgumentError('expected a TCP port from 1 to 65535, such as 9464');
+  return port;
 }

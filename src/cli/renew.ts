@@ -28,6 +28,7 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
     return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
+    await ctx.flushNotifications();
     ctx.close();
   }
 }

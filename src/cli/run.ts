@@ -1,7 +1,18 @@
 import { runDaemon } from '../agent/daemon.js';
+import { HealthTracker } from '../telemetry/health.js';
+import { followAuditEvents } from '../telemetry/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { openAgent, type CliIo } from './io.js';
 
-export async function runCommand(options: { config: string }, io: CliIo): Promise<number> {
+export interface RunOptions {
+  config: string;
+  /** Overrides `metrics.port` of the config. */
+  metricsPort?: number;
+  /** Overrides `metrics.host` of the config. */
+  metricsHost?: string;
+}
+
+export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
   const ctx = await openAgent(options.config, io);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
@@ -9,12 +20,26 @@ export async function runCommand(options: { config: string }, io: CliIo): Promis
     ctx.log.info('daemon.signal', { signal });
     controller.abort(signal);
   };
-  process.on('SIGINT', stop).on('SIGTERM', stop);
+  let metrics: MetricsServer | undefined;
+  const stopFollowing: (() => void)[] = [];
   try {
+    const port = options.metricsPort ?? ctx.config.metrics?.port;
+    if (port !== undefined) {
+      const health = new HealthTracker();
+      stopFollowing.push(followAuditEvents(ctx.log), health.follow(ctx.log));
+      // Default: every interface, as Prometheus exporters do: a scraper runs on another machine or outside the container.
+      const host = options.metricsHost ?? ctx.config.metrics?.host;
+      metrics = await startMetricsServer({ port, host, health });
+      ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz'] });
+    }
+    process.on('SIGINT', stop).on('SIGTERM', stop);
     await runDaemon(ctx, controller.signal);
     return 0;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
+    await ctx.flushNotifications();
+    await metrics?.close();
+    for (const unfollow of stopFollowing) unfollow();
     ctx.close();
   }
 }

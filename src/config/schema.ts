@@ -18,6 +18,7 @@ export type KeyType = (typeof KEY_TYPES)[number];
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
 const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
 const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const region = z.string().refine((value) => KNOWN_REGIONS.has(value), {
@@ -116,12 +117,6 @@ const accountKey = z.union([
   z.strictObject({ ssm: z.strictObject({ parameterName: z.string().min(1, { error: 'is empty; expected a parameter name such as "/certkeeper/account-key"' }), region: region.optional() }) }),
 ]);
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
-const notifications = z.strictObject({
-  snsTopicArn: z.string().regex(SNS_TOPIC_ARN, { error: expecting('an SNS topic ARN, "arn:aws:sns:REGION:ACCOUNT:NAME"') }).optional(),
-  webhookUrl: z.url({ error: expecting('an http(s) URL') }).optional(),
-  onSuccess: z.boolean().default(false),
-});
 
 const certificate = z
   .strictObject({
@@ -233,6 +228,32 @@ const schedule = z.strictObject({
   jitterSeconds: z.number().int().min(0).max(86_400).default(300),
 });
 
+/** Where `renewal.failed`, emergencies, `deploy.not_served` (and optionally successes) are sent. */
+const notifications = z.strictObject({
+  snsTopicArn: z
+    .string()
+    .regex(SNS_TOPIC_ARN, { error: expecting('an SNS topic ARN such as "arn:aws:sns:us-east-1:123456789012:certkeeper"') })
+    .optional(),
+  /** Receives a JSON POST with the event's fields and a Slack-compatible `text`. Treated as a secret: only its host is logged. */
+  webhookUrl: z
+    .url({
+      protocol: /^https?$/,
+      // Not echoed back: a webhook URL's path is its credential.
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : 'is not valid (value not shown: it may hold a secret); expected an http(s) URL such as a Slack incoming-webhook URL',
+    })
+    .optional(),
+  /** Also notify on `renewal.succeeded` (default: only on trouble). */
+  onSuccess: z.boolean().default(false),
+});
+
+/** `certkeeper run` serves Prometheus metrics and a health check when a port is given (`--metrics-port` wins). */
+const metrics = z.strictObject({
+  port: z.number().int().min(1, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).max(65_535, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).optional(),
+  /** Address to bind (default: every interface, as Prometheus exporters do; "127.0.0.1" keeps it on this machine). */
+  host: z.string().min(1, { error: 'is empty; expected an address to bind such as "0.0.0.0" or "127.0.0.1"' }).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     acme,
@@ -255,7 +276,7 @@ export const configSchema = z
     route53: route53.optional(),
     store: store.default({ type: 'file' }),
     notifications: notifications.optional(),
-    metrics: z.strictObject({ port: z.number().int().min(1).max(65_535).optional() }).optional(),
+    metrics: metrics.optional(),
   })
   .superRefine((config, ctx) => {
     reportDuplicates(

@@ -13,7 +13,22 @@ export interface AuditLogger {
   debug(event: string, fields?: Record<string, unknown>): void;
   /** A logger whose every line also carries these fields (e.g. `runId`, `certificate`). */
   child(fields: Record<string, unknown>): AuditLogger;
+  /**
+   * Calls `listener` for every event written through this logger or any of its relatives (metrics,
+   * health and notifications follow the audit trail rather than being called from each place).
+   * Returns a function that unsubscribes.
+   */
+  subscribe(listener: AuditListener): () => void;
 }
+
+/** One audit event as listeners see it: the logger's context fields merged with the event's, key material redacted. */
+export interface AuditEntry {
+  level: string;
+  event: string;
+  fields: Record<string, unknown>;
+}
+
+export type AuditListener = (entry: AuditEntry) => void;
 
 export interface LoggerOptions {
   stream?: Writable;
@@ -33,20 +48,45 @@ export function createLogger(options: LoggerOptions = {}): AuditLogger {
     format: winston.format.combine(redactKeyMaterial(), pretty ? humanLine() : jsonLine()),
     transports: [new winston.transports.Stream({ stream })],
   });
-  return wrap(base, {});
+  return wrap(base, {}, new Set());
 }
 
-function wrap(base: winston.Logger, context: Record<string, unknown>): AuditLogger {
+function wrap(base: winston.Logger, context: Record<string, unknown>, listeners: Set<AuditListener>): AuditLogger {
   const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
     base.log({ level, message: event, ...context, ...fields, event });
+    if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redactFields({ ...context, ...fields }) });
   };
   return {
     info: log('info'),
     warn: log('warn'),
     error: log('error'),
     debug: log('debug'),
-    child: (fields) => wrap(base, { ...context, ...fields }),
+    child: (fields) => wrap(base, { ...context, ...fields }, listeners),
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
+}
+
+/** A listener's failure must never break the audit trail or the work that logged. */
+function notifyListeners(listeners: Set<AuditListener>, entry: AuditEntry): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(entry);
+    } catch {
+      // ignored on purpose: see above
+    }
+  }
+}
+
+function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    const text = typeof value === 'string' ? value : value && typeof value === 'object' ? safeStringify(value) : '';
+    out[key] = KEY_MATERIAL.test(text) ? REDACTED : value;
+  }
+  return out;
 }
 
 /** Defence in depth: whatever a caller passes, no value that looks like a private key is written. */

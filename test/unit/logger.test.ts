@@ -36,4 +36,24 @@ describe('audit log', () => {
     logger.child({ certificate: 'api' }).warn('renewal.skipped', { why: 'busy' });
     expect(lines()[0]).toMatch(/^\d\d:\d\d:\d\d warn  renewal\.skipped \[api\] why=busy$/);
   });
+
+  it('tells subscribers about every event of the logger and its children, with context, redacted, even below the level', () => {
+    const { logger } = capture();
+    const seen: { level: string; event: string; fields: Record<string, unknown> }[] = [];
+    const quiet = createLogger({ stream: new PassThrough(), level: 'info' });
+    const stop = quiet.subscribe((entry) => seen.push(entry));
+    quiet.child({ runId: 'r1' }).child({ certificate: 'api' }).error('renewal.failed', { error: `boom ${KEY}` });
+    quiet.debug('dns.change.insync', { changeId: 'c' });
+    stop();
+    quiet.info('pass.started');
+    expect(seen).toEqual([
+      { level: 'error', event: 'renewal.failed', fields: { runId: 'r1', certificate: 'api', error: '[redacted: private key material]' } },
+      { level: 'debug', event: 'dns.change.insync', fields: { changeId: 'c' } },
+    ]);
+    // A failing subscriber breaks neither the log nor the caller.
+    logger.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    expect(() => logger.info('pass.started')).not.toThrow();
+  });
 });

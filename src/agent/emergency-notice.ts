@@ -1,0 +1,31 @@
+import type { CertificateSpec } from '../config/schema.js';
+import { earliestExpiring } from '../policy/decide.js';
+import { emergencyPoint } from '../policy/renewal-time.js';
+import type { AuditLogger } from '../telemetry/logger.js';
+import type { Assessment } from './assess.js';
+import type { AgentContext } from './context.js';
+
+// certificate name → serial whose emergency was announced; kept in stateDir so a restart does not repeat it.
+const ANNOUNCED = 'notices/emergency.json';
+
+/**
+ * Logs `certificate.emergency` when a deployed certificate has entered its emergency period (less than
+ * 1/20 of its lifetime left, or expired): once per certificate and deployed serial, not on every pass,
+ * so the notification it triggers is sent once per period.
+ */
+export function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentContext, log: AuditLogger): void {
+  const checks = assessment.decision.checks;
+  if (!checks.includes('Emergency') && !checks.includes('Expired')) return;
+  const deployed = earliestExpiring(assessment.observation.regions);
+  if (!deployed) return;
+  const announced = ctx.store.read<Record<string, string>>(ANNOUNCED) ?? {};
+  if (announced[spec.name] === deployed.serial) return;
+  log.warn('certificate.emergency', {
+    serial: deployed.serial,
+    notAfter: deployed.notAfter.toISOString(),
+    emergencyAt: emergencyPoint(deployed).toISOString(),
+    expired: checks.includes('Expired'),
+    reasons: assessment.decision.reasons,
+  });
+  ctx.store.write(ANNOUNCED, { ...announced, [spec.name]: deployed.serial });
+}

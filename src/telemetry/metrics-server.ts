@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthTracker } from './health.js';
+import { registry } from './metrics.js';
+
+export interface MetricsServer {
+  /** The bound address and port (the port is the real one when 0 was asked for). */
+  address: AddressInfo;
+  close(): Promise<void>;
+}
+
+/**
+ * `GET /metrics` (Prometheus text format) and `GET /healthz` (200 or 503 with a small JSON body saying
+ * why). Nothing else is served; the process's own work never waits on a scrape.
+ */
+export async function startMetricsServer(options: { port: number; host?: string; health: HealthTracker }): Promise<MetricsServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const report = options.health.report();
+      response.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(report)}\n`);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+  });
+  // Keep-alive connections from a scraper would hold shutdown up.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot serve metrics on ${options.host ?? 'every interface'} port ${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`)),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
