@@ -6,18 +6,20 @@ import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
 import { CertificateRecords } from '../store/certificate-records.js';
-import { FileStore } from '../store/file-store.js';
+import { openStore } from '../store/open-store.js';
+import type { StateStore } from '../store/state-store.js';
 import { RateLimitRecords } from '../store/rate-limit-records.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 
 /**
- * Everything one agent process shares between passes: config, state, AWS clients, the ACME account.
+ * Everything one agent process shares between passes: config, state (the file or DynamoDB store),
+ * AWS clients, the ACME account.
  * Caches of AWS listings (zones, tagged certificates) live for one pass only, via `forPass()`.
  */
 export class AgentContext {
-  readonly store: FileStore;
+  readonly store: StateStore;
   readonly records: CertificateRecords;
   readonly journal: ChallengeJournal;
   readonly aws: AwsClients;
@@ -31,7 +33,7 @@ export class AgentContext {
     solverOptions: SolverOptions = {},
   ) {
     configureCaHttp(config.acme.caCertificates);
-    this.store = new FileStore(config.stateDir);
+    this.store = openStore(config);
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
@@ -62,6 +64,7 @@ export class AgentContext {
 
   close(): void {
     this.aws.destroy();
+    this.store.close();
   }
 }
 

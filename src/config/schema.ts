@@ -158,7 +158,49 @@ const acme = z.strictObject({
     .optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
   preferredChain: z.string().min(1).optional(),
+  /**
+   * Where the account key lives: by default a 0600 file in stateDir; in Secrets Manager or an SSM
+   * SecureString parameter so agents without a shared disk use one account. Created there once if absent.
+   */
+  accountKey: z
+    .strictObject({
+      secretsManager: z
+        .strictObject({
+          secretId: z.string().min(1, { error: 'is empty; expected the name (or ARN) of the secret holding the ACME account key, such as "certkeeper/acme-account-key"' }),
+          region: region.optional(),
+        })
+        .optional(),
+      ssm: z
+        .strictObject({
+          parameterName: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, {
+            error: expecting('an SSM parameter name such as "/certkeeper/acme-account-key"'),
+          }),
+          region: region.optional(),
+        })
+        .optional(),
+    })
+    .refine((key) => Boolean(key.secretsManager) !== Boolean(key.ssm), {
+      error: 'expected exactly one of { secretsManager: { secretId } } or { ssm: { parameterName } }; leave accountKey out to keep the key in stateDir',
+    })
+    .optional(),
 });
+
+/** Where records, the rate-limit ledger and the per-certificate leases live. */
+const store = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('file') }),
+    z.strictObject({
+      type: z.literal('dynamodb'),
+      tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, {
+        error: expecting('a DynamoDB table name (3-255 letters, digits, "_", "-", "."), such as "certkeeper"'),
+      }),
+      /** Default: aws.region. */
+      region: region.optional(),
+    }),
+  ],
+  { error: 'expected { type: "file" } (the default) or { type: "dynamodb", tableName: "certkeeper" }' },
+);
 
 const schedule = z.strictObject({
   /**
@@ -183,6 +225,8 @@ export const configSchema = z
     acme,
     /** Account key and records; relative paths are relative to the config file. Created 0700, files 0600. */
     stateDir: z.string().min(1).default('./.certkeeper'),
+    /** `file` (stateDir, one machine) or `dynamodb` (several agents, or a scheduled task with no disk). */
+    store: store.default({ type: 'file' }),
     /** Credentials and endpoints come from the standard AWS chain and environment. */
     aws: z.strictObject({ region }),
     schedule: schedule.default({ jitterSeconds: 300 }),
