@@ -185,6 +185,8 @@ const acme = z.strictObject({
     .optional(),
 });
 
+const TABLE_NAME = 'a DynamoDB table name (3-255 letters, digits, "_", "-", "."), such as "certkeeper"';
+
 /** Where records, the rate-limit ledger and the per-certificate leases live. */
 const store = z.discriminatedUnion(
   'type',
@@ -192,9 +194,9 @@ const store = z.discriminatedUnion(
     z.strictObject({ type: z.literal('file') }),
     z.strictObject({
       type: z.literal('dynamodb'),
-      tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, {
-        error: expecting('a DynamoDB table name (3-255 letters, digits, "_", "-", "."), such as "certkeeper"'),
-      }),
+      tableName: z
+        .string({ error: expecting(TABLE_NAME) })
+        .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting(TABLE_NAME) }),
       /** Default: aws.region. */
       region: region.optional(),
     }),
