@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,8 +58,12 @@ const certificates = () => [
   { name: 'shared-api', domains: ['api.shared.example', 'v2.api.shared.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: listenerB.listenerArn, mode: 'sni' }] }] },
 ];
 
+function tableClient(): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: stack.motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+}
+
 async function tableItems(): Promise<string[]> {
-  const client = new DynamoDBClient({ endpoint: stack.motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const client = tableClient();
   try {
     return ((await client.send(new ScanCommand({ TableName: TABLE, ConsistentRead: true }))).Items ?? []).map((item) => item.pk!.S!).sort();
   } finally {
@@ -134,5 +138,47 @@ describe('two agents sharing the DynamoDB store', () => {
     expect(all(runs, 'acme.account.key_created')).toEqual([]);
     expect((await tableItems()).filter((key) => key.startsWith('lease#') || key.startsWith('journal#'))).toEqual([]);
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+
+  it('a process killed mid-renewal: its lease blocks others until it expires, then the next takes over, cleans up and renews', async () => {
+    const crash = { name: 'shared-crash', domains: ['crash.shared.example'], acm: [{ region: 'us-east-1' }] };
+    const [first, second, third] = ['crash-1', 'crash-2', 'crash-3'].map((agent) => agentConfig(agent, [crash]));
+    // A slow nameserver keeps the run waiting for validation, with its record published, when it is killed.
+    stack.dns.answerDelayMs = 3_000;
+    const killed = watchCli(['renew', '--config', first!.config], stack.env);
+    try {
+      await killed.waitFor('dns.challenge.presented');
+      killed.child.kill('SIGKILL');
+      await killed.done;
+    } finally {
+      stack.dns.answerDelayMs = 0;
+    }
+    expect((await aws.listAcmeChallengeRecords()).map((record) => record.name)).toEqual(['_acme-challenge.crash.shared.example']);
+    expect((await tableItems()).filter((key) => key.includes('shared-crash'))).toEqual([expect.stringMatching(/^journal#.*#shared-crash$/), 'lease#shared-crash']);
+
+    // While the lease has not expired, another agent leaves the certificate and the dead run's records alone.
+    const blocked = await runCli(['renew', '--json', '--config', second!.config], stack.env);
+    expect(blocked.code).toBe(1);
+    expect((JSON.parse(blocked.stdout) as CertificateOutcome[])[0]!.result).toBe('busy');
+    expect(eventsNamed(blocked.events, 'acme.order.created')).toEqual([]);
+    expect(eventsNamed(blocked.events, 'dns.challenge.orphans_cleaned')).toEqual([]);
+
+    // Two minutes pass: age the lease item instead of waiting.
+    const client = tableClient();
+    await client.send(
+      new UpdateItemCommand({ TableName: TABLE, Key: { pk: { S: 'lease#shared-crash' } }, UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } } }),
+    );
+    client.destroy();
+    const next = await runCli(['renew', '--config', third!.config], stack.env);
+    expect(next.code, next.stderr).toBe(0);
+    const [cleaned] = eventsNamed(next.events, 'dns.challenge.orphans_cleaned');
+    expect(cleaned).toMatchObject({ certificate: 'shared-crash', records: ['_acme-challenge.crash.shared.example'] });
+    const [takenOver] = eventsNamed(next.events, 'store.lease.taken_over', 'shared-crash');
+    expect(takenOver).toMatchObject({ store: 'dynamodb', table: TABLE, lease: 'lease#shared-crash' });
+    expect(String(takenOver!.previousHolder)).toMatch(new RegExp(`:${killed.child.pid}:`));
+    expect(eventsNamed(next.events, 'acme.order.created', 'shared-crash')).toHaveLength(1);
+    expect(eventsNamed(next.events, 'renewal.succeeded', 'shared-crash')).toHaveLength(1);
+    expect(await aws.listAcmeChallengeRecords()).toEqual([]);
+    expect((await tableItems()).filter((key) => key.startsWith('lease#') || key.startsWith('journal#'))).toEqual([]);
   });
 });
