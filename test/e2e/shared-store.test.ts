@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateOutcome } from '../../src/agent/pass.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { createStoreTable } from '../stack/dynamodb-table.js';
+import { startAtomicWritesProxy, type AtomicWritesProxy } from '../stack/atomic-writes-proxy.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { eventsNamed, runCli, watchCli, type AuditEvent, type CliResult } from './cli.js';
 import { writeConfigFile } from './config-file.js';
@@ -25,6 +26,9 @@ let aws: AwsFixtures;
 let listenerA: HttpsListener;
 let listenerB: HttpsListener;
 let workDir: string;
+let atomic: AtomicWritesProxy;
+/** The stack's environment, with DynamoDB, Secrets Manager and SSM behind the proxy that makes moto's conditional writes atomic. */
+let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   stack = await startStack();
@@ -33,10 +37,13 @@ beforeAll(async () => {
   listenerA = await aws.createHttpsListener({ name: 'alb-shared-a' });
   listenerB = await aws.createHttpsListener({ name: 'alb-shared-b' });
   await createStoreTable(stack.motoEndpoint, TABLE);
+  atomic = await startAtomicWritesProxy(stack.motoEndpoint);
+  env = { ...stack.env, ...atomic.env };
   workDir = mkdtempSync(join(tmpdir(), 'certkeeper-shared-'));
 });
 
 afterAll(async () => {
+  await atomic?.stop();
   await stack?.stop();
 });
 
@@ -83,7 +90,7 @@ describe('two agents sharing the DynamoDB store', () => {
     // Slow DNS answers keep each renewal going for seconds, so the two processes overlap.
     stack.dns.answerDelayMs = 1_000;
     try {
-      renews = await Promise.all(agents.map(({ config }) => runCli(['renew', '--json', '--config', config], stack.env)));
+      renews = await Promise.all(agents.map(({ config }) => runCli(['renew', '--json', '--config', config], env)));
     } finally {
       stack.dns.answerDelayMs = 0;
     }
@@ -121,7 +128,7 @@ describe('two agents sharing the DynamoDB store', () => {
     const schedule = { cron: '0 0 1 1 *', jitterSeconds: 0 };
     const agents = [agentConfig('run-1', [...certificates(), fresh], { schedule }), agentConfig('run-2', [...certificates(), fresh], { schedule })];
     stack.dns.answerDelayMs = 1_000;
-    const daemons = agents.map(({ config }) => watchCli(['run', '--config', config], stack.env));
+    const daemons = agents.map(({ config }) => watchCli(['run', '--config', config], env));
     let runs: CliResult[];
     try {
       await Promise.all(daemons.map((daemon) => daemon.waitFor('pass.finished')));
@@ -145,7 +152,7 @@ describe('two agents sharing the DynamoDB store', () => {
     const [first, second, third] = ['crash-1', 'crash-2', 'crash-3'].map((agent) => agentConfig(agent, [crash]));
     // A slow nameserver keeps the run waiting for validation, with its record published, when it is killed.
     stack.dns.answerDelayMs = 3_000;
-    const killed = watchCli(['renew', '--config', first!.config], stack.env);
+    const killed = watchCli(['renew', '--config', first!.config], env);
     try {
       await killed.waitFor('dns.challenge.presented');
       killed.child.kill('SIGKILL');
@@ -157,7 +164,7 @@ describe('two agents sharing the DynamoDB store', () => {
     expect((await tableItems()).filter((key) => key.includes('shared-crash'))).toEqual([expect.stringMatching(/^journal#.*#shared-crash$/), 'lease#shared-crash']);
 
     // While the lease has not expired, another agent leaves the certificate and the dead run's records alone.
-    const blocked = await runCli(['renew', '--json', '--config', second!.config], stack.env);
+    const blocked = await runCli(['renew', '--json', '--config', second!.config], env);
     expect(blocked.code).toBe(1);
     expect((JSON.parse(blocked.stdout) as CertificateOutcome[])[0]!.result).toBe('busy');
     expect(eventsNamed(blocked.events, 'acme.order.created')).toEqual([]);
@@ -169,7 +176,7 @@ describe('two agents sharing the DynamoDB store', () => {
       new UpdateItemCommand({ TableName: TABLE, Key: { pk: { S: 'lease#shared-crash' } }, UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } } }),
     );
     client.destroy();
-    const next = await runCli(['renew', '--config', third!.config], stack.env);
+    const next = await runCli(['renew', '--config', third!.config], env);
     expect(next.code, next.stderr).toBe(0);
     const [cleaned] = eventsNamed(next.events, 'dns.challenge.orphans_cleaned');
     expect(cleaned).toMatchObject({ certificate: 'shared-crash', records: ['_acme-challenge.crash.shared.example'] });

@@ -7,6 +7,7 @@ import { ChallengeJournal } from '../../src/dns/challenge-journal.js';
 import { DynamoDbStore } from '../../src/store/dynamodb-store.js';
 import { createStoreTable } from '../stack/dynamodb-table.js';
 import { startMoto, type Moto } from '../stack/moto.js';
+import { startAtomicWritesProxy, type AtomicWritesProxy } from '../stack/atomic-writes-proxy.js';
 import { recordingLogger } from './recording-logger.js';
 
 /**
@@ -17,6 +18,7 @@ import { recordingLogger } from './recording-logger.js';
 
 const TABLE = 'certkeeper-store-test';
 let moto: Moto;
+let atomic: AtomicWritesProxy;
 const stores: DynamoDbStore[] = [];
 const saved: Record<string, string | undefined> = {};
 
@@ -32,7 +34,9 @@ function raw(): DynamoDBClient {
 
 beforeAll(async () => {
   moto = await startMoto();
-  const env = { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
+  // Conditional writes are atomic in AWS; moto needs the proxy for that (see atomic-writes-proxy.ts).
+  atomic = await startAtomicWritesProxy(moto.endpoint);
+  const env = { AWS_ENDPOINT_URL: moto.endpoint, ...atomic.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
   for (const [name, value] of Object.entries(env)) {
     saved[name] = process.env[name];
     process.env[name] = value;
@@ -46,6 +50,7 @@ afterAll(async () => {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+  await atomic?.stop();
   await moto?.stop();
 });
 
