@@ -9,6 +9,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { sleep } from '../util/sleep.js';
 import type { Holder, Lease, StateStore, StoreKey } from './state-store.js';
 import { newHolder } from './state-store.js';
 
@@ -77,8 +78,11 @@ export class DynamoDbStore implements StateStore {
           })));
         return next;
       } catch (error) {
-        // Another agent changed it since we read it: apply the change again to what it wrote.
-        if (!(error instanceof ConditionalCheckFailedException) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
+        // Another agent changed it since we read it: apply the change again to what it wrote, after a
+        // random pause that grows, so writers contending for one item (the rate-limit ledger) spread out.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Error(`DynamoDB table ${this.table}: ${key} kept changing under ${attempt} attempts to update it`, { cause: error });
+        await sleep(Math.random() * Math.min(1_000, 10 * 2 ** attempt));
       }
     }
   }

@@ -55,16 +55,15 @@ afterAll(async () => {
 });
 
 describe('DynamoDB store', () => {
-  it('reads what it wrote, and concurrent updates from two agents lose none (conditional writes)', async () => {
-    const a = store();
-    const b = store();
+  it('reads what it wrote, and concurrent updates from three agents lose none (conditional writes)', async () => {
+    const [a, b, c] = [store(), store(), store()];
     expect(await a.get('cert#counter')).toBeUndefined();
     await Promise.all(
-      Array.from({ length: 12 }, (_, index) => (index % 2 ? a : b).update<{ n: number; by: string[] }>('cert#counter', (current) => ({ n: (current?.n ?? 0) + 1, by: [...(current?.by ?? []), String(index)] }))),
+      Array.from({ length: 24 }, (_, index) => [a, b, c][index % 3]!.update<{ n: number; by: string[] }>('cert#counter', (current) => ({ n: (current?.n ?? 0) + 1, by: [...(current?.by ?? []), String(index)] }))),
     );
     const final = await b.get<{ n: number; by: string[] }>('cert#counter');
-    expect(final?.n).toBe(12);
-    expect(new Set(final?.by).size).toBe(12);
+    expect(final?.n).toBe(24);
+    expect(new Set(final?.by).size).toBe(24);
     await a.delete('cert#counter');
     expect(await b.get('cert#counter')).toBeUndefined();
   });
