@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import acme from 'acme-client';
 import type { ResolvedConfig } from '../config/schema.js';
-import type { FileStore } from '../store/file-store.js';
+import { FileStore } from '../store/file-store.js';
+import type { StateStore } from '../store/state-store.js';
+import { remoteAccountKey } from './account-key.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { collectCaProblems } from './ca-http.js';
 
@@ -9,32 +11,56 @@ interface StoredAccount {
   directoryUrl: string;
   email: string;
   accountUrl?: string;
-  /** PEM; lives only in this 0600 file, never in a log line. */
-  accountKey: string;
+  /** PEM, when the key lives in stateDir: only in this 0600 file, never in a log line. */
+  accountKey?: string;
   createdAt: string;
 }
 
 /**
- * The ACME account: one key per CA directory, created once and kept in the state directory.
+ * The ACME account: one key per CA directory, created once and kept in the state directory, or in
+ * Secrets Manager / SSM (acme.accountKey) so agents without a shared disk use one account.
  * Each run asks the CA for the account with `newAccount` (RFC 8555 §7.3.1 returns the existing one
  * for a known key), so a CA that forgot it (or a test CA restarted) gets it registered again.
  */
-export async function openAccount(config: ResolvedConfig, store: FileStore, log: AuditLogger): Promise<acme.Client> {
-  const path = `accounts/${createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16)}.json`;
-  let stored = store.read<StoredAccount>(path);
-  if (!stored) {
-    stored = {
-      directoryUrl: config.acme.directoryUrl,
-      email: config.acme.email,
-      accountKey: (await acme.crypto.createPrivateEcdsaKey('P-256')).toString(),
-      createdAt: new Date().toISOString(),
-    };
-    store.write(path, stored);
-    log.info('acme.account.key_created', { directoryUrl: config.acme.directoryUrl });
+export async function openAccount(config: ResolvedConfig, store: StateStore, log: AuditLogger): Promise<acme.Client> {
+  const hash = createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16);
+  const createKey = async () => (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+  const remote = remoteAccountKey(config);
+  let stored: StoredAccount | undefined;
+  let accountKey: string;
+  // The account's URL and contact, kept next to the key (stateDir) or in the store (key elsewhere).
+  let saveAccount: (account: StoredAccount) => Promise<void>;
+  if (remote) {
+    try {
+      const key = await remote.loadOrCreate(createKey);
+      accountKey = key.pem;
+      if (key.created) log.info('acme.account.key_created', { directoryUrl: config.acme.directoryUrl, where: remote.location });
+    } finally {
+      remote.close();
+    }
+    stored = await store.get<StoredAccount>(`account#${hash}`);
+    saveAccount = async (account) => void (await store.update<StoredAccount>(`account#${hash}`, () => account));
+  } else {
+    if (store.type !== 'file') {
+      log.warn('acme.account.key_local', {
+        stateDir: config.stateDir,
+        why: 'the account key stays in stateDir while the store is shared: agents without a shared disk each register their own account; set acme.accountKey.secretsManager or acme.accountKey.ssm to share one',
+      });
+    }
+    const files = new FileStore(config.stateDir);
+    const path = `accounts/${hash}.json`;
+    stored = files.read<StoredAccount>(path);
+    if (!stored?.accountKey) {
+      stored = { directoryUrl: config.acme.directoryUrl, email: config.acme.email, accountKey: await createKey(), createdAt: new Date().toISOString() };
+      files.write(path, stored);
+      log.info('acme.account.key_created', { directoryUrl: config.acme.directoryUrl, where: { stateDir: config.stateDir } });
+    }
+    accountKey = stored.accountKey!;
+    saveAccount = async (account) => files.write(path, { ...account, accountKey });
   }
   const client = new acme.Client({
     directoryUrl: config.acme.directoryUrl,
-    accountKey: stored.accountKey,
+    accountKey,
     // Poll challenge and order status from 1 s up (the library starts at 5 s): validation usually takes a second or two.
     backoffMin: 1_000,
     backoffMax: 10_000,
@@ -52,12 +78,13 @@ export async function openAccount(config: ResolvedConfig, store: FileStore, log:
     }
   });
   const accountUrl = client.getAccountUrl();
-  if (stored.accountUrl !== accountUrl || stored.email !== config.acme.email) {
-    if (stored.email !== config.acme.email) {
+  if (stored?.accountUrl !== accountUrl || stored?.email !== config.acme.email) {
+    if (stored && stored.email !== config.acme.email) {
       await client.updateAccount({ contact: [`mailto:${config.acme.email}`] });
     }
-    store.write(path, { ...stored, accountUrl, email: config.acme.email });
-    log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: stored.accountUrl ?? null });
+    const { accountKey: _kept, ...metadata } = stored ?? { directoryUrl: config.acme.directoryUrl, createdAt: new Date().toISOString() };
+    await saveAccount({ ...metadata, accountUrl, email: config.acme.email });
+    log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: stored?.accountUrl ?? null });
   }
   return client;
 }

@@ -74,7 +74,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
 
   if (pending.length > 0) {
     const records = pending.map((item) => item.record);
-    const forget = ctx.journal.note(ctx.runId, spec.name, records);
+    const forget = await ctx.journal.note(ctx.runId, spec.name, records);
     try {
       await ctx.solver.present(records, log, signal);
       signal?.throwIfAborted();
@@ -84,7 +84,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
           try {
             await client.waitForValidStatus(challenge);
           } catch (error) {
-            ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
+            await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
             throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
           }
         }),
@@ -94,7 +94,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
       // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
       try {
         await ctx.solver.cleanup(records, log);
-        forget();
+        await forget();
       } catch (error) {
         log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });
       }
@@ -109,7 +109,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
   const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
-  ctx.rateLimits.update((ledger) =>
+  await ctx.rateLimits.update((ledger) =>
     ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
   );
   const chain = intermediates.filter((pem) => !isSelfSigned(pem));
@@ -137,8 +137,8 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
  */
 async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<acme.Order & { replaces?: string }> {
   const identifiers = spec.domains.map((value) => ({ type: 'dns' as const, value }));
-  const request = (replaces: string | undefined) => {
-    ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
+  const request = async (replaces: string | undefined) => {
+    await ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
     // acme-client passes extra newOrder fields through; its type lacks `replaces` and `profile`.
     return ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]);
   };

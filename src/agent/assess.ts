@@ -44,10 +44,10 @@ export async function assessCertificate(
   log: AuditLogger,
   options: AssessOptions = {},
 ): Promise<Assessment> {
-  const observation = await observeCertificate(spec, ctx.records.get(spec.name), scope.acm, scope.listeners);
+  const observation = await observeCertificate(spec, await ctx.records.get(spec.name), scope.acm, scope.listeners);
   const deployed = earliestExpiring(observation.regions);
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
-  const record = ctx.records.get(spec.name) ?? {};
+  const record = (await ctx.records.get(spec.name)) ?? {};
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
   const decision = decide({
     desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },
@@ -60,7 +60,7 @@ export async function assessCertificate(
       consecutiveFailures: record.consecutiveFailures ?? 0,
       lastFailureAt: record.lastFailure ? new Date(record.lastFailure.at) : undefined,
     },
-    rateLimits: rateLimitBlocks(ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
+    rateLimits: rateLimitBlocks(await ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
   });
   const served = await Promise.all(
     spec.verify.map(async (endpoint) => {
@@ -91,7 +91,7 @@ export async function assessCertificate(
  * passed (at least twice a day), and the random moment in it kept until the window itself changes.
  */
 async function renewalWindow(name: string, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
-  const record = ctx.records.get(name) ?? {};
+  const record = (await ctx.records.get(name)) ?? {};
   const stored = record.ari?.certId === certId ? record.ari : undefined;
   const storedWindow = stored && { start: new Date(stored.start), end: new Date(stored.end), chosenAt: new Date(stored.chosenAt), explanationURL: stored.explanationURL };
   if (stored && new Date(stored.nextCheckAt) > now) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };
@@ -104,7 +104,7 @@ async function renewalWindow(name: string, certId: string, ctx: AgentContext, no
   try {
     renewalInfoUrl = (await acmeDirectory(ctx.config.acme.directoryUrl)).renewalInfo;
   } catch (error) {
-    return markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
+    return await markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
   }
   if (!renewalInfoUrl) return { status: 'not-offered', note: 'the CA does not offer renewal information (no renewalInfo in its directory)' };
 
@@ -114,7 +114,7 @@ async function renewalWindow(name: string, certId: string, ctx: AgentContext, no
     const chosenAt = sameWindow ? storedWindow.chosenAt : pickMomentIn(info);
     const recheckMs = Math.min(MAX_ARI_RECHECK_MS, (info.retryAfterSeconds ?? 6 * 3600) * 1000);
     const nextCheckAt = new Date(now.getTime() + recheckMs).toISOString();
-    ctx.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
+    await ctx.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
       ...rest,
       ari: {
         certId,
@@ -139,12 +139,12 @@ async function renewalWindow(name: string, certId: string, ctx: AgentContext, no
     }
     return { status: 'window', window: { start: info.start, end: info.end, chosenAt, explanationURL: info.explanationURL }, nextCheckAt };
   } catch (error) {
-    return markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
+    return await markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
   }
 }
 
 /** No answer: the last window the CA gave for this certificate still holds; without one, the backstop rule. */
-function markUnavailable(
+async function markUnavailable(
   name: string,
   certId: string,
   error: string,
@@ -152,9 +152,9 @@ function markUnavailable(
   ctx: AgentContext,
   now: Date,
   log: AuditLogger,
-): Assessment['ari'] {
+): Promise<Assessment['ari']> {
   const nextCheckAt = new Date(now.getTime() + ARI_FAILURE_RECHECK_MS).toISOString();
-  ctx.records.update(name, (record) => ({ ...record, ariUnavailable: { certId, error, at: now.toISOString(), nextCheckAt } }));
+  await ctx.records.update(name, (record) => ({ ...record, ariUnavailable: { certId, error, at: now.toISOString(), nextCheckAt } }));
   log.warn('ari.unavailable', { certId, error, nextCheckAt, using: storedWindow ? 'the last window the CA gave' : 'the backstop rule' });
   return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: error, nextCheckAt };
 }

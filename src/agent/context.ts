@@ -6,12 +6,14 @@ import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
 import { CertificateRecords } from '../store/certificate-records.js';
-import { FileStore } from '../store/file-store.js';
+import { openStore } from '../store/open-store.js';
+import type { StateStore } from '../store/state-store.js';
 import { RateLimitRecords } from '../store/rate-limit-records.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import { ListenerReader } from '../targets/listeners.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
+import { FileStore } from '../store/file-store.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { notifierFromConfig } from '../telemetry/notification-channels.js';
 
@@ -19,11 +21,12 @@ import { notifierFromConfig } from '../telemetry/notification-channels.js';
 const NOTIFICATION_FLUSH_MS = 5_000;
 
 /**
- * Everything one agent process shares between passes: config, state, AWS clients, the ACME account.
+ * Everything one agent process shares between passes: config, state (the file or DynamoDB store),
+ * AWS clients, the ACME account.
  * Caches of AWS listings (zones, ACM certificates and tags, listeners) live for one pass only, via `forPass()`.
  */
 export class AgentContext {
-  readonly store: FileStore;
+  readonly store: StateStore;
   readonly records: CertificateRecords;
   readonly journal: ChallengeJournal;
   readonly aws: AwsClients;
@@ -40,11 +43,12 @@ export class AgentContext {
     solverOptions: SolverOptions = {},
   ) {
     configureCaHttp(config.acme.caCertificates);
-    this.store = new FileStore(config.stateDir);
+    this.store = openStore(config);
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
-    this.certificateFacts = new CertificateFactsCache(this.store);
+    // A cache of public facts on local disk, also with a shared store: losing it costs GetCertificate calls, nothing else.
+    this.certificateFacts = new CertificateFactsCache(new FileStore(config.stateDir));
     this.aws = new AwsClients(config.aws.region);
     this.solver = new Route53Solver(this.aws.route53, solverOptions);
     this.notifications = notifierFromConfig(config, log);
@@ -89,6 +93,7 @@ export class AgentContext {
   close(): void {
     this.notifications?.close();
     this.aws.destroy();
+    this.store.close();
   }
 }
 

@@ -5,20 +5,20 @@ import type { AuditLogger } from '../telemetry/logger.js';
 import type { Assessment } from './assess.js';
 import type { AgentContext } from './context.js';
 
-// certificate name → serial whose emergency was announced; kept in stateDir so a restart does not repeat it.
-const ANNOUNCED = 'notices/emergency.json';
+// certificate name → serial whose emergency was announced; kept in the store so a restart (or another agent) does not repeat it.
+const ANNOUNCED = 'notices#emergency';
 
 /**
  * Logs `certificate.emergency` when a deployed certificate has entered its emergency period (less than
  * 1/20 of its lifetime left, or expired): once per certificate and deployed serial, not on every pass,
  * so the notification it triggers is sent once per period.
  */
-export function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentContext, log: AuditLogger): void {
+export async function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentContext, log: AuditLogger): Promise<void> {
   const checks = assessment.decision.checks;
   if (!checks.includes('Emergency') && !checks.includes('Expired')) return;
   const deployed = earliestExpiring(assessment.observation.regions);
   if (!deployed) return;
-  const announced = ctx.store.read<Record<string, string>>(ANNOUNCED) ?? {};
+  const announced = (await ctx.store.get<Record<string, string>>(ANNOUNCED)) ?? {};
   if (announced[spec.name] === deployed.serial) return;
   log.warn('certificate.emergency', {
     serial: deployed.serial,
@@ -27,5 +27,5 @@ export function announceEmergency(spec: CertificateSpec, assessment: Assessment,
     expired: checks.includes('Expired'),
     reasons: assessment.decision.reasons,
   });
-  ctx.store.write(ANNOUNCED, { ...announced, [spec.name]: deployed.serial });
+  await ctx.store.update<Record<string, string>>(ANNOUNCED, (current) => ({ ...current, [spec.name]: deployed.serial }));
 }

@@ -102,7 +102,7 @@ async function handleCertificate(
       lastSuccessAt: assessment.record.lastSuccess?.at ?? null,
       ...(options.force && { forcedBecause: options.reason ?? null }),
     });
-    announceEmergency(spec, assessment, ctx, log);
+    await announceEmergency(spec, assessment, ctx, log);
     const notServed = assessment.served.filter((entry) => !entry.matches);
     if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
       const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
@@ -111,11 +111,13 @@ async function handleCertificate(
     }
     if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined };
 
-    const unlock = ctx.records.tryLock(spec.name);
-    if (!unlock) {
+    const lease = await ctx.records.tryLease(spec.name, log);
+    if (!lease) {
       log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
       return { name: spec.name, result: 'busy', decision };
     }
+    // Work stops when the pass is cancelled or the lease is lost (another agent may act from then on).
+    const signal = options.signal ? AbortSignal.any([options.signal, lease.signal]) : lease.signal;
     try {
       // Decided before the lock: another process may have renewed it meanwhile. Look again, now that
       // nobody else can act, so a certificate is never ordered twice for one reason.
@@ -132,13 +134,13 @@ async function handleCertificate(
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
-          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, options.signal);
+          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal);
         } catch (error) {
-          noteRateLimit(spec, problems, ctx, log);
+          await noteRateLimit(spec, problems, ctx, log);
           throw error;
         }
       });
-      ctx.records.update(spec.name, (record) => ({
+      await ctx.records.update(spec.name, (record) => ({
         ...record,
         lastSuccess: { at: new Date().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
         lastFailure: undefined,
@@ -149,7 +151,7 @@ async function handleCertificate(
       const nextAssessmentAt = plannedRenewal(renewed, new Date(), { renewBefore: spec.renewBefore }).renewAt;
       return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments, nextAssessmentAt };
     } finally {
-      unlock();
+      await lease.release();
     }
   } catch (error) {
     const message = describeError(error);
@@ -157,7 +159,7 @@ async function handleCertificate(
       log.warn('renewal.cancelled', { error: message });
       return { name: spec.name, result: 'cancelled', decision, error: message };
     }
-    const record = ctx.records.update(spec.name, (previous) => ({
+    const record = await ctx.records.update(spec.name, (previous) => ({
       ...previous,
       lastFailure: { at: new Date().toISOString(), error: message },
       consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
@@ -168,21 +170,28 @@ async function handleCertificate(
 }
 
 /** The CA said `rateLimited` (HTTP 429): nothing more for these names until its Retry-After (an hour when it gave none). */
-function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentContext, log: AuditLogger): void {
+async function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentContext, log: AuditLogger): Promise<void> {
   const limited = problems.find((problem) => problem.status === 429 || problem.type?.endsWith(':rateLimited'));
   if (!limited) return;
   const until = new Date(Date.now() + (limited.retryAfterSeconds ?? 3600) * 1000).toISOString();
   const detail = limited.detail ?? `HTTP ${limited.status}`;
-  ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail }));
+  await ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail }));
   log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
 }
 
 /** Records left by a run that died mid-renewal (SIGKILL, crash): removed before anything else. */
 async function cleanUpOrphanedChallenges(ctx: AgentContext, log: AuditLogger): Promise<void> {
-  for (const { entry, forget } of ctx.journal.orphans()) {
+  let orphans: Awaited<ReturnType<AgentContext['journal']['orphans']>>;
+  try {
+    orphans = await ctx.journal.orphans();
+  } catch (error) {
+    log.error('dns.challenge.cleanup_failed', { error: describeError(error), why: 'cannot read the challenge journal' });
+    return;
+  }
+  for (const { entry, forget } of orphans) {
     try {
       await ctx.solver.cleanup(entry.records, log.child({ certificate: entry.certificate }));
-      forget();
+      await forget();
       log.info('dns.challenge.orphans_cleaned', { certificate: entry.certificate, previousRunId: entry.runId, records: entry.records.map((r) => r.name) });
     } catch (error) {
       log.error('dns.challenge.cleanup_failed', { certificate: entry.certificate, previousRunId: entry.runId, error: describeError(error) });

@@ -62,7 +62,7 @@ export async function renewCertificate(
       log.info('acm.reimport_incompatible', { region: target.region, certificateArn: observed?.certificateArn, why: incompatible, action: target.certificateArn ? 're-import into the configured ARN anyway' : 'import a new certificate' });
     }
     const certificateArn = await acm.import(issued, spec.name, reimportArn, log);
-    ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [target.region]: certificateArn } }));
+    await ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [target.region]: certificateArn } }));
 
     const replaced = [observed?.certificateArn, ...(observed?.alsoTagged ?? [])].filter((arn): arn is string => Boolean(arn) && arn !== certificateArn);
     for (const listener of target.listeners) {

@@ -142,7 +142,7 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
   }
 
   const accountKey = config.acme.accountKey;
-  if (accountKey && 'secretsManager' in accountKey) {
+  if (accountKey?.secretsManager) {
     const { secretId, region = config.aws.region } = accountKey.secretsManager;
     statements.push({
       Sid: 'AcmeAccountKeySecret',
@@ -152,7 +152,7 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
       Resource: secretArn(secretId, partition, region, account),
     });
     notes.push('Secrets Manager: with a customer managed KMS key on the secret, also allow kms:Decrypt and kms:GenerateDataKey on that key');
-  } else if (accountKey && 'ssm' in accountKey) {
+  } else if (accountKey?.ssm) {
     const { parameterName, region = config.aws.region } = accountKey.ssm;
     statements.push({
       Sid: 'AcmeAccountKeyParameter',

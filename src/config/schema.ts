@@ -101,23 +101,6 @@ const route53 = z.strictObject({
   zones: z.array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() })).optional(),
 });
 
-/** Where the agent keeps its records: `file` (stateDir) or a DynamoDB table shared by several agents. */
-const store = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('file') }),
-  z.strictObject({
-    type: z.literal('dynamodb'),
-    tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting('a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)') }),
-    region: region.optional(),
-  }),
-]);
-
-/** The ACME account key outside stateDir: in Secrets Manager or an SSM SecureString parameter. */
-const accountKey = z.union([
-  z.strictObject({ secretsManager: z.strictObject({ secretId: z.string().min(1, { error: 'is empty; expected a secret name or ARN' }), region: region.optional() }) }),
-  z.strictObject({ ssm: z.strictObject({ parameterName: z.string().min(1, { error: 'is empty; expected a parameter name such as "/certkeeper/account-key"' }), region: region.optional() }) }),
-]);
-
-
 const certificate = z
   .strictObject({
     /** Stable name: used in logs, in `renew NAME`, in the state directory and in the ACM tag `certkeeper:name`. */
@@ -206,9 +189,51 @@ const acme = z.strictObject({
     .optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
   preferredChain: z.string().min(1).optional(),
-  /** Default: the key file in stateDir. */
-  accountKey: accountKey.optional(),
+  /**
+   * Where the account key lives: by default a 0600 file in stateDir; in Secrets Manager or an SSM
+   * SecureString parameter so agents without a shared disk use one account. Created there once if absent.
+   */
+  accountKey: z
+    .strictObject({
+      secretsManager: z
+        .strictObject({
+          secretId: z.string().min(1, { error: 'is empty; expected the name (or ARN) of the secret holding the ACME account key, such as "certkeeper/acme-account-key"' }),
+          region: region.optional(),
+        })
+        .optional(),
+      ssm: z
+        .strictObject({
+          parameterName: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, {
+            error: expecting('an SSM parameter name such as "/certkeeper/acme-account-key"'),
+          }),
+          region: region.optional(),
+        })
+        .optional(),
+    })
+    .refine((key) => Boolean(key.secretsManager) !== Boolean(key.ssm), {
+      error: 'expected exactly one of { secretsManager: { secretId } } or { ssm: { parameterName } }; leave accountKey out to keep the key in stateDir',
+    })
+    .optional(),
 });
+
+const TABLE_NAME = 'a DynamoDB table name (3-255 letters, digits, "_", "-", "."), such as "certkeeper"';
+
+/** Where records, the rate-limit ledger and the per-certificate leases live. */
+const store = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('file') }),
+    z.strictObject({
+      type: z.literal('dynamodb'),
+      tableName: z
+        .string({ error: expecting(TABLE_NAME) })
+        .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting(TABLE_NAME) }),
+      /** Default: aws.region. */
+      region: region.optional(),
+    }),
+  ],
+  { error: 'expected { type: "file" } (the default) or { type: "dynamodb", tableName: "certkeeper" }' },
+);
 
 const schedule = z.strictObject({
   /**
@@ -259,6 +284,8 @@ export const configSchema = z
     acme,
     /** Account key and records; relative paths are relative to the config file. Created 0700, files 0600. */
     stateDir: z.string().min(1).default('./.certkeeper'),
+    /** `file` (stateDir, one machine) or `dynamodb` (several agents, or a scheduled task with no disk). */
+    store: store.default({ type: 'file' }),
     /** Credentials and endpoints come from the standard AWS chain and environment. */
     aws: z.strictObject({ region }),
     schedule: schedule.default({ jitterSeconds: 300 }),
@@ -274,7 +301,6 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(4),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
     route53: route53.optional(),
-    store: store.default({ type: 'file' }),
     notifications: notifications.optional(),
     metrics: metrics.optional(),
   })

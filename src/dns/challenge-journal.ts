@@ -1,9 +1,9 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { isAlive, type FileStore } from '../store/file-store.js';
+import type { Holder, StateStore } from '../store/state-store.js';
 import type { TxtRecord } from './route53-solver.js';
 
 interface JournalEntry {
+  /** Entries written before holders existed have only a pid. */
+  holder?: Holder;
   pid: number;
   runId: string;
   certificate: string;
@@ -14,38 +14,32 @@ interface JournalEntry {
 /**
  * Write-ahead note of the TXT values a renewal is about to publish, removed after clean-up. When a
  * process dies between the two (SIGKILL, power loss), the next pass finds the note and removes the
- * values, so no `_acme-challenge` record outlives the run that made it.
+ * values, so no `_acme-challenge` record outlives the run that made it. Kept in the state store:
+ * files in stateDir, or the DynamoDB table (a scheduled task has no disk to find it on next time).
  */
 export class ChallengeJournal {
-  constructor(private readonly store: FileStore) {}
+  constructor(private readonly store: StateStore) {}
 
-  note(runId: string, certificate: string, records: TxtRecord[]): () => void {
-    const path = this.pathFor(runId, certificate);
-    const entry: JournalEntry = { pid: process.pid, runId, certificate, records, at: new Date().toISOString() };
-    this.store.write(path, entry);
-    return () => this.store.remove(path);
+  async note(runId: string, certificate: string, records: TxtRecord[]): Promise<() => Promise<void>> {
+    const key = `journal#${runId}#${certificate}` as const;
+    const entry: JournalEntry = { holder: this.store.holder, pid: process.pid, runId, certificate, records, at: new Date().toISOString() };
+    await this.store.update<JournalEntry>(key, () => entry);
+    return () => this.store.delete(key);
   }
 
   /**
-   * Entries whose run is over: left by processes that are gone, or by an earlier pass of this one
-   * (passes in one process never overlap). Their records need removing.
+   * Entries whose run is over: left by an earlier pass of this process (passes in one process never
+   * overlap), or by a process that is no longer at work (gone, or its lease on the certificate expired).
    */
-  orphans(): { entry: JournalEntry; forget: () => void }[] {
-    let files: string[];
-    try {
-      files = readdirSync(join(this.store.dir, 'challenges')).filter((file) => file.endsWith('.json'));
-    } catch {
-      return [];
+  async orphans(): Promise<{ entry: JournalEntry; forget: () => Promise<void> }[]> {
+    const found = await this.store.list<JournalEntry>('journal#');
+    const orphans: { entry: JournalEntry; forget: () => Promise<void> }[] = [];
+    for (const { key, value: entry } of found) {
+      const holder = entry.holder ?? { id: `pid ${entry.pid}`, pid: entry.pid, host: '' };
+      const mine = entry.holder ? entry.holder.id === this.store.holder.id : entry.pid === process.pid;
+      if (!mine && (await this.store.isAtWork(holder, entry.certificate))) continue;
+      orphans.push({ entry, forget: () => this.store.delete(key) });
     }
-    return files.flatMap((file) => {
-      const path = `challenges/${file}`;
-      const entry = this.store.read<JournalEntry>(path);
-      if (!entry || (entry.pid !== process.pid && isAlive(entry.pid))) return [];
-      return [{ entry, forget: () => this.store.remove(path) }];
-    });
-  }
-
-  private pathFor(runId: string, certificate: string): string {
-    return `challenges/${runId}-${certificate}.json`;
+    return orphans;
   }
 }

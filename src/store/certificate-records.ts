@@ -1,4 +1,5 @@
-import type { FileStore } from './file-store.js';
+import type { AuditLogger } from '../telemetry/logger.js';
+import type { Lease, StateStore } from './state-store.js';
 
 /**
  * What the agent remembers about one certificate between runs. Hints and history only: the
@@ -25,24 +26,18 @@ export interface CertificateRecord {
 }
 
 export class CertificateRecords {
-  constructor(private readonly store: FileStore) {}
+  constructor(private readonly store: StateStore) {}
 
-  get(name: string): CertificateRecord | undefined {
-    return this.store.read<CertificateRecord>(this.path(name));
+  get(name: string): Promise<CertificateRecord | undefined> {
+    return this.store.get<CertificateRecord>(`cert#${name}`);
   }
 
-  update(name: string, change: (record: CertificateRecord) => CertificateRecord): CertificateRecord {
-    const next = change(this.get(name) ?? {});
-    this.store.write(this.path(name), next);
-    return next;
+  update(name: string, change: (record: CertificateRecord) => CertificateRecord): Promise<CertificateRecord> {
+    return this.store.update<CertificateRecord>(`cert#${name}`, (current) => change(current ?? {}));
   }
 
-  /** One renewal at a time per certificate, across processes sharing this state directory. */
-  tryLock(name: string): (() => void) | undefined {
-    return this.store.tryLock(`locks/${name}.lock`);
-  }
-
-  private path(name: string): string {
-    return `certificates/${name}.json`;
+  /** One process at a time acts on a certificate (orders it, imports it, touches its listeners). */
+  tryLease(name: string, log: AuditLogger): Promise<Lease | undefined> {
+    return this.store.tryLease(name, log);
   }
 }

@@ -39,27 +39,9 @@ export class FileStore {
     rmSync(join(this.dir, relativePath), { force: true });
   }
 
-  /**
-   * Exclusive lock file (O_EXCL) holding the owner's pid; a lock whose process is gone is stale and
-   * taken over. Returns a release function, or undefined when another live process holds it.
-   */
-  tryLock(relativePath: string): (() => void) | undefined {
-    const path = join(this.dir, relativePath);
-    ensurePrivateDir(join(path, '..'));
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        writeSync(fd, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
-        closeSync(fd);
-        return () => rmSync(path, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = this.read<{ pid: number }>(relativePath);
-        if (holder && isAlive(holder.pid)) return undefined;
-        rmSync(path, { force: true });
-      }
-    }
-    return undefined;
+  /** A private (0700) directory under stateDir. */
+  ensureDir(relativePath: string): void {
+    ensurePrivateDir(join(this.dir, relativePath));
   }
 }
 

@@ -1,25 +1,27 @@
 import { createHash } from 'node:crypto';
 import { emptyLedger, pruneLedger, type RateLimitLedger } from '../policy/rate-limits.js';
-import type { FileStore } from './file-store.js';
+import type { StateStore } from './state-store.js';
 
-/** The rate-limit ledger of one ACME account (one CA directory), kept in the state directory. */
+/** The rate-limit ledger of one ACME account (one CA directory), shared by every agent using the store. */
 export class RateLimitRecords {
-  private readonly path: string;
+  private readonly key: `ratelimits#${string}`;
 
   constructor(
-    private readonly store: FileStore,
+    private readonly store: StateStore,
     directoryUrl: string,
   ) {
-    this.path = `ratelimits/${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}.json`;
+    this.key = `ratelimits#${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}`;
   }
 
-  get(): RateLimitLedger {
-    return { ...emptyLedger(), ...this.store.read<RateLimitLedger>(this.path) };
+  async get(): Promise<RateLimitLedger> {
+    return { ...emptyLedger(), ...(await this.store.get<RateLimitLedger>(this.key)) };
   }
 
-  update(change: (ledger: RateLimitLedger) => void, now = new Date()): void {
-    const ledger = this.get();
-    change(ledger);
-    this.store.write(this.path, pruneLedger(ledger, now));
+  async update(change: (ledger: RateLimitLedger) => void, now = new Date()): Promise<void> {
+    await this.store.update<RateLimitLedger>(this.key, (current) => {
+      const ledger = { ...emptyLedger(), ...current };
+      change(ledger);
+      return pruneLedger(ledger, now);
+    });
   }
 }

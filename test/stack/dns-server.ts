@@ -311,7 +311,14 @@ async function bindBoth(
     udp.on('error', () => {}); // e.g. ICMP unreachable for a client gone away: not fatal
     udp.on('message', (message, remote) => {
       void respond(message, 'udp').then((answer) => {
-        if (answer) udp.send(answer, remote.port, remote.address, () => {});
+        // A delayed answer may come due after stop() closed the socket: drop it.
+        if (answer) {
+          try {
+            udp.send(answer, remote.port, remote.address, () => {});
+          } catch {
+            // socket closed
+          }
+        }
       });
     });
     return { udp, tcp, connections, port };

@@ -1,0 +1,239 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { sleep } from '../util/sleep.js';
+import type { Holder, Lease, StateStore, StoreKey } from './state-store.js';
+import { newHolder } from './state-store.js';
+
+export interface DynamoDbStoreOptions {
+  tableName: string;
+  region: string;
+  /** How long a lease lasts without renewal: a crashed holder blocks its certificate this long. */
+  leaseMs?: number;
+  /** How often a held lease is extended; a few renewals fit in one lease, so one slow call loses nothing. */
+  renewEveryMs?: number;
+}
+
+/**
+ * Two minutes: short enough that a crashed agent delays the next one's renewal by little, long
+ * enough that two missed renewals (every 40 s) still keep it. Expiry is judged by each agent's clock:
+ * keep them in NTP sync (seconds of skew are fine, minutes are not).
+ */
+export const DEFAULT_LEASE_MS = 120_000;
+
+const MAX_UPDATE_ATTEMPTS = 20;
+
+/**
+ * Shared state in one DynamoDB table for several agents (or a scheduled task without a disk).
+ * Partition key `pk` (string), no sort key. Documents are items { pk, doc (JSON), version }; every
+ * change is a conditional write on `version`, retried when another agent wrote in between. Leases are
+ * items { pk: `lease#NAME`, holder, expiresAt (epoch ms), ttl (epoch s, for DynamoDB's TTL) } taken with
+ * a conditional put: free, expired, or already ours.
+ */
+export class DynamoDbStore implements StateStore {
+  readonly type = 'dynamodb';
+  readonly holder = newHolder();
+  readonly client: DynamoDBClient;
+  private readonly table: string;
+  private readonly leaseMs: number;
+  private readonly renewEveryMs: number;
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.table = options.tableName;
+    this.client = new DynamoDBClient({ region: options.region, maxAttempts: 5 });
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.renewEveryMs = options.renewEveryMs ?? Math.floor(this.leaseMs / 3);
+  }
+
+  async get<T>(key: StoreKey): Promise<T | undefined> {
+    return (await this.read<T>(key))?.value;
+  }
+
+  async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.read<T>(key);
+      const next = change(current?.value);
+      try {
+        await this.guard(
+          `update ${key}`, this.client.send(new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: key } },
+            UpdateExpression: 'SET #doc = :doc, #version = :next, #updatedAt = :now',
+            ConditionExpression: current ? '#version = :version' : 'attribute_not_exists(pk)',
+            ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
+            ExpressionAttributeValues: {
+              ':doc': { S: JSON.stringify(next) },
+              ':next': { N: String((current?.version ?? 0) + 1) },
+              ':now': { S: new Date().toISOString() },
+              ...(current && { ':version': { N: String(current.version) } }),
+            },
+          })));
+        return next;
+      } catch (error) {
+        // Another agent changed it since we read it: apply the change again to what it wrote, after a
+        // random pause that grows, so writers contending for one item (the rate-limit ledger) spread out.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Error(`DynamoDB table ${this.table}: ${key} kept changing under ${attempt} attempts to update it`, { cause: error });
+        await sleep(Math.random() * Math.min(1_000, 10 * 2 ** attempt));
+      }
+    }
+  }
+
+  async delete(key: StoreKey): Promise<void> {
+    await this.guard(`delete ${key}`, this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: key } } })));
+  }
+
+  async list<T>(prefix: 'journal#'): Promise<{ key: StoreKey; value: T }[]> {
+    const found: { key: StoreKey; value: T }[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.guard(
+        `scan ${prefix}`, this.client.send(new ScanCommand({
+          TableName: this.table,
+          ConsistentRead: true,
+          FilterExpression: 'begins_with(pk, :prefix)',
+          ExpressionAttributeValues: { ':prefix': { S: prefix } },
+          ExclusiveStartKey: start,
+        })));
+      for (const item of page.Items ?? []) {
+        if (item.doc?.S) found.push({ key: item.pk!.S as StoreKey, value: JSON.parse(item.doc.S) as T });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  async tryLease(certificate: string, log: AuditLogger): Promise<Lease | undefined> {
+    const now = Date.now();
+    let previous: Record<string, AttributeValue> | undefined;
+    try {
+      const answer = await this.guard(
+        `lease ${certificate}`, this.client.send(new PutItemCommand({
+          TableName: this.table,
+          Item: this.leaseItem(certificate, now),
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':me': { S: this.holder.id } },
+          ReturnValues: 'ALL_OLD',
+        })));
+      previous = answer.Attributes;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+    if (previous?.holder?.S && previous.holder.S !== this.holder.id) {
+      log.warn('store.lease.taken_over', {
+        store: 'dynamodb',
+        table: this.table,
+        lease: `lease#${certificate}`,
+        previousHolder: previous.holder.S,
+        previousExpiresAt: new Date(Number(previous.expiresAt?.N)).toISOString(),
+        holder: this.holder.id,
+        why: 'its holder stopped renewing it (crashed or cut off) and it expired',
+      });
+    }
+    return this.keepRenewed(certificate, log);
+  }
+
+  async isAtWork(holder: Holder, certificate: string): Promise<boolean> {
+    const item = (await this.guard(`read lease ${certificate}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })))).Item;
+    return item?.holder?.S === holder.id && Number(item.expiresAt?.N) >= Date.now();
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  /** Extends the lease every renewEveryMs until released; aborts its signal if it cannot be kept. */
+  private keepRenewed(certificate: string, log: AuditLogger): Lease {
+    const controller = new AbortController();
+    let renewing: Promise<void> | undefined;
+    const renew = async () => {
+      const now = Date.now();
+      try {
+        await this.guard(
+          `renew lease ${certificate}`, this.client.send(new PutItemCommand({
+            TableName: this.table,
+            Item: this.leaseItem(certificate, now),
+            ConditionExpression: 'holder = :me',
+            ExpressionAttributeValues: { ':me': { S: this.holder.id } },
+          })));
+      } catch (error) {
+        // Lost (another agent took it after it expired) or unreachable: stop before doing harm.
+        const lost = error instanceof ConditionalCheckFailedException;
+        clearInterval(timer);
+        log.error('store.lease.lost', { store: 'dynamodb', table: this.table, lease: `lease#${certificate}`, holder: this.holder.id, error: lost ? 'another agent holds it now' : describeError(error) });
+        controller.abort(new Error(`lost the lease on ${certificate}: ${lost ? 'another agent holds it now' : describeError(error)}`));
+      }
+    };
+    const timer = setInterval(() => {
+      renewing ??= renew().finally(() => (renewing = undefined));
+    }, this.renewEveryMs);
+    timer.unref();
+    return {
+      certificate,
+      holder: this.holder,
+      signal: controller.signal,
+      release: async () => {
+        clearInterval(timer);
+        await renewing;
+        try {
+          await this.guard(
+            `release lease ${certificate}`, this.client.send(new DeleteItemCommand({
+              TableName: this.table,
+              Key: { pk: { S: `lease#${certificate}` } },
+              ConditionExpression: 'holder = :me',
+              ExpressionAttributeValues: { ':me': { S: this.holder.id } },
+            })));
+        } catch (error) {
+          // Already someone else's: nothing of ours to release.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      },
+    };
+  }
+
+  private leaseItem(certificate: string, now: number): Record<string, AttributeValue> {
+    const expiresAt = now + this.leaseMs;
+    return {
+      pk: { S: `lease#${certificate}` },
+      holder: { S: this.holder.id },
+      pid: { N: String(this.holder.pid) },
+      host: { S: this.holder.host },
+      expiresAt: { N: String(expiresAt) },
+      // DynamoDB's TTL (when enabled on `ttl`) removes leases long gone; an hour after expiry is plenty.
+      ttl: { N: String(Math.ceil(expiresAt / 1000) + 3600) },
+    };
+  }
+
+  private async read<T>(key: StoreKey): Promise<{ value: T; version: number } | undefined> {
+    const item = (await this.guard(`read ${key}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: key } }, ConsistentRead: true })))).Item;
+    if (!item?.doc?.S) return undefined;
+    return { value: JSON.parse(item.doc.S) as T, version: Number(item.version?.N ?? 0) };
+  }
+
+  /** Errors name the table and what was being done; a missing table says how to create it. */
+  private async guard<T>(what: string, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      if ((error as Error).name === 'ResourceNotFoundException') {
+        throw new Error(
+          `store.tableName "${this.table}" does not exist (${what}): create it with partition key "pk" (string) and no sort key, e.g. ` +
+            `aws dynamodb create-table --table-name ${this.table} --attribute-definitions AttributeName=pk,AttributeType=S ` +
+            `--key-schema AttributeName=pk,KeyType=HASH --billing-mode PAY_PER_REQUEST`,
+          { cause: error },
+        );
+      }
+      throw new Error(`DynamoDB table ${this.table}: cannot ${what}: ${describeError(error)}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AuditLogger } from '../telemetry/logger.js';
+
+/**
+ * Keys of the agent's state, one document each. They are DynamoDB partition keys as they are
+ * (`cert#NAME`, …); the file store maps them to files under stateDir (see file-state-store.ts).
+ */
+export type StoreKey = `cert#${string}` | `ratelimits#${string}` | `journal#${string}#${string}` | `account#${string}` | `notices#${string}`;
+
+/** Who holds a lease or wrote a journal entry: unique per process, readable by a person. */
+export interface Holder {
+  id: string;
+  pid: number;
+  host: string;
+}
+
+export function newHolder(): Holder {
+  const host = hostname();
+  return { id: `${host}:${process.pid}:${randomBytes(4).toString('hex')}`, pid: process.pid, host };
+}
+
+/** The right to act on one certificate (order, import, touch its listeners), held by one process at a time. */
+export interface Lease {
+  readonly certificate: string;
+  readonly holder: Holder;
+  /** Aborted when the lease is lost (it could not be renewed in time, or another process holds it now). */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * Where the agent keeps what it remembers between passes (records, rate-limit ledger, challenge
+ * journal, ACME account metadata) and how processes agree on who acts on a certificate. Async
+ * because the shared implementation is a network service.
+ */
+export interface StateStore {
+  readonly type: 'file' | 'dynamodb';
+  /** This process, as it appears in leases and journal entries. */
+  readonly holder: Holder;
+  get<T>(key: StoreKey): Promise<T | undefined>;
+  /** Read-modify-write, atomic against other processes (retried when someone wrote in between). */
+  update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T>;
+  delete(key: StoreKey): Promise<void>;
+  /** Every document whose key starts with this prefix. */
+  list<T>(prefix: 'journal#'): Promise<{ key: StoreKey; value: T }[]>;
+  /** Takes the certificate's lease, or undefined when another live process holds it. */
+  tryLease(certificate: string, log: AuditLogger): Promise<Lease | undefined>;
+  /** Whether `holder` still holds (or may still be using) the certificate's lease: its journal entries are not orphans. */
+  isAtWork(holder: Holder, certificate: string): Promise<boolean>;
+  close(): void;
+}
