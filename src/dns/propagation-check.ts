@@ -42,11 +42,14 @@ export class PropagationCheck {
           const seen = await askTxt(server, name);
           const missing = values.filter((value) => !seen.values?.includes(value));
           if (missing.length === 0) return;
-          if (Date.now() + delay > deadline) {
+          // A nameserver that refuses the zone does not serve it: waiting will not change that.
+          if (seen.refused || Date.now() + delay > deadline) {
             const answered = seen.error ?? (seen.values!.length ? JSON.stringify(seen.values) : 'no TXT values');
+            const what = seen.refused
+              ? `answers REFUSED for ${name}: it does not serve this zone (is the zone delegated to it?)`
+              : `still answers ${answered} for ${name} after ${this.settings.timeoutSeconds} s (route53.propagation.timeoutSeconds)`;
             throw new Error(
-              `propagation check: nameserver ${server.label} of zone ${zone.name} (${zone.id}) still answers ${answered} for ${name} after ${this.settings.timeoutSeconds} s; ` +
-                `missing ${missing.map((value) => JSON.stringify(value)).join(', ')} (route53.propagation.timeoutSeconds)`,
+              `propagation check: nameserver ${server.label} of zone ${zone.name} (${zone.id}) ${what}; missing ${missing.map((value) => JSON.stringify(value)).join(', ')}`,
             );
           }
           await sleep(delay, signal);
@@ -82,7 +85,7 @@ export class PropagationCheck {
   }
 }
 
-async function askTxt(server: Nameserver, name: string): Promise<{ values?: string[]; error?: string }> {
+async function askTxt(server: Nameserver, name: string): Promise<{ values?: string[]; error?: string; refused?: boolean }> {
   const resolver = new Resolver({ timeout: 2_000, tries: 1 });
   resolver.setServers([server.address]);
   try {
@@ -91,6 +94,6 @@ async function askTxt(server: Nameserver, name: string): Promise<{ values?: stri
     const code = (error as { code?: string }).code;
     // No record at all is an answer too: "not there yet".
     if (code === 'ENODATA' || code === 'ENOTFOUND') return { values: [] };
-    return { error: `an error (${code ?? (error as Error).message})` };
+    return { error: `an error (${code ?? (error as Error).message})`, refused: code === 'EREFUSED' };
   }
 }
