@@ -10,17 +10,26 @@ export interface TxtEdit {
 // Short TTL, as certbot and lego use: a retried challenge must not meet a cached old value for long.
 export const CHALLENGE_TTL = 10;
 
-/** ChangeResourceRecordSets limits per request (Route 53 quotas); an UPSERT counts twice in both. */
+/** ChangeResourceRecordSets limits per request (Route 53 quotas): ResourceRecord elements and characters of values; an UPSERT counts twice, a DELETE + CREATE pair counts both. */
 export const CHANGE_LIMITS = { resourceRecords: 1000, valueCharacters: 32_000 };
 
+/** A TXT record set as Route 53 holds it now. */
+export interface CurrentTxt {
+  ttl: number;
+  /** Unquoted, for comparing with challenge values. */
+  values: string[];
+  /** As stored (quoted), for a DELETE that must match exactly. */
+  raw: string[];
+}
+
 /**
- * The TXT record set each name should end up with: what is there now, with the edits applied in
- * order. Values another run put there stay; a remove takes away only the values it names.
+ * The TXT values each name should end up with: what is there now, with the edits applied in order.
+ * Values another run put there stay; a remove takes away only the values it names.
  */
-export function desiredValues(current: Map<string, string[]>, edits: TxtEdit[]): Map<string, string[]> {
+export function desiredValues(current: Map<string, CurrentTxt>, edits: TxtEdit[]): Map<string, string[]> {
   const desired = new Map<string, string[]>();
   for (const edit of edits) {
-    const values = desired.get(edit.name) ?? current.get(edit.name) ?? [];
+    const values = desired.get(edit.name) ?? current.get(edit.name)?.values ?? [];
     desired.set(
       edit.name,
       edit.action === 'add' ? [...new Set([...values, ...edit.values])] : values.filter((value) => !edit.values.includes(value)),
@@ -29,46 +38,58 @@ export function desiredValues(current: Map<string, string[]>, edits: TxtEdit[]):
   return desired;
 }
 
-/** The Route 53 changes that turn `current` into `desired`: nothing for names that stay as they are. */
-export function changesFor(current: Map<string, string[]>, desired: Map<string, string[]>): Change[] {
-  const changes: Change[] = [];
+/**
+ * The changes, one group per name, that turn `current` into `desired`: nothing for names that stay as
+ * they are. Not UPSERT but DELETE of exactly what was read + CREATE: Route 53 applies a request
+ * atomically and refuses it if the set changed since it was read (another certkeeper process adding
+ * its value to the same name), so a concurrent writer is never overwritten; the caller reads again.
+ */
+export function changesFor(current: Map<string, CurrentTxt>, desired: Map<string, string[]>): Change[][] {
+  const groups: Change[][] = [];
   for (const [name, values] of desired) {
-    const before = current.get(name) ?? [];
-    if (sameSet(before, values)) continue;
-    changes.push(values.length === 0 ? txtChange('DELETE', name, before) : txtChange('UPSERT', name, values));
+    const before = current.get(name);
+    if (sameSet(before?.values ?? [], values)) continue;
+    const group: Change[] = [];
+    if (before) group.push({ Action: 'DELETE', ResourceRecordSet: { Name: name, Type: 'TXT', TTL: before.ttl, ResourceRecords: before.raw.map((Value) => ({ Value })) } });
+    if (values.length > 0) group.push(txtChange('CREATE', name, values));
+    groups.push(group);
   }
-  return changes;
+  return groups;
 }
 
-/** Splits changes into as few requests as Route 53 accepts (a record set is never split across two). */
-export function splitIntoRequests(changes: Change[], limits = CHANGE_LIMITS): Change[][] {
+/** Packs the groups into as few requests as Route 53 accepts (a group is never split across two). */
+export function splitIntoRequests(groups: Change[][], limits = CHANGE_LIMITS): Change[][] {
   const requests: Change[][] = [];
   let current: Change[] = [];
   let records = 0;
   let characters = 0;
-  for (const change of changes) {
-    const weight = change.Action === 'UPSERT' ? 2 : 1;
-    const values = change.ResourceRecordSet?.ResourceRecords ?? [];
-    const changeRecords = weight * values.length;
-    const changeCharacters = weight * values.reduce((sum, record) => sum + (record.Value?.length ?? 0), 0);
-    if (changeRecords > limits.resourceRecords || changeCharacters > limits.valueCharacters) {
-      throw new Error(`the TXT record set ${change.ResourceRecordSet?.Name} alone exceeds Route 53's limits per request (${values.length} values)`);
+  for (const group of groups) {
+    let groupRecords = 0;
+    let groupCharacters = 0;
+    for (const change of group) {
+      const weight = change.Action === 'UPSERT' ? 2 : 1;
+      const values = change.ResourceRecordSet?.ResourceRecords ?? [];
+      groupRecords += weight * values.length;
+      groupCharacters += weight * values.reduce((sum, record) => sum + (record.Value?.length ?? 0), 0);
     }
-    if (current.length > 0 && (records + changeRecords > limits.resourceRecords || characters + changeCharacters > limits.valueCharacters)) {
+    if (groupRecords > limits.resourceRecords || groupCharacters > limits.valueCharacters) {
+      throw new Error(`the TXT record set ${group[0]?.ResourceRecordSet?.Name} alone exceeds Route 53's limits per request`);
+    }
+    if (current.length > 0 && (records + groupRecords > limits.resourceRecords || characters + groupCharacters > limits.valueCharacters)) {
       requests.push(current);
       current = [];
       records = 0;
       characters = 0;
     }
-    current.push(change);
-    records += changeRecords;
-    characters += changeCharacters;
+    current.push(...group);
+    records += groupRecords;
+    characters += groupCharacters;
   }
   if (current.length > 0) requests.push(current);
   return requests;
 }
 
-export function txtChange(action: 'UPSERT' | 'DELETE', name: string, values: string[]): Change {
+export function txtChange(action: 'CREATE' | 'UPSERT' | 'DELETE', name: string, values: string[]): Change {
   return {
     Action: action,
     ResourceRecordSet: { Name: name, Type: 'TXT', TTL: CHALLENGE_TTL, ResourceRecords: values.map((value) => ({ Value: `"${value}"` })) },

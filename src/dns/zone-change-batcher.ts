@@ -1,6 +1,7 @@
 import {
   ChangeResourceRecordSetsCommand,
   ListResourceRecordSetsCommand,
+  type Change,
   type ChangeResourceRecordSetsCommandOutput,
   type ListResourceRecordSetsCommandOutput,
   type ResourceRecordSet,
@@ -8,7 +9,7 @@ import {
 import type { HostedZone } from './hosted-zones.js';
 import { normaliseName } from './hosted-zones.js';
 import type { Route53Gateway } from './route53-gateway.js';
-import { changesFor, desiredValues, splitIntoRequests, unquote, type TxtEdit } from './txt-changes.js';
+import { changesFor, desiredValues, splitIntoRequests, unquote, type CurrentTxt, type TxtEdit } from './txt-changes.js';
 
 /** A change sent for a caller's edit, or none when the zone already looked as asked. */
 export interface SentChange {
@@ -22,6 +23,8 @@ interface PendingEdit extends TxtEdit {
 
 // Route 53 lists at most 300 record sets per ListResourceRecordSets page.
 const PAGE_SIZE = 300;
+// Another process changing the same names between our read and our write: read again, this often.
+const MAX_CONFLICT_ROUNDS = 6;
 
 /**
  * Coalesces TXT edits for one hosted zone from every concurrent renewal in the process: edits that
@@ -65,43 +68,54 @@ export class ZoneChangeBatcher {
   private async flush(): Promise<void> {
     const edits = this.pending;
     this.pending = [];
-    if (edits.length === 0) return;
+    if (edits.length > 0) await this.apply(edits, 1);
+  }
+
+  /** Reads the names, sends the changes; edits whose request met a concurrent writer go round again. */
+  private async apply(edits: PendingEdit[], round: number): Promise<void> {
+    let requests: Change[][];
     try {
       const names = [...new Set(edits.map((edit) => edit.name))];
       const current = await this.currentValues(names);
-      const desired = desiredValues(current, edits);
-      const requests = splitIntoRequests(changesFor(current, desired));
-      const changeIdByName = new Map<string, string>();
-      const failures = new Map<string, Error>();
-      for (const changes of requests) {
-        try {
-          const answer = await this.gateway.send<ChangeResourceRecordSetsCommandOutput>(
-            new ChangeResourceRecordSetsCommand({
-              HostedZoneId: this.zone.id,
-              ChangeBatch: { Comment: 'certkeeper: ACME DNS-01 challenges', Changes: changes },
-            }),
-          );
-          this.stats.changeRequests++;
-          for (const change of changes) changeIdByName.set(normaliseName(change.ResourceRecordSet!.Name!), answer.ChangeInfo!.Id!);
-        } catch (error) {
-          for (const change of changes) failures.set(normaliseName(change.ResourceRecordSet!.Name!), error as Error);
-        }
-      }
-      for (const edit of edits) {
-        const failure = failures.get(edit.name);
-        if (failure) edit.reject(failure);
-        else edit.resolve({ changeId: changeIdByName.get(edit.name) });
-      }
+      requests = splitIntoRequests(changesFor(current, desiredValues(current, edits)));
     } catch (error) {
       for (const edit of edits) edit.reject(error as Error);
+      return;
     }
+    const changeIdByName = new Map<string, string>();
+    const failures = new Map<string, Error>();
+    const conflicted = new Set<string>();
+    for (const changes of requests) {
+      const names = changes.map((change) => normaliseName(change.ResourceRecordSet!.Name!));
+      try {
+        const answer = await this.gateway.send<ChangeResourceRecordSetsCommandOutput>(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: this.zone.id,
+            ChangeBatch: { Comment: 'certkeeper: ACME DNS-01 challenges', Changes: changes },
+          }),
+        );
+        this.stats.changeRequests++;
+        for (const name of names) changeIdByName.set(name, answer.ChangeInfo!.Id!);
+      } catch (error) {
+        const conflict = (error as Error).name === 'InvalidChangeBatch' && round < MAX_CONFLICT_ROUNDS;
+        for (const name of names) (conflict ? conflicted.add(name) : failures.set(name, error as Error));
+      }
+    }
+    const again: PendingEdit[] = [];
+    for (const edit of edits) {
+      const failure = failures.get(edit.name);
+      if (conflicted.has(edit.name)) again.push(edit);
+      else if (failure) edit.reject(failure);
+      else edit.resolve({ changeId: changeIdByName.get(edit.name) });
+    }
+    if (again.length > 0) await this.apply(again, round + 1);
   }
 
   /**
    * The TXT values at these names now. Reading the whole zone costs one call per 300 record sets;
    * reading names one by one costs one call each: whichever is fewer.
    */
-  private async currentValues(names: string[]): Promise<Map<string, string[]>> {
+  private async currentValues(names: string[]): Promise<Map<string, CurrentTxt>> {
     const pages = Math.max(1, Math.ceil((this.zone.recordSetCount ?? Infinity) / PAGE_SIZE));
     const sets: ResourceRecordSet[] = [];
     if (names.length > pages) {
@@ -124,11 +138,12 @@ export class ZoneChangeBatcher {
       }
     }
     const wanted = new Set(names);
-    const current = new Map<string, string[]>();
+    const current = new Map<string, CurrentTxt>();
     for (const set of sets) {
       const name = normaliseName(set.Name ?? '');
       if (set.Type !== 'TXT' || !wanted.has(name)) continue;
-      current.set(name, (set.ResourceRecords ?? []).map((record) => unquote(record.Value ?? '')));
+      const raw = (set.ResourceRecords ?? []).map((record) => record.Value ?? '');
+      current.set(name, { ttl: set.TTL ?? 300, raw, values: raw.map(unquote) });
     }
     return current;
   }
