@@ -252,10 +252,14 @@ describe('the solver shared by concurrent renewals (real modules against moto th
     faithful.configure({ insyncAfterMs: 500 });
     try {
       const zoneId = zoneIds['shared.example']!;
-      const records = Array.from({ length: 8 }, (_, index) => [{ zoneId, zoneName: 'shared.example', name: `_acme-challenge.n${index}.shared.example`, value: `value-${index}` }]);
+      // As the issuer passes them: with the zone's size from the listing (SOA + NS: one page to read).
+      const records = Array.from({ length: 8 }, (_, index) => [
+        { zoneId, zoneName: 'shared.example', zoneRecordSetCount: 2, name: `_acme-challenge.n${index}.shared.example`, value: `value-${index}` },
+      ]);
       const { calls } = await callsDuring(() => Promise.all(records.map((record) => solver.present(record, log))));
       expect(calls.filter((call) => call.action === 'ChangeResourceRecordSets')).toHaveLength(1);
-      expect(calls.filter((call) => call.action === 'ListResourceRecordSets').length).toBeLessThanOrEqual(1);
+      // The names' current values: one page of the zone, not one call per name.
+      expect(calls.filter((call) => call.action === 'ListResourceRecordSets')).toHaveLength(1);
       const presented = lines.filter((line) => line.event === 'dns.challenge.presented');
       expect(new Set(presented.flatMap((line) => line.changeIds as string[])).size).toBe(1);
       const { calls: cleanup } = await callsDuring(() => Promise.all(records.map((record) => solver.cleanup(record, log))));
