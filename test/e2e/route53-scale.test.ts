@@ -88,6 +88,8 @@ beforeAll(async () => {
   });
   const created = await otherAccount.send(new CreateHostedZoneCommand({ Name: 'other.example', CallerReference: `other-${Date.now()}` }));
   zoneIds['other.example'] = created.HostedZone!.Id!.replace('/hostedzone/', '');
+  const validation = await otherAccount.send(new CreateHostedZoneCommand({ Name: 'acme-validation.example', CallerReference: `validation-${Date.now()}` }));
+  zoneIds['acme-validation.example'] = validation.HostedZone!.Id!.replace('/hostedzone/', '');
   await stack.dns.addAccount(otherAccount);
 });
 
@@ -99,16 +101,18 @@ afterAll(async () => {
 describe('one pass renewing several certificates through Route 53 as it really behaves', () => {
   let run: CliResult;
   let calls: Route53Faithful['calls'];
-  const names = ['batch-a', 'batch-b', 'batch-c', 'deleg', 'twin', 'other'];
+  const names = ['batch-a', 'batch-b', 'batch-c', 'deleg', 'twin', 'other', 'cross'];
 
   beforeAll(async () => {
     // certkeeper allowed 8/s against the layer's 5/s: throttling is certain, and must not surface.
     faithful.configure({ insyncAfterMs: [1_000, 2_000], requestsPerSecond: 5, priorRequestNotComplete: 2 });
     await upsertCname(zoneIds['deleg.example']!, '_acme-challenge.www.deleg.example', 'www.validation.example');
+    // Delegated into a validation zone of the second account, reached through route53.zones' role.
+    await upsertCname(zoneIds['deleg.example']!, '_acme-challenge.cross.deleg.example', 'cross.acme-validation.example');
     ({ result: run, calls } = await callsDuring(() =>
       renew('pass', {
-        concurrency: 6,
-        route53: { requestsPerSecond: 8 },
+        concurrency: 7,
+        route53: { requestsPerSecond: 8, zones: [{ hostedZoneId: zoneIds['acme-validation.example'], roleArn: ROLE_ARN }] },
         certificates: [
           certificate('batch-a', ['a.batch.example']),
           certificate('batch-b', ['b.batch.example']),
@@ -116,6 +120,7 @@ describe('one pass renewing several certificates through Route 53 as it really b
           certificate('deleg', ['www.deleg.example']),
           certificate('twin', ['twin.example']),
           certificate('other', ['other.example'], { roleArn: ROLE_ARN }),
+          certificate('cross', ['cross.deleg.example']),
         ],
       }),
     ));
@@ -134,9 +139,9 @@ describe('one pass renewing several certificates through Route 53 as it really b
     const changes = calls.filter((call) => call.action === 'ChangeResourceRecordSets' && !call.throttled);
     const presented = run.events.filter((event) => event.event === 'dns.challenge.presented');
     const changeIds = new Set(presented.flatMap((event) => event.changeIds as string[]));
-    // Six certificates, six challenge names (one zone holds four of them), two injected refusals.
-    expect(changes.length - 2).toBeLessThan(2 * 6);
-    expect(changeIds.size).toBeLessThan(6);
+    // Seven certificates, seven challenge names (one zone holds three of them), two injected refusals.
+    expect(changes.length - 2).toBeLessThan(2 * 7);
+    expect(changeIds.size).toBeLessThan(7);
     // Each change was PENDING for at least a second and polled again until INSYNC, once per change.
     const polls = calls.filter((call) => call.action === 'GetChange' && !call.throttled);
     expect(polls.length).toBeGreaterThan(changeIds.size);
@@ -147,6 +152,13 @@ describe('one pass renewing several certificates through Route 53 as it really b
     expect(delegated).toMatchObject({ chain: ['_acme-challenge.www.deleg.example', 'www.validation.example'], hostedZoneId: zoneIds['validation.example'] });
     const [presented] = eventsNamed(run.events, 'dns.challenge.presented', 'deleg');
     expect(presented).toMatchObject({ hostedZoneId: zoneIds['validation.example'], records: ['www.validation.example'] });
+  });
+
+  it("follows a CNAME into a validation zone of another account, through route53.zones' role", async () => {
+    expect(eventsNamed(run.events, 'dns.challenge.delegated', 'cross')[0]).toMatchObject({ hostedZoneId: zoneIds['acme-validation.example'] });
+    expect(eventsNamed(run.events, 'dns.challenge.presented', 'cross')[0]).toMatchObject({ hostedZoneId: zoneIds['acme-validation.example'], records: ['cross.acme-validation.example'] });
+    const leftovers = (await new Route53Zones(otherAccount).recordSets(zoneIds['acme-validation.example']!)).filter((set) => set.type === 'TXT');
+    expect(leftovers).toEqual([]);
   });
 
   it('uses the public zone of a name that also has a private zone, and says so', () => {
