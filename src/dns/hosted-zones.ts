@@ -37,6 +37,8 @@ export interface CertificateRoute53 {
 }
 
 const MAX_CNAME_CHAIN = 8;
+// A zone this small is read whole once per pass for its CNAMEs (one or two calls), instead of one call per name.
+const WHOLE_ZONE_READ_MAX_SETS = 600;
 
 /**
  * Finds the Route 53 hosted zone that holds a challenge name: the configured zone when one is given,
@@ -50,6 +52,7 @@ export class HostedZoneFinder {
   private readonly listings = new Map<string, Promise<{ public: HostedZone[]; private: HostedZone[] }>>();
   private readonly byId = new Map<string, Promise<HostedZone>>();
   private readonly cnames = new Map<string, Promise<string | undefined>>();
+  private readonly zoneCnames = new Map<string, Promise<Map<string, string>>>();
   private readonly warned = new Set<string>();
 
   constructor(
@@ -114,6 +117,9 @@ export class HostedZoneFinder {
   }
 
   private cnameAt(zone: HostedZone, name: string): Promise<string | undefined> {
+    if ((zone.recordSetCount ?? Infinity) <= WHOLE_ZONE_READ_MAX_SETS) {
+      return this.cnamesOfZone(zone).then((cnames) => cnames.get(name));
+    }
     const key = `${zone.id}|${name}`;
     let found = this.cnames.get(key);
     if (!found) {
@@ -128,9 +134,37 @@ export class HostedZoneFinder {
           const value = set.ResourceRecords?.[0]?.Value;
           return value ? normaliseName(value) : undefined;
         });
+      found.catch(() => this.cnames.delete(key));
       this.cnames.set(key, found);
     }
     return found;
+  }
+
+  /** Every CNAME of a small zone, read once per pass (paged, 300 sets a page). */
+  private cnamesOfZone(zone: HostedZone): Promise<Map<string, string>> {
+    const key = `${zone.role?.roleArn ?? ''}|${zone.id}`;
+    let cnames = this.zoneCnames.get(key);
+    if (!cnames) {
+      cnames = (async () => {
+        const found = new Map<string, string>();
+        const gateway = this.accounts.gateway(zone.role);
+        let next: { name?: string; type?: string } | undefined = {};
+        while (next) {
+          const page: ListResourceRecordSetsCommandOutput = await gateway.send<ListResourceRecordSetsCommandOutput>(
+            new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: 300 }),
+          );
+          for (const set of page.ResourceRecordSets ?? []) {
+            const value = set.ResourceRecords?.[0]?.Value;
+            if (set.Type === 'CNAME' && value) found.set(normaliseName(set.Name ?? ''), normaliseName(value));
+          }
+          next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;
+        }
+        return found;
+      })();
+      cnames.catch(() => this.zoneCnames.delete(key));
+      this.zoneCnames.set(key, cnames);
+    }
+    return cnames;
   }
 
   private configuredRole(zoneId: string): AssumedRole | undefined {
