@@ -29,6 +29,13 @@ export default defineConfig({
   // `certkeeper run` does a pass at start, then on this cron schedule (twice a day by default).
   schedule: { cron: '0 0,12 * * *', jitterSeconds: 600 },
 
+  // Route 53: 5 requests/s per account (shared by all renewals), INSYNC within 300 s, then the zone's
+  // authoritative nameservers must serve the values. The sandbox's nameserver is its local DNS server.
+  route53: {
+    requestsPerSecond: 5,
+    ...(env.CERTKEEPER_TEST_DNS_RESOLVER && { propagation: { resolvers: [env.CERTKEEPER_TEST_DNS_RESOLVER] } }),
+  },
+
   certificates: [
     {
       // The name is used in logs, in `certkeeper renew NAME` and in the ACM tag `certkeeper:name`.

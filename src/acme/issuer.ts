@@ -3,7 +3,7 @@ import type acme from 'acme-client';
 import type { Authorization } from 'acme-client';
 import type { CertificateSpec } from '../config/schema.js';
 import type { ChallengeJournal } from '../dns/challenge-journal.js';
-import type { HostedZoneFinder } from '../dns/hosted-zones.js';
+import type { ChallengeTarget, HostedZoneFinder } from '../dns/hosted-zones.js';
 import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
 import { challengeBaseName } from '../config/domains.js';
 import { checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
@@ -48,12 +48,14 @@ export interface IssueContext {
  */
 export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext): Promise<IssuedCertificate> {
   const { client, log, signal } = ctx;
-  const zoneByBaseName = new Map<string, string>();
+  // Where each challenge's TXT values go: its zone, or where its CNAME delegates it.
+  const targetByBaseName = new Map<string, ChallengeTarget>();
   for (const domain of spec.domains) {
     const base = challengeBaseName(domain);
-    if (!zoneByBaseName.has(base)) {
-      const zone = await ctx.zones.zoneFor(`_acme-challenge.${base}`, spec.route53.hostedZoneId);
-      zoneByBaseName.set(base, zone.id);
+    if (!targetByBaseName.has(base)) {
+      const target = await ctx.zones.challengeTarget(base, spec.route53, log);
+      if (target.chain.length > 1) log.info('dns.challenge.delegated', { name: target.chain[0], chain: target.chain, hostedZoneId: target.zone.id, zone: target.zone.name });
+      targetByBaseName.set(base, target);
     }
   }
   signal?.throwIfAborted();
@@ -66,10 +68,22 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     if (authz.status === 'valid') continue;
     const challenge = authz.challenges.find((candidate) => candidate.type === 'dns-01');
     if (!challenge) throw new Error(`the CA offers no dns-01 challenge for ${authz.identifier.value}`);
-    const zoneId = zoneByBaseName.get(authz.identifier.value);
-    if (!zoneId) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
+    const target = targetByBaseName.get(authz.identifier.value);
+    if (!target) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
     const value = await client.getChallengeKeyAuthorization(challenge);
-    pending.push({ authz, challenge, record: { zoneId, name: `_acme-challenge.${authz.identifier.value}`, value } });
+    const { zone } = target;
+    pending.push({
+      authz,
+      challenge,
+      record: {
+        zoneId: zone.id,
+        zoneName: zone.name,
+        name: target.name,
+        value,
+        ...(zone.role && { roleArn: zone.role.roleArn, ...(zone.role.externalId && { externalId: zone.role.externalId }) }),
+        ...(zone.recordSetCount !== undefined && { zoneRecordSetCount: zone.recordSetCount }),
+      },
+    });
   }
 
   if (pending.length > 0) {

@@ -76,7 +76,7 @@ export async function assessCertificate(
   const problems = (
     await Promise.all(
       [...new Set(spec.domains.map(challengeBaseName))].map((base) =>
-        scope.zones.zoneFor(`_acme-challenge.${base}`, spec.route53.hostedZoneId).then(
+        scope.zones.zoneFor(`_acme-challenge.${base}`, spec.route53, log).then(
           () => undefined,
           (error: Error) => error.message,
         ),

@@ -4,6 +4,8 @@ import { AwsClients } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
+import { PropagationCheck } from '../dns/propagation-check.js';
+import { Route53Accounts } from '../dns/route53-accounts.js';
 import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
 import { CertificateRecords } from '../store/certificate-records.js';
 import { openStore } from '../store/open-store.js';
@@ -31,6 +33,8 @@ export class AgentContext {
   readonly journal: ChallengeJournal;
   readonly aws: AwsClients;
   readonly solver: Route53Solver;
+  /** Route 53 gateways: one token bucket per AWS account, shared by every renewal and zone lookup. */
+  readonly route53: Route53Accounts;
   readonly rateLimits: RateLimitRecords;
   readonly certificateFacts: CertificateFactsCache;
   private account?: Promise<acme.Client>;
@@ -50,7 +54,13 @@ export class AgentContext {
     // A cache of public facts on local disk, also with a shared store: losing it costs GetCertificate calls, nothing else.
     this.certificateFacts = new CertificateFactsCache(new FileStore(config.stateDir));
     this.aws = new AwsClients(config.aws.region);
-    this.solver = new Route53Solver(this.aws.route53, solverOptions);
+    const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
+    this.route53 = new Route53Accounts(this.aws, requestsPerSecond);
+    this.solver = new Route53Solver(this.route53, {
+      insyncTimeoutMs: insyncTimeoutSeconds * 1000,
+      ...(propagation.check && { propagation: new PropagationCheck(this.route53, propagation) }),
+      ...solverOptions,
+    });
     this.notifications = notifierFromConfig(config, log);
   }
 
@@ -76,7 +86,7 @@ export class AgentContext {
     const acmRegions = new Map<string, AcmRegion>();
     const listenerReaders = new Map<string, ListenerReader>();
     return {
-      zones: new HostedZoneFinder(this.aws.route53),
+      zones: new HostedZoneFinder(this.route53, this.config.route53),
       acm: (region) => {
         let acm = acmRegions.get(region);
         if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region, this.aws.tagging(region), this.certificateFacts, mode)));

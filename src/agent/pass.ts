@@ -121,7 +121,9 @@ async function handleCertificate(
     try {
       // Decided before the lock: another process may have renewed it meanwhile. Look again, now that
       // nobody else can act, so a certificate is never ordered twice for one reason.
-      const current = await assessCertificate(spec, ctx, ctx.forPass('single'), new Date(), log, options);
+      // Fresh AWS observations, but the pass's zone listings: zones do not move under a lock, and
+      // listing them again per certificate would spend Route 53's 5 requests/s.
+      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), zones: scope.zones }, new Date(), log, options);
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };

@@ -3,6 +3,13 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+
+/** A role to assume for Route 53 (a zone in another account). */
+export interface AssumedRole {
+  roleArn: string;
+  externalId?: string;
+}
 
 /**
  * One client per service and region, shared by the whole process. Credentials and endpoints come from
@@ -13,11 +20,34 @@ export class AwsClients {
   private readonly acmClients = new Map<string, ACMClient>();
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
-  readonly route53: Route53Client;
+  private readonly route53Clients = new Map<string, Route53Client>();
 
-  constructor(defaultRegion: string) {
-    // Route 53 allows 5 requests/s per account: the SDK's default 3 attempts run out in bursts.
-    this.route53 = countAwsRequests(new Route53Client({ region: defaultRegion, maxAttempts: 10, retryMode: 'adaptive' }));
+  constructor(private readonly defaultRegion: string) {}
+
+  /** The default credentials' Route 53 client. */
+  get route53(): Route53Client {
+    return this.route53For();
+  }
+
+  /**
+   * One Route 53 client per role (or the default credentials). Retries are certkeeper's own
+   * (src/dns/route53-gateway.ts: per-account token bucket, backoff with jitter), so the SDK makes one
+   * attempt. A role's credentials come from STS AssumeRole, cached and refreshed before they expire.
+   */
+  route53For(role?: AssumedRole): Route53Client {
+    const key = role ? `${role.roleArn}|${role.externalId ?? ''}` : '';
+    let client = this.route53Clients.get(key);
+    if (!client) {
+      const credentials = role
+        ? fromTemporaryCredentials({
+            params: { RoleArn: role.roleArn, ExternalId: role.externalId, RoleSessionName: 'certkeeper-dns', DurationSeconds: 3600 },
+            clientConfig: { region: this.defaultRegion },
+          })
+        : undefined;
+      client = countAwsRequests(new Route53Client({ region: this.defaultRegion, maxAttempts: 1, ...(credentials && { credentials }) }));
+      this.route53Clients.set(key, client);
+    }
+    return client;
   }
 
   acm(region: string): ACMClient {
@@ -40,7 +70,7 @@ export class AwsClients {
   }
 
   destroy(): void {
-    this.route53.destroy();
+    for (const client of this.route53Clients.values()) client.destroy();
     for (const client of [...this.acmClients.values(), ...this.elbClients.values(), ...this.taggingClients.values()]) client.destroy();
   }
 }

@@ -20,6 +20,9 @@ const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12})
 const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+// IPv4 or IPv6 address, optionally with a port: "192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:53", "2001:db8::53".
+const RESOLVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 
 const region = z.string().refine((value) => KNOWN_REGIONS.has(value), {
   error: (issue) =>
@@ -74,12 +77,6 @@ const acmTarget = z
     });
   });
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
-const roleArn = z.string().regex(ROLE_ARN, {
-  error: (issue) => `"${String(issue.input)}" is not an IAM role ARN; expected "arn:aws:iam::ACCOUNT:role/NAME"`,
-});
-const externalId = z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/, { error: expecting('the external ID the role trusts (2-1224 characters)') });
-
 const hostedZoneId = z
   .string()
   .regex(HOSTED_ZONE_ID, {
@@ -87,19 +84,37 @@ const hostedZoneId = z
   })
   .transform((id) => id.replace(/^\/hostedzone\//, ''));
 
-/** Route 53 for every certificate: rate, waits, propagation check, and zones reached through a role. */
-const route53 = z.strictObject({
-  requestsPerSecond: z.number().positive().default(5),
-  insyncTimeoutSeconds: z.number().int().min(1).default(300),
+/** An IAM role to assume (STS) for Route 53 in another account; externalId when the role's trust policy asks for one. */
+const roleArn = z
+  .string()
+  .regex(ROLE_ARN, { error: expecting('an IAM role ARN such as "arn:aws:iam::123456789012:role/certkeeper-dns"') });
+const externalId = z
+  .string()
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, { error: expecting('the external ID of the role\'s trust policy (2-1224 letters, digits or +=,.@:/-)') });
+
+const route53Settings = z.strictObject({
+  /** Route 53 allows 5 API requests per second per AWS account; every certkeeper call to it shares this budget. */
+  requestsPerSecond: z.number().positive({ error: expecting('a positive number of requests per second, such as 5') }).max(1_000).default(5),
+  /** How long a change may stay PENDING before the renewal fails (real Route 53: usually under a minute). */
+  insyncTimeoutSeconds: z.number().int().min(1, { error: expecting('a whole number of seconds, at least 1 (default 300)') }).max(3_600).default(300),
   propagation: z
     .strictObject({
+      /** Ask the zone's authoritative nameservers for the TXT values before answering the challenge. */
       check: z.boolean().default(true),
-      resolvers: z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, { error: expecting('a resolver address, "ip" or "ip:port"') })).optional(),
-      timeoutSeconds: z.number().int().min(1).default(120),
+      /** Nameservers to ask instead of the zone's own (e.g. a split-horizon setup): "ip" or "ip:port". */
+      resolvers: z
+        .array(z.string().regex(RESOLVER, { error: expecting('a nameserver address such as "192.0.2.53" or "192.0.2.53:5353"') }))
+        .min(1, { error: 'is empty; expected at least one nameserver such as "192.0.2.53", or leave resolvers out to ask the zone\'s own nameservers' })
+        .optional(),
+      timeoutSeconds: z.number().int().min(1, { error: expecting('a whole number of seconds, at least 1 (default 120)') }).max(3_600).default(120),
     })
-    .optional(),
-  zones: z.array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() })).optional(),
+    .default({ check: true, timeoutSeconds: 120 }),
+  /** Zones reached through a role (another account), by hosted zone ID. */
+  zones: z
+    .array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() }))
+    .default([]),
 });
+export type Route53Settings = z.output<typeof route53Settings>;
 
 const certificate = z
   .strictObject({
@@ -124,14 +139,8 @@ const certificate = z
       .optional(),
     route53: z
       .strictObject({
-        hostedZoneId: z
-          .string()
-          .regex(HOSTED_ZONE_ID, {
-            error: (issue) => `"${String(issue.input)}" is not a Route 53 hosted zone ID; expected something like "Z0123456789ABCDEFGHIJ"`,
-          })
-          .transform((id) => id.replace(/^\/hostedzone\//, ''))
-          .optional(),
-        /** Role to assume for this certificate's Route 53 changes (a zone in another account). */
+        hostedZoneId: hostedZoneId.optional(),
+        /** Assume this role for this certificate's Route 53 calls (zones in another account). */
         roleArn: roleArn.optional(),
         externalId: externalId.optional(),
       })
@@ -299,12 +308,28 @@ export const configSchema = z
       .default({ withinDays: 30 }),
     /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
     concurrency: z.number().int().min(1).max(64).default(4),
+    route53: route53Settings.default({ requestsPerSecond: 5, insyncTimeoutSeconds: 300, propagation: { check: true, timeoutSeconds: 120 }, zones: [] }),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
-    route53: route53.optional(),
     notifications: notifications.optional(),
     metrics: metrics.optional(),
   })
   .superRefine((config, ctx) => {
+    reportDuplicates(
+      config.route53.zones.map((zone) => zone.hostedZoneId),
+      ctx,
+      ['route53', 'zones'],
+      'hosted zone',
+    );
+    config.route53.zones.forEach((zone, index) => {
+      if (zone.externalId && !zone.roleArn) {
+        ctx.addIssue({ code: 'custom', path: ['route53', 'zones', index, 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
+      }
+    });
+    config.certificates.forEach((spec, index) => {
+      if (spec.route53.externalId && !spec.route53.roleArn) {
+        ctx.addIssue({ code: 'custom', path: ['certificates', index, 'route53', 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
+      }
+    });
     reportDuplicates(
       config.certificates.map((spec) => spec.name),
       ctx,
@@ -357,7 +382,8 @@ function reportDuplicates(values: string[], ctx: z.RefinementCtx, path: (string 
       seen.set(value, index);
       return;
     }
-    const key = what === 'certificate name' ? [...path, index, 'name'] : what === 'region' ? [...path, index, 'region'] : [...path, index];
+    const key =
+      what === 'certificate name' ? [...path, index, 'name'] : what === 'region' ? [...path, index, 'region'] : what === 'hosted zone' ? [...path, index, 'hostedZoneId'] : [...path, index];
     ctx.addIssue({ code: 'custom', path: key, message: `duplicate ${what} "${value}" (already at index ${first})` });
   });
 }

@@ -1,98 +1,93 @@
-import {
-  ChangeResourceRecordSetsCommand,
-  GetChangeCommand,
-  ListResourceRecordSetsCommand,
-  type Change,
-  type Route53Client,
-} from '@aws-sdk/client-route-53';
+import { GetChangeCommand, type GetChangeCommandOutput } from '@aws-sdk/client-route-53';
+import type { AssumedRole } from '../aws/clients.js';
 import type { AuditLogger } from '../telemetry/logger.js';
-import { normaliseName } from './hosted-zones.js';
 import { sleep } from '../util/sleep.js';
+import type { HostedZone } from './hosted-zones.js';
+import { normaliseName } from './hosted-zones.js';
+import type { PropagationCheck } from './propagation-check.js';
+import type { Route53Accounts } from './route53-accounts.js';
+import { ZoneChangeBatcher, type SentChange } from './zone-change-batcher.js';
 
-/** One DNS-01 TXT value to publish: `_acme-challenge.NAME` in a hosted zone. */
+/** One DNS-01 TXT value to publish: `_acme-challenge.NAME` (or its CNAME target) in a hosted zone. */
 export interface TxtRecord {
   zoneId: string;
   name: string;
   value: string;
+  /** For messages and the propagation check. */
+  zoneName?: string;
+  /** The role the zone's account needs (kept in the crash journal, so clean-up reaches it too). */
+  roleArn?: string;
+  externalId?: string;
+  /** The zone's size as last listed: the batcher reads whole zones when that is cheaper than name by name. */
+  zoneRecordSetCount?: number;
 }
 
 export interface SolverOptions {
-  /** How long to wait for Route 53 to report a change INSYNC before giving up. */
+  /** How long a change may stay PENDING (route53.insyncTimeoutSeconds). */
   insyncTimeoutMs?: number;
   /** First GetChange poll delay; doubles up to 15 s. */
   pollIntervalMs?: number;
+  /** How long the batcher collects edits before sending them. */
+  batchWindowMs?: number;
+  /** After INSYNC, ask the authoritative nameservers (route53.propagation.check). */
+  propagation?: PropagationCheck;
 }
 
-// Short TTL, as certbot and lego use: a retried challenge must not meet a cached old value for long.
-const CHALLENGE_TTL = 10;
-
 /**
- * DNS-01 on Route 53. Presents every value for one zone in a single ChangeResourceRecordSets call,
- * merging with values already there (wildcard + apex share a name; another run may be mid-flight),
- * waits for INSYNC once per change, and on clean-up removes only the values it added.
+ * DNS-01 on Route 53 for every renewal of the process. Each caller presents its own values; the
+ * per-zone batchers merge what concurrent renewals present into one change per zone, and every caller
+ * of that change awaits the same INSYNC poll. Clean-up removes only the values its caller added.
  */
 export class Route53Solver {
+  private readonly batchers = new Map<string, ZoneChangeBatcher>();
+  private readonly insync = new Map<string, Promise<void>>();
+
   constructor(
-    private readonly route53: Route53Client,
+    private readonly accounts: Route53Accounts,
     private readonly options: SolverOptions = {},
   ) {}
 
   /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
   async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal): Promise<void> {
-    const changes = await Promise.all(
-      [...groupByZone(records)].map(async ([zoneId, zoneRecords]) => {
-        const upserts: Change[] = [];
-        for (const [name, values] of groupByName(zoneRecords)) {
-          const existing = await this.currentValues(zoneId, name);
-          const merged = [...new Set([...existing, ...values])];
-          upserts.push(txtChange('UPSERT', name, merged));
-        }
-        const answer = await this.route53.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: zoneId,
-            ChangeBatch: { Comment: 'certkeeper: ACME DNS-01 challenge', Changes: upserts },
-          }),
-        );
-        const changeId = answer.ChangeInfo!.Id!;
+    const zones = await Promise.all(
+      [...groupByZone(records)].map(async ([, zoneRecords]) => {
+        const batcher = this.batcherFor(zoneRecords[0]!);
+        const sent = await this.editAll(batcher, 'add', zoneRecords);
+        const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
         log.info('dns.challenge.presented', {
-          hostedZoneId: zoneId,
-          changeId,
+          hostedZoneId: batcher.zone.id,
+          zone: batcher.zone.name,
+          changeIds,
           records: uniqueNames(zoneRecords),
           count: zoneRecords.length,
         });
-        return { zoneId, changeId };
+        return { batcher, zoneRecords, changeIds };
       }),
     );
-    await Promise.all(changes.map(({ zoneId, changeId }) => this.waitInsync(zoneId, changeId, log, signal)));
+    await Promise.all(zones.flatMap(({ batcher, changeIds }) => changeIds.map((changeId) => this.waitInsync(batcher, changeId, log, signal))));
+    const propagation = this.options.propagation;
+    if (propagation) {
+      await Promise.all(
+        zones.flatMap(({ batcher, zoneRecords }) =>
+          [...groupByName(zoneRecords)].map(([name, values]) => propagation.waitFor(batcher.zone, name, values, signal)),
+        ),
+      );
+      log.debug('dns.challenge.propagated', { records: uniqueNames(records) });
+    }
   }
 
   /** Removes exactly these values; others at the same names stay. Never throws for a record already gone. */
   async cleanup(records: TxtRecord[], log: AuditLogger): Promise<void> {
     const failures: string[] = [];
     await Promise.all(
-      [...groupByZone(records)].map(async ([zoneId, zoneRecords]) => {
+      [...groupByZone(records)].map(async ([, zoneRecords]) => {
+        const zoneId = zoneRecords[0]!.zoneId;
         try {
-          const changes: Change[] = [];
-          for (const [name, values] of groupByName(zoneRecords)) {
-            const existing = await this.currentValues(zoneId, name);
-            if (existing.length === 0) continue;
-            const remaining = existing.filter((value) => !values.includes(value));
-            if (remaining.length === existing.length) continue;
-            changes.push(remaining.length === 0 ? txtChange('DELETE', name, existing) : txtChange('UPSERT', name, remaining));
-          }
-          if (changes.length === 0) return;
-          const answer = await this.route53.send(
-            new ChangeResourceRecordSetsCommand({
-              HostedZoneId: zoneId,
-              ChangeBatch: { Comment: 'certkeeper: clean up ACME DNS-01 challenge', Changes: changes },
-            }),
-          );
-          log.info('dns.challenge.cleaned', {
-            hostedZoneId: zoneId,
-            changeId: answer.ChangeInfo?.Id,
-            records: uniqueNames(zoneRecords),
-            count: zoneRecords.length,
-          });
+          const batcher = this.batcherFor(zoneRecords[0]!);
+          const sent = await this.editAll(batcher, 'remove', zoneRecords);
+          const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
+          if (changeIds.length === 0) return;
+          log.info('dns.challenge.cleaned', { hostedZoneId: zoneId, zone: batcher.zone.name, changeIds, records: uniqueNames(zoneRecords), count: zoneRecords.length });
         } catch (error) {
           failures.push(`${zoneId}: ${(error as Error).message}`);
         }
@@ -101,55 +96,71 @@ export class Route53Solver {
     if (failures.length) throw new Error(`could not remove challenge records in ${failures.join('; ')}`);
   }
 
-  private async currentValues(zoneId: string, name: string): Promise<string[]> {
-    const answer = await this.route53.send(
-      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'TXT', MaxItems: 1 }),
-    );
-    const set = answer.ResourceRecordSets?.[0];
-    if (!set || set.Type !== 'TXT' || normaliseName(set.Name ?? '') !== normaliseName(name)) return [];
-    return (set.ResourceRecords ?? []).map((record) => unquote(record.Value ?? ''));
+  private editAll(batcher: ZoneChangeBatcher, action: 'add' | 'remove', records: TxtRecord[]): Promise<SentChange[]> {
+    return Promise.all([...groupByName(records)].map(([name, values]) => batcher.edit(action, name, values)));
   }
 
-  private async waitInsync(zoneId: string, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
+  private batcherFor(record: TxtRecord): ZoneChangeBatcher {
+    const role = roleOf(record);
+    const key = `${role?.roleArn ?? ''}|${record.zoneId}`;
+    let batcher = this.batchers.get(key);
+    if (!batcher) {
+      const zone: HostedZone = { id: record.zoneId, name: record.zoneName ?? record.zoneId, role };
+      batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, this.options.batchWindowMs);
+      this.batchers.set(key, batcher);
+    }
+    if (record.zoneRecordSetCount !== undefined) batcher.zone.recordSetCount = record.zoneRecordSetCount;
+    return batcher;
+  }
+
+  /** One poll per change, however many renewals wait on it; exponential backoff up to the timeout. */
+  private waitInsync(batcher: ZoneChangeBatcher, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
+    let wait = this.insync.get(changeId);
+    if (!wait) {
+      wait = this.pollChange(batcher, changeId, log, signal).finally(() => this.insync.delete(changeId));
+      this.insync.set(changeId, wait);
+    }
+    return wait;
+  }
+
+  private async pollChange(batcher: ZoneChangeBatcher, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
     const timeoutMs = this.options.insyncTimeoutMs ?? 300_000;
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     let delay = this.options.pollIntervalMs ?? 1_000;
-    for (;;) {
-      const answer = await this.route53.send(new GetChangeCommand({ Id: changeId }));
+    const gateway = this.accounts.gateway(batcher.zone.role);
+    for (let polls = 1; ; polls++) {
+      const answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), signal);
       if (answer.ChangeInfo?.Status === 'INSYNC') {
-        log.debug('dns.change.insync', { hostedZoneId: zoneId, changeId });
+        log.debug('dns.change.insync', { hostedZoneId: batcher.zone.id, changeId, polls, waitedMs: Date.now() - started });
         return;
       }
-      if (Date.now() + delay > deadline) {
-        throw new Error(`Route 53 change ${changeId} in zone ${zoneId} was not INSYNC after ${Math.round(timeoutMs / 1000)} s`);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) was still ${answer.ChangeInfo?.Status ?? 'not INSYNC'} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`,
+        );
       }
-      await sleep(delay, signal);
+      await sleep(Math.min(delay, left), signal);
       delay = Math.min(delay * 2, 15_000);
     }
   }
 }
 
-function txtChange(action: 'UPSERT' | 'DELETE', name: string, values: string[]): Change {
-  return {
-    Action: action,
-    ResourceRecordSet: { Name: name, Type: 'TXT', TTL: CHALLENGE_TTL, ResourceRecords: values.map((value) => ({ Value: `"${value}"` })) },
-  };
-}
-
-/** Route 53 stores TXT values quoted, long ones split into several quoted strings. */
-function unquote(value: string): string {
-  const parts = value.match(/"((?:[^"\\]|\\.)*)"/g);
-  if (!parts) return value;
-  return parts.map((part) => part.slice(1, -1)).join('');
+function roleOf(record: TxtRecord): AssumedRole | undefined {
+  return record.roleArn ? { roleArn: record.roleArn, ...(record.externalId && { externalId: record.externalId }) } : undefined;
 }
 
 function uniqueNames(records: TxtRecord[]): string[] {
-  return [...new Set(records.map((record) => record.name))];
+  return [...new Set(records.map((record) => normaliseName(record.name)))];
 }
 
 function groupByZone(records: TxtRecord[]): Map<string, TxtRecord[]> {
   const groups = new Map<string, TxtRecord[]>();
-  for (const record of records) groups.set(record.zoneId, [...(groups.get(record.zoneId) ?? []), record]);
+  for (const record of records) {
+    const key = `${record.roleArn ?? ''}|${record.zoneId}`;
+    groups.set(key, [...(groups.get(key) ?? []), record]);
+  }
   return groups;
 }
 

@@ -28,9 +28,9 @@ interface CertificateEntry {
   acm: { region: string; certificateArn?: string; listeners?: { arn: string; mode?: string }[] }[];
 }
 
-function writeConfig(file: string, stateDir: string, certificates: CertificateEntry[]): string {
+function writeConfig(file: string, stateDir: string, certificates: CertificateEntry[], extra: Record<string, unknown> = {}): string {
   // Pebble's CA trusted through the config (acme.caCertificates), not NODE_EXTRA_CA_CERTS: see certkeeper().
-  return writeConfigFile(join(workDir, file), stack.directoryUrl, { acme: { caCertificates: stack.caCertPath }, stateDir, certificates });
+  return writeConfigFile(join(workDir, file), stack.directoryUrl, { acme: { caCertificates: stack.caCertPath }, stateDir, certificates, ...extra });
 }
 
 async function certkeeper(args: string[]): Promise<CliResult> {
@@ -255,7 +255,9 @@ describe('renewing certificates end to end', () => {
 
   it('a challenge the CA cannot validate fails with its reason; no record is left and nothing deployed changes', async () => {
     const before = await aws.describeAcm(arns.multi);
-    const broken = writeConfig('undelegated.config.mjs', stateDir, [multi(['www.undelegated.example'])]);
+    // Without the propagation check, which would catch the undelegated zone before the CA is asked
+    // (test/e2e/route53-scale.test.ts): this is about the CA's own failure.
+    const broken = writeConfig('undelegated.config.mjs', stateDir, [multi(['www.undelegated.example'])], { route53: { propagation: { check: false } } });
     // Forced: the failure just before put 'multi' in backoff, which only --force bypasses.
     const run = await certkeeper(['renew', '--force', 'multi', '--config', broken]);
     expect(run.code).toBe(1);

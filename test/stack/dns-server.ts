@@ -16,6 +16,30 @@ export interface DnsServerOptions {
   ignoreZones?: string[];
 }
 
+/** The zones of several AWS accounts served as one name space (moto keeps each account's zones apart). */
+class AccountsZones {
+  private readonly accounts: Route53Zones[];
+  private readonly owner = new Map<string, Route53Zones>();
+
+  constructor(first: Route53Zones) {
+    this.accounts = [first];
+  }
+
+  add(zones: Route53Zones): void {
+    this.accounts.push(zones);
+  }
+
+  async publicZones(): Promise<Zone[]> {
+    const lists = await Promise.all(this.accounts.map(async (account) => ({ account, zones: await account.publicZones() })));
+    for (const { account, zones } of lists) for (const zone of zones) this.owner.set(zone.id, account);
+    return lists.flatMap((list) => list.zones);
+  }
+
+  recordSets(zoneId: string): Promise<RecordSet[]> {
+    return (this.owner.get(zoneId) ?? this.accounts[0]!).recordSets(zoneId);
+  }
+}
+
 export interface QueryLogEntry {
   name: string;
   type: string;
@@ -35,6 +59,13 @@ export interface DnsServer {
   readonly ignoreZones: Set<string>;
   /** Holds every answer back this long, like a slow authoritative server: keeps a renewal mid-validation for a test. */
   answerDelayMs: number;
+  /**
+   * Names (lower case, no trailing dot) whose TXT answer is frozen to these values whatever Route 53
+   * holds: a nameserver serving stale data, for propagation-check tests.
+   */
+  readonly staleTxt: Map<string, string[]>;
+  /** Also serve the zones of another AWS account (a Route 53 client with that account's credentials). */
+  addAccount(route53: Route53Client): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,8 +90,9 @@ const DEFAULT_SOA = { refresh: 7200, retry: 900, expire: 1_209_600, minimum: 86_
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const zonesReady = Promise.resolve(options.route53).then(
-    (route53) => new Route53Zones(typeof route53 === 'string' ? route53ClientFor(route53) : route53),
+    (route53) => new AccountsZones(new Route53Zones(typeof route53 === 'string' ? route53ClientFor(route53) : route53)),
   );
+  const staleTxt = new Map<string, string[]>();
   zonesReady.catch(() => {}); // a failed moto start is reported by whoever started moto; queries get SERVFAIL
   const ignoreZones = new Set((options.ignoreZones ?? []).map(normaliseDnsName));
   const queryLog: QueryLogEntry[] = [];
@@ -83,7 +115,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     else if (opcode !== 0) resolution = failure('NOTIMP');
     else {
       try {
-        resolution = await resolve(await zonesReady, ignoreZones, normaliseDnsName(question.name), question.type, question.name);
+        const name = normaliseDnsName(question.name);
+        const stale = question.type === 'TXT' ? staleTxt.get(name) : undefined;
+        resolution = stale
+          ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] }) as Answer) }
+          : await resolve(await zonesReady, ignoreZones, name, question.type, question.name);
       } catch {
         resolution = failure('SERVFAIL'); // moto unreachable: let the client retry
       }
@@ -115,6 +151,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     },
     queryLog,
     ignoreZones,
+    staleTxt,
+    addAccount(route53) {
+      return zonesReady.then((zones) => zones.add(new Route53Zones(route53)));
+    },
     async stop() {
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),
@@ -133,7 +173,7 @@ function failure(rcode: Rcode): Resolution {
 
 /** The authoritative answer for one question, following CNAMEs into served zones. */
 async function resolve(
-  zones: Route53Zones,
+  zones: AccountsZones,
   ignoreZones: Set<string>,
   name: string,
   type: RecordType | 'ANY',

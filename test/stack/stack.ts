@@ -94,6 +94,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     NODE_EXTRA_CA_CERTS: pebble.caCertPath,
+    // The authoritative nameserver for certkeeper's propagation check (see test/e2e/config-file.ts).
+    CERTKEEPER_TEST_DNS_RESOLVER: `127.0.0.1:${dns.port}`,
   };
 
   let stopped: Promise<void> | undefined;

@@ -50,7 +50,7 @@ describe('config validation: each bad config names the key and the fix', () => {
     [
       'an unknown top-level key',
       (c) => (c.statedir = '/var/lib/certkeeper'),
-      '  - (top level): unknown key "statedir" (did you mean "stateDir"?); expected one of: acme, stateDir, store, aws, schedule, discovery, concurrency, certificates, route53, notifications, metrics',
+      '  - (top level): unknown key "statedir" (did you mean "stateDir"?); expected one of: acme, stateDir, store, aws, schedule, discovery, concurrency, route53, certificates, notifications, metrics',
     ],
     [
       'a missing field',

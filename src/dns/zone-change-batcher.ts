@@ -1,0 +1,150 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  ListResourceRecordSetsCommand,
+  type Change,
+  type ChangeResourceRecordSetsCommandOutput,
+  type ListResourceRecordSetsCommandOutput,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import type { HostedZone } from './hosted-zones.js';
+import { normaliseName } from './hosted-zones.js';
+import type { Route53Gateway } from './route53-gateway.js';
+import { changesFor, desiredValues, splitIntoRequests, unquote, type CurrentTxt, type TxtEdit } from './txt-changes.js';
+
+/** A change sent for a caller's edit, or none when the zone already looked as asked. */
+export interface SentChange {
+  changeId?: string;
+}
+
+interface PendingEdit extends TxtEdit {
+  resolve: (sent: SentChange) => void;
+  reject: (error: Error) => void;
+}
+
+// Route 53 lists at most 300 record sets per ListResourceRecordSets page.
+const PAGE_SIZE = 300;
+// Another process changing the same names between our read and our write: read again, this often.
+const MAX_CONFLICT_ROUNDS = 6;
+
+/**
+ * Coalesces TXT edits for one hosted zone from every concurrent renewal in the process: edits that
+ * arrive within `windowMs` of each other (or while the previous change is being sent) go out as one
+ * ChangeResourceRecordSets call (split only at the API's limits), values for one name merged into one
+ * record set. Flushes never overlap, so each one reads the zone after the previous one wrote it.
+ */
+export class ZoneChangeBatcher {
+  private pending: PendingEdit[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  /** What the flushes did, for the audit log and tests: requests sent, names and how values were read. */
+  readonly stats = { changeRequests: 0, reads: 0 };
+
+  constructor(
+    private readonly gateway: Route53Gateway,
+    readonly zone: HostedZone,
+    private readonly windowMs = 50,
+    private readonly maxPendingValues = 400,
+  ) {}
+
+  edit(action: TxtEdit['action'], name: string, values: string[]): Promise<SentChange> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ action, name: normaliseName(name), values, resolve, reject });
+      const queued = this.pending.reduce((sum, edit) => sum + edit.values.length, 0);
+      if (queued >= this.maxPendingValues) this.flushSoon(0);
+      else this.flushSoon(this.windowMs);
+    });
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // Edits that arrive while the previous flush runs wait for it and go out together in the next.
+      this.flushing = this.flushing.then(() => this.flush());
+    }, delayMs);
+  }
+
+  private async flush(): Promise<void> {
+    const edits = this.pending;
+    this.pending = [];
+    if (edits.length > 0) await this.apply(edits, 1);
+  }
+
+  /** Reads the names, sends the changes; edits whose request met a concurrent writer go round again. */
+  private async apply(edits: PendingEdit[], round: number): Promise<void> {
+    let requests: Change[][];
+    try {
+      const names = [...new Set(edits.map((edit) => edit.name))];
+      const current = await this.currentValues(names);
+      requests = splitIntoRequests(changesFor(current, desiredValues(current, edits)));
+    } catch (error) {
+      for (const edit of edits) edit.reject(error as Error);
+      return;
+    }
+    const changeIdByName = new Map<string, string>();
+    const failures = new Map<string, Error>();
+    const conflicted = new Set<string>();
+    for (const changes of requests) {
+      const names = changes.map((change) => normaliseName(change.ResourceRecordSet!.Name!));
+      try {
+        const answer = await this.gateway.send<ChangeResourceRecordSetsCommandOutput>(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: this.zone.id,
+            ChangeBatch: { Comment: 'certkeeper: ACME DNS-01 challenges', Changes: changes },
+          }),
+        );
+        this.stats.changeRequests++;
+        for (const name of names) changeIdByName.set(name, answer.ChangeInfo!.Id!);
+      } catch (error) {
+        const conflict = (error as Error).name === 'InvalidChangeBatch' && round < MAX_CONFLICT_ROUNDS;
+        for (const name of names) (conflict ? conflicted.add(name) : failures.set(name, error as Error));
+      }
+    }
+    const again: PendingEdit[] = [];
+    for (const edit of edits) {
+      const failure = failures.get(edit.name);
+      if (conflicted.has(edit.name)) again.push(edit);
+      else if (failure) edit.reject(failure);
+      else edit.resolve({ changeId: changeIdByName.get(edit.name) });
+    }
+    if (again.length > 0) await this.apply(again, round + 1);
+  }
+
+  /**
+   * The TXT values at these names now. Reading the whole zone costs one call per 300 record sets;
+   * reading names one by one costs one call each: whichever is fewer.
+   */
+  private async currentValues(names: string[]): Promise<Map<string, CurrentTxt>> {
+    const pages = Math.max(1, Math.ceil((this.zone.recordSetCount ?? Infinity) / PAGE_SIZE));
+    const sets: ResourceRecordSet[] = [];
+    if (names.length > pages) {
+      let next: { name?: string; type?: string } | undefined = {};
+      while (next) {
+        const page: ListResourceRecordSetsCommandOutput = await this.gateway.send<ListResourceRecordSetsCommandOutput>(
+          new ListResourceRecordSetsCommand({ HostedZoneId: this.zone.id, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: PAGE_SIZE }),
+        );
+        this.stats.reads++;
+        sets.push(...(page.ResourceRecordSets ?? []));
+        next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;
+      }
+    } else {
+      for (const name of names) {
+        const page = await this.gateway.send<ListResourceRecordSetsCommandOutput>(
+          new ListResourceRecordSetsCommand({ HostedZoneId: this.zone.id, StartRecordName: name, StartRecordType: 'TXT', MaxItems: 1 }),
+        );
+        this.stats.reads++;
+        sets.push(...(page.ResourceRecordSets ?? []).slice(0, 1));
+      }
+    }
+    const wanted = new Set(names);
+    const current = new Map<string, CurrentTxt>();
+    for (const set of sets) {
+      const name = normaliseName(set.Name ?? '');
+      if (set.Type !== 'TXT' || !wanted.has(name)) continue;
+      const raw = (set.ResourceRecords ?? []).map((record) => record.Value ?? '');
+      current.set(name, { ttl: set.TTL ?? 300, raw, values: raw.map(unquote) });
+    }
+    return current;
+  }
+}
