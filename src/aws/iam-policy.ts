@@ -192,7 +192,9 @@ function route53Statements(grants: ZoneGrant[], partition: string, prefix: strin
       Condition: {
         'ForAllValues:StringEquals': {
           'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
-          'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
+          // certkeeper replaces a record set by DELETE of exactly what it read + CREATE (never UPSERT, which could
+          // overwrite another run's values): Route 53 refuses the pair if the set changed in between.
+          'route53:ChangeResourceRecordSetsActions': ['CREATE', 'DELETE'],
         },
         'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': grant.recordNames },
         Null: {

@@ -103,7 +103,7 @@ describe('certkeeper iam-policy', () => {
     expect(await denied({ ...change, context: { ...change.context, [names]: ['_acme-challenge.iam.example', 'iam.example'] } })).toBe(true);
     expect(await denied({ ...change, context: { ...change.context, [names]: ['_acme-challenge.other.iam.example'] } })).toBe(true);
     expect(await denied({ ...change, context: { ...change.context, 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT', 'A'] } })).toBe(true);
-    expect(await denied({ ...change, context: { ...change.context, 'route53:ChangeResourceRecordSetsActions': ['CREATE'] } })).toBe(true);
+    expect(await denied({ ...change, context: { ...change.context, 'route53:ChangeResourceRecordSetsActions': ['UPSERT'] } })).toBe(true);
     expect(await denied({ ...change, resource: `arn:aws:route53:::hostedzone/${otherZoneId}` })).toBe(true);
 
     const modify = recorder.calls.find((call) => call.action === 'elasticloadbalancing:ModifyListener')!;

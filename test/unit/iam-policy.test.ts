@@ -18,7 +18,7 @@ function config(extra: Record<string, unknown> = {}, route53: Record<string, unk
   );
 }
 
-const change = (names: string[], zone = 'ZONEA', types = ['TXT'], actions = ['UPSERT']) => ({
+const change = (names: string[], zone = 'ZONEA', types = ['TXT'], actions = ['CREATE']) => ({
   action: 'route53:ChangeResourceRecordSets',
   resource: `arn:aws:route53:::hostedzone/${zone}`,
   context: {
@@ -35,7 +35,7 @@ describe('iam-policy builder', () => {
     expect(normaliseRecordName('a*b.example.com')).toBe('a\\052b.example.com');
   });
 
-  it('allows only TXT UPSERT/DELETE of these challenge names in the configured zone', async () => {
+  it('allows only TXT CREATE/DELETE of these challenge names in the configured zone', async () => {
     const { policy, notes } = buildIamPolicy(config());
     expect(notes).toEqual([]);
     expect(await evaluateCall(policy, change(['_acme-challenge.example.com', '_acme-challenge.www.example.com']))).toBe('Allowed');
@@ -44,6 +44,7 @@ describe('iam-policy builder', () => {
     expect(await evaluateCall(policy, change(['example.com']))).toBe('ImplicitlyDenied');
     expect(await evaluateCall(policy, change(['_acme-challenge.example.com'], 'ZONEB'))).toBe('ImplicitlyDenied');
     expect(await evaluateCall(policy, change(['_acme-challenge.example.com'], 'ZONEA', ['CNAME']))).toBe('ImplicitlyDenied');
+    expect(await evaluateCall(policy, change(['_acme-challenge.example.com'], 'ZONEA', ['TXT'], ['UPSERT']))).toBe('ImplicitlyDenied');
     // No ListHostedZones when every zone is configured.
     expect(policy.Statement.flatMap((s) => s.Action)).not.toContain('route53:ListHostedZones');
   });
