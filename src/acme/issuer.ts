@@ -39,6 +39,8 @@ export interface IssueContext {
   rateLimits: RateLimitRecords;
   /** The CA's error answers during this renewal (see ca-http.ts). */
   problems: CaProblem[];
+  /** Tells the Route 53 batchers this renewal has presented (or will not): see dns/present-rendezvous.ts. */
+  arrived?: () => void;
 }
 
 /**
@@ -86,11 +88,13 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     });
   }
 
+  // Nothing to present (the CA reuses valid authorizations): the batchers need not wait for this renewal.
+  if (pending.length === 0) ctx.arrived?.();
   if (pending.length > 0) {
     const records = pending.map((item) => item.record);
     const forget = await ctx.journal.note(ctx.runId, spec.name, records);
     try {
-      await ctx.solver.present(records, log, signal);
+      await ctx.solver.present(records, log, signal, ctx.arrived);
       signal?.throwIfAborted();
       await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
       await Promise.all(

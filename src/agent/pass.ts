@@ -60,9 +60,12 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   await cleanUpOrphanedChallenges(ctx, log);
 
   const scope = ctx.forPass();
-  const outcomes = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
-    handleCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), runId, options),
-  );
+  const outcomes = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) => {
+    // Until it knows whether it orders, each certificate in flight holds the Route 53 batchers open (see
+    // dns/present-rendezvous.ts), so one pass's renewals share one change per zone.
+    const arrived = ctx.solver.expectPresent();
+    return handleCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), runId, options, arrived).finally(arrived);
+  });
   const count = (result: CertificateOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;
   log.info('pass.finished', {
     durationMs: Date.now() - started,
@@ -83,12 +86,14 @@ async function handleCertificate(
   log: AuditLogger,
   runId: string,
   options: PassOptions,
+  arrived: () => void,
 ): Promise<CertificateOutcome> {
   if (options.signal?.aborted) return { name: spec.name, result: 'cancelled' };
   let decision: Decision | undefined;
   try {
     const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, options);
     decision = assessment.decision;
+    if (decision.action !== 'renew') arrived();
     const deployed = earliestExpiring(assessment.observation.regions);
     log.info('renewal.decided', {
       action: decision.action,
@@ -136,7 +141,7 @@ async function handleCertificate(
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
-          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal);
+          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, arrived);
         } catch (error) {
           await noteRateLimit(spec, problems, ctx, log);
           throw error;

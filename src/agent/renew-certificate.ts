@@ -31,6 +31,7 @@ export async function renewCertificate(
   runId: string,
   problems: CaProblem[],
   signal?: AbortSignal,
+  arrived?: () => void,
 ): Promise<{ deployments: Deployment[]; serial: string; notBefore: Date; notAfter: Date }> {
   const { observation } = assessment;
   const client = await ctx.acmeClient(log);
@@ -47,6 +48,7 @@ export async function renewCertificate(
     preferredChain: ctx.config.acme.preferredChain,
     rateLimits: ctx.rateLimits,
     problems,
+    arrived,
   });
   signal?.throwIfAborted();
 

@@ -6,6 +6,7 @@ import type { HostedZone } from './hosted-zones.js';
 import { normaliseName } from './hosted-zones.js';
 import type { PropagationCheck } from './propagation-check.js';
 import type { Route53Accounts } from './route53-accounts.js';
+import { PresentRendezvous } from './present-rendezvous.js';
 import { ZoneChangeBatcher, type SentChange } from './zone-change-batcher.js';
 
 /** One DNS-01 TXT value to publish: `_acme-challenge.NAME` (or its CNAME target) in a hosted zone. */
@@ -29,6 +30,10 @@ export interface SolverOptions {
   pollIntervalMs?: number;
   /** How long the batcher collects edits before sending them. */
   batchWindowMs?: number;
+  /** How long presented values may wait for renewals that are still ordering (default 10 s). */
+  gatherMaxMs?: number;
+  /** How long removals are collected before they are sent (default 1 s). */
+  removeWindowMs?: number;
   /** After INSYNC, ask the authoritative nameservers (route53.propagation.check). */
   propagation?: PropagationCheck;
 }
@@ -41,29 +46,39 @@ export interface SolverOptions {
 export class Route53Solver {
   private readonly batchers = new Map<string, ZoneChangeBatcher>();
   private readonly insync = new Map<string, Promise<void>>();
+  private readonly rendezvous = new PresentRendezvous();
 
   constructor(
     private readonly accounts: Route53Accounts,
     private readonly options: SolverOptions = {},
   ) {}
 
+  /**
+   * A renewal that may present values soon (see present-rendezvous.ts): the batchers wait for it.
+   * Call the returned function when it has presented, or will not; `present()` calls it too.
+   */
+  expectPresent(): () => void {
+    return this.rendezvous.expect();
+  }
+
   /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
-  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal): Promise<void> {
-    const zones = await Promise.all(
-      [...groupByZone(records)].map(async ([, zoneRecords]) => {
-        const batcher = this.batcherFor(zoneRecords[0]!);
-        const sent = await this.editAll(batcher, 'add', zoneRecords);
-        const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
-        log.info('dns.challenge.presented', {
-          hostedZoneId: batcher.zone.id,
-          zone: batcher.zone.name,
-          changeIds,
-          records: uniqueNames(zoneRecords),
-          count: zoneRecords.length,
+  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void): Promise<void> {
+    const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
+      const batcher = this.batcherFor(zoneRecords[0]!);
+      const sent = await this.editAll(batcher, 'add', zoneRecords);
+      const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
+      log.info('dns.challenge.presented', {
+        hostedZoneId: batcher.zone.id,
+        zone: batcher.zone.name,
+        changeIds,
+        records: uniqueNames(zoneRecords),
+        count: zoneRecords.length,
         });
         return { batcher, zoneRecords, changeIds };
-      }),
-    );
+      });
+    // The edits are queued (synchronously, above): the batchers need not wait for this renewal any more.
+    arrived?.();
+    const zones = await Promise.all(queued);
     await Promise.all(zones.flatMap(({ batcher, changeIds }) => changeIds.map((changeId) => this.waitInsync(batcher, changeId, log, signal))));
     const propagation = this.options.propagation;
     if (propagation) {
@@ -106,7 +121,8 @@ export class Route53Solver {
     let batcher = this.batchers.get(key);
     if (!batcher) {
       const zone: HostedZone = { id: record.zoneId, name: record.zoneName ?? record.zoneId, role };
-      batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, this.options.batchWindowMs);
+      const gatherMaxMs = this.options.gatherMaxMs ?? 10_000;
+      batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, this.options.batchWindowMs, undefined, () => this.rendezvous.gathered(gatherMaxMs), this.options.removeWindowMs);
       this.batchers.set(key, batcher);
     }
     if (record.zoneRecordSetCount !== undefined) batcher.zone.recordSetCount = record.zoneRecordSetCount;

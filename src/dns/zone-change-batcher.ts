@@ -28,9 +28,11 @@ const MAX_CONFLICT_ROUNDS = 6;
 
 /**
  * Coalesces TXT edits for one hosted zone from every concurrent renewal in the process: edits that
- * arrive within `windowMs` of each other (or while the previous change is being sent) go out as one
+ * arrive within a short window of each other (or while the previous change is being sent) go out as one
  * ChangeResourceRecordSets call (split only at the API's limits), values for one name merged into one
- * record set. Flushes never overlap, so each one reads the zone after the previous one wrote it.
+ * record set. A batch that adds values first waits for `gather` (the renewals still ordering, see
+ * present-rendezvous.ts); removals wait `removeWindowMs`, as renewals of one change finish validating
+ * within moments of each other. Flushes never overlap, so each one reads the zone after the previous one wrote it.
  */
 export class ZoneChangeBatcher {
   private pending: PendingEdit[] = [];
@@ -44,14 +46,15 @@ export class ZoneChangeBatcher {
     readonly zone: HostedZone,
     private readonly windowMs = 50,
     private readonly maxPendingValues = 400,
+    private readonly gather: () => Promise<void> = () => Promise.resolve(),
+    private readonly removeWindowMs = 1_000,
   ) {}
 
   edit(action: TxtEdit['action'], name: string, values: string[]): Promise<SentChange> {
     return new Promise((resolve, reject) => {
       this.pending.push({ action, name: normaliseName(name), values, resolve, reject });
-      const queued = this.pending.reduce((sum, edit) => sum + edit.values.length, 0);
-      if (queued >= this.maxPendingValues) this.flushSoon(0);
-      else this.flushSoon(this.windowMs);
+      if (this.full()) this.flushSoon(0);
+      else this.flushSoon(action === 'remove' ? this.removeWindowMs : this.windowMs);
     });
   }
 
@@ -60,9 +63,16 @@ export class ZoneChangeBatcher {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      // Edits that arrive while the previous flush runs wait for it and go out together in the next.
-      this.flushing = this.flushing.then(() => this.flush());
+      // Edits that arrive while the previous flush runs (or while gathering) go out together in the next.
+      this.flushing = this.flushing.then(async () => {
+        if (!this.full() && this.pending.some((edit) => edit.action !== 'remove')) await this.gather();
+        await this.flush();
+      });
     }, delayMs);
+  }
+
+  private full(): boolean {
+    return this.pending.reduce((sum, edit) => sum + edit.values.length, 0) >= this.maxPendingValues;
   }
 
   private async flush(): Promise<void> {
