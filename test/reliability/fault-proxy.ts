@@ -95,7 +95,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const record: CallRecord = { action: call.action, region: call.region, method: call.method, path: call.path, status: 0, at: Date.now(), params: paramsOf(call) };
     calls.push(record);
     options.onCall?.(call);
-    const rule = rules.find((candidate) => candidate.used < (candidate.times ?? Infinity) && candidate.match(call));
+    // The rule added last wins: a test arms a one-off fault over the file's standing rules.
+    const rule = rules.findLast((candidate) => candidate.used < (candidate.times ?? Infinity) && candidate.match(call));
     if (rule) rule.used += 1;
     try {
       await rule?.before?.(call);
