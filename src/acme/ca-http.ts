@@ -55,6 +55,13 @@ export function configureCaHttp(caCertificates: string | undefined): void {
             // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
             if (response.status === 429) response.status = 400;
           }
+          // acme-client retries a network error, then reads the missing response and fails with "Cannot read
+          // properties of undefined (reading 'config')". On the last attempt, say what happened instead (an
+          // error without `config` passes its interceptor unchanged).
+          const attempt = (request as { retryAttempt?: number }).retryAttempt ?? 0;
+          if (!response && attempt >= acmeSettings().retryMaxAttempts) {
+            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${attempt + 1} attempts)`);
+          }
           throw error;
         }
       };
@@ -64,6 +71,10 @@ export function configureCaHttp(caCertificates: string | undefined): void {
     });
   }
   installedBundle = caCertificates ?? undefined;
+}
+
+function acmeSettings(): { retryMaxAttempts: number; retryDefaultDelay: number } {
+  return (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
 }
 
 function recordProblem(url: string, status: number, data: unknown, retryAfter: unknown): void {

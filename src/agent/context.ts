@@ -35,7 +35,7 @@ export class AgentContext {
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
-    this.aws = new AwsClients(config.aws.region);
+    this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     this.solver = new Route53Solver(this.aws.route53, solverOptions);
   }
 

@@ -11,20 +11,24 @@ export class AwsClients {
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   readonly route53: Route53Client;
 
-  constructor(defaultRegion: string) {
+  /** The SDK waits for an answer forever by default: a load balancer API that hangs would hang the whole pass. */
+  private readonly requestHandler: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
+
+  constructor(defaultRegion: string, requestTimeoutSeconds = 60) {
+    this.requestHandler = { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
     // Route 53 allows 5 requests/s per account: the SDK's default 3 attempts run out in bursts.
-    this.route53 = new Route53Client({ region: defaultRegion, maxAttempts: 10, retryMode: 'adaptive' });
+    this.route53 = new Route53Client({ region: defaultRegion, maxAttempts: 10, retryMode: 'adaptive', requestHandler: this.requestHandler });
   }
 
   acm(region: string): ACMClient {
     let client = this.acmClients.get(region);
-    if (!client) this.acmClients.set(region, (client = new ACMClient({ region, maxAttempts: 5 })));
+    if (!client) this.acmClients.set(region, (client = new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler })));
     return client;
   }
 
   elbv2(region: string): ElasticLoadBalancingV2Client {
     let client = this.elbClients.get(region);
-    if (!client) this.elbClients.set(region, (client = new ElasticLoadBalancingV2Client({ region, maxAttempts: 5 })));
+    if (!client) this.elbClients.set(region, (client = new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler })));
     return client;
   }
 

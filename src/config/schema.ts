@@ -184,7 +184,11 @@ export const configSchema = z
     /** Account key and records; relative paths are relative to the config file. Created 0700, files 0600. */
     stateDir: z.string().min(1).default('./.certkeeper'),
     /** Credentials and endpoints come from the standard AWS chain and environment. */
-    aws: z.strictObject({ region }),
+    aws: z.strictObject({
+      region,
+      /** A call to AWS that gets no answer within this is abandoned (and retried by the SDK); without it a hung connection would hang the pass. */
+      requestTimeoutSeconds: z.number().positive().max(600).default(60),
+    }),
     schedule: schedule.default({ jitterSeconds: 300 }),
     /** The safety net: ACM certificates certkeeper does not manage that expire soon (`discover`; the daemon warns daily). */
     discovery: z
