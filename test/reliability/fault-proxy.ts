@@ -62,6 +62,8 @@ export interface FaultProxy {
   held(action?: string, timeoutMs?: number): Promise<ProxiedCall>;
   /** Held calls are dropped (the client that sent them is gone). */
   dropHeld(): void;
+  /** Held calls go on to the server now, and their answers back to the client. */
+  releaseHeld(): void;
   /** Stop accepting connections (ECONNREFUSED) until `up()`. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -81,7 +83,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const ca = options.tls ? readFileSync(options.tls.caPath) : undefined;
   const rules: (FaultRule & { used: number })[] = [];
   const calls: CallRecord[] = [];
-  const heldCalls: { call: ProxiedCall; res: ServerResponse }[] = [];
+  const heldCalls: { call: ProxiedCall; res: ServerResponse; release: () => void }[] = [];
   const heldWaiters: { action?: string; resolve: (call: ProxiedCall) => void }[] = [];
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -106,7 +108,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const fault = typeof rule?.fault === 'function' ? rule.fault(call) : rule?.fault;
     if (fault && 'hold' in fault) {
       record.fault = 'hold';
-      heldCalls.push({ call, res });
+      heldCalls.push({ call, res, release: () => void forward(req, res, call, body, record, undefined) });
       for (const waiter of heldWaiters.splice(0)) {
         if (!waiter.action || waiter.action === call.action) waiter.resolve(call);
         else heldWaiters.push(waiter);
@@ -130,6 +132,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (req.socket.destroyed) return;
     }
+    await forward(req, res, call, body, record, fault);
+  }
+
+  async function forward(req: IncomingMessage, res: ServerResponse, call: ProxiedCall, body: Buffer, record: CallRecord, fault: Fault | undefined): Promise<void> {
     try {
       let answer = await forwardRequest(upstream, call.method, call.path, req.headers, body, ca);
       if (fault && 'rewrite' in fault) {
@@ -170,6 +176,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     dropHeld() {
       for (const { res } of heldCalls.splice(0)) res.socket?.destroy();
+    },
+    releaseHeld() {
+      for (const { release } of heldCalls.splice(0)) release();
     },
     async down() {
       await new Promise<void>((resolve) => {
