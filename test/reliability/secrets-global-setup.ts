@@ -23,6 +23,7 @@ export function teardown(): void {
     throw new Error(`${summary}: key material found in ${leaks.length}:\n${leaks.slice(0, 20).join('\n')}\n(outputs kept in ${dir})`);
   }
   console.log(`${summary}: none found`);
-  if (outputs.length === 0 || needles.length === 0) throw new Error(`${summary}: nothing to scan, the scan proves nothing`);
+  // A scan of nothing proves nothing (a single file without keys, e.g. the config fuzzing, only has the PEM check).
+  if (outputs.length === 0) throw new Error(`${summary}: nothing to scan, the scan proves nothing`);
   rmSync(dir, { recursive: true, force: true });
 }
