@@ -98,10 +98,13 @@ function mutate(config: Record<string, any>, change: Mutation): void {
   const parent = path.slice(0, -1).reduce<any>((node, key) => node[key], config);
   const key = path[path.length - 1]!;
   if (change.kind === 'set') parent[key] = change.value;
-  else if (change.kind === 'delete') Array.isArray(parent) ? parent.splice(Number(key), 1) : delete parent[key];
-  else if (change.kind === 'duplicate' && Array.isArray(parent)) parent.push(structuredClone(parent[key]));
-  else if (change.kind === 'empty') parent[key] = Array.isArray(parent[key]) ? [] : typeof parent[key] === 'string' ? '' : {};
-  else if (change.kind === 'rename' && !Array.isArray(parent)) {
+  if (change.kind === 'delete') {
+    if (Array.isArray(parent)) parent.splice(Number(key), 1);
+    else delete parent[key];
+  }
+  if (change.kind === 'duplicate' && Array.isArray(parent)) parent.push(structuredClone(parent[Number(key)]));
+  if (change.kind === 'empty') parent[key] = Array.isArray(parent[key]) ? [] : typeof parent[key] === 'string' ? '' : {};
+  if (change.kind === 'rename' && !Array.isArray(parent)) {
     parent[`${String(key)}s`] = parent[key];
     delete parent[key];
   }
