@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../src/config/load.js';
 import { runCli } from './output-log.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 /**
@@ -169,6 +169,7 @@ describe('config loader fuzzing', () => {
 
 describe('bad configs through the CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'certkeeper-fuzz-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const samples: [string, (config: Record<string, any>) => void, RegExp][] = [
     ['a 300-character name', (c) => (c.certificates[0].domains = [`${'x'.repeat(300)}.example.com`]), /certificates\[0\]\.domains\[0\]: /],
     ['a wildcard in the middle', (c) => (c.certificates[0].domains = ['a.*.example.com']), /certificates\[0\]\.domains\[0\]: /],

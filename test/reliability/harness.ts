@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -43,6 +43,7 @@ export async function startReliabilityStack(options: StackOptions = {}): Promise
     tls: { certPath: stack.pebble.serverCertPath, keyPath: stack.pebble.serverKeyPath, caPath: stack.caCertPath },
   });
   const directoryUrl = `${acme.url}${new URL(stack.directoryUrl).pathname}`;
+  const workDir = mkdtempSync(join(tmpdir(), 'certkeeper-reliability-work-'));
   return {
     stack,
     aws: awsFixtures(stack.motoEndpoint),
@@ -51,10 +52,11 @@ export async function startReliabilityStack(options: StackOptions = {}): Promise
     awsProxy,
     env: { ...stack.env, AWS_ENDPOINT_URL: awsProxy.url },
     directoryUrl,
-    workDir: mkdtempSync(join(tmpdir(), 'certkeeper-reliability-')),
+    workDir,
     async stop() {
       await Promise.all([acme.stop(), awsProxy.stop(), vault.stop()]);
       await stack.stop();
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }

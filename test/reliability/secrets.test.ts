@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,8 +113,10 @@ describe('secrets', () => {
   });
 
   it('the ACME connection is verified: a CA whose HTTPS certificate is from an untrusted issuer is refused, clearly', async () => {
-    const stranger = await writeTestCa(mkdtempSync(join(tmpdir(), 'certkeeper-untrusted-')));
+    const strangerDir = mkdtempSync(join(tmpdir(), 'certkeeper-untrusted-'));
+    const stranger = await writeTestCa(strangerDir);
     const run = await runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], { ...rel.env, NODE_EXTRA_CA_CERTS: stranger.caCertPath });
+    rmSync(strangerDir, { recursive: true, force: true });
     expect(run.code).toBe(1);
     const error = String(eventsNamed(run.events, 'renewal.failed', 'www')[0]?.error);
     expect(error).toMatch(/presented a TLS certificate that is not trusted \([A-Z_]+: .+\); for a private CA set acme\.caCertificates/);

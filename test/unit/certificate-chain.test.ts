@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,5 +18,6 @@ describe('checkChain', () => {
     expect(() => checkChain(leaf, [stranger.certificatePem])).toThrow(/does not lead to its issuer: .* is not signed by "CN=Stranger Intermediate CA"/);
     expect(() => checkChain(leaf, [])).toThrow('the CA returned a certificate without its issuing chain');
     expect(() => checkChain(leaf, ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'])).toThrow(/certificate 1 cannot be parsed/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
