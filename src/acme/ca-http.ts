@@ -59,6 +59,20 @@ export function configureCaHttp(caCertificates: string | undefined): void {
             // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
             if (response.status === 429) response.status = 400;
           }
+          // acme-client retries a network error, then reads the missing response and fails with "Cannot read
+          // properties of undefined (reading 'config')". On the last attempt, say what happened instead (an
+          // error without `config` passes its interceptor unchanged).
+          const code = (error as { code?: string }).code ?? '';
+          // An untrusted certificate is not transient: say so now instead of retrying for half a minute.
+          if (!response && TLS_TRUST_ERRORS.has(code)) {
+            throw new Error(
+              `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
+            );
+          }
+          const attempt = (request as { retryAttempt?: number }).retryAttempt ?? 0;
+          if (!response && attempt >= acmeSettings().retryMaxAttempts) {
+            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${attempt + 1} attempts)`);
+          }
           throw error;
         }
       };
@@ -94,6 +108,22 @@ export function acmeEndpoint(url: string): string {
     kept.push(segment);
   }
   return `/${kept.join('/')}`;
+}
+
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function acmeSettings(): { retryMaxAttempts: number; retryDefaultDelay: number } {
+  return (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
 }
 
 function recordProblem(url: string, status: number, data: unknown, retryAfter: unknown): void {

@@ -6,7 +6,7 @@ import type { ChallengeJournal } from '../dns/challenge-journal.js';
 import type { ChallengeTarget, HostedZoneFinder } from '../dns/hosted-zones.js';
 import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
 import { challengeBaseName } from '../config/domains.js';
-import { checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
+import { checkChain, checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
 import { createCertificateKey, createCsr } from '../pki/keys.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { identifierSetKey } from '../policy/rate-limits.js';
@@ -127,6 +127,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
   const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
+  checkChain(leafPem, intermediates);
   await ctx.rateLimits.update((ledger) =>
     ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
   );

@@ -53,7 +53,7 @@ export class AgentContext {
     this.journal = new ChallengeJournal(this.store);
     // A cache of public facts on local disk, also with a shared store: losing it costs GetCertificate calls, nothing else.
     this.certificateFacts = new CertificateFactsCache(new FileStore(config.stateDir));
-    this.aws = new AwsClients(config.aws.region);
+    this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);
     this.solver = new Route53Solver(this.route53, {

@@ -134,7 +134,7 @@ async function handleCertificate(
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
       }
       if (decision.action === 'redeploy') {
-        const deployments = await redeployCertificate(spec, current.observation, ctx, log);
+        const deployments = await redeployCertificate(spec, current.observation, ctx, scope, log, options.signal);
         log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }

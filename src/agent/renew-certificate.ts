@@ -70,8 +70,9 @@ export async function renewCertificate(
     for (const listener of target.listeners) {
       await bindListener(ctx.aws.elbv2(target.region), listener, certificateArn, replaced, log);
     }
-    if (observed?.certificateArn && observed.certificateArn !== certificateArn && observed.foundBy !== 'config') {
-      replacedByNewArn.push({ acm, certificateArn: observed.certificateArn, listeners: target.listeners.map((listener) => listener.arn) });
+    // The certificate replaced, and any left by an interrupted run (`alsoTagged`), go once the new one is served.
+    if (observed && observed.foundBy !== 'config') {
+      for (const old of replaced) replacedByNewArn.push({ acm, certificateArn: old, listeners: target.listeners.map((listener) => listener.arn) });
     }
     deployments.push({ region: target.region, certificateArn });
   }
@@ -116,9 +117,16 @@ async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string
  * Puts the deployed certificate back on listeners that no longer serve it (drift): no order, no import.
  * SNI listeners also lose other certificates of this name (`alsoTagged`), as after a renewal.
  */
-export async function redeployCertificate(spec: CertificateSpec, observation: Observation, ctx: AgentContext, log: AuditLogger): Promise<Deployment[]> {
+export async function redeployCertificate(
+  spec: CertificateSpec,
+  observation: Observation,
+  ctx: AgentContext,
+  scope: PassScope,
+  log: AuditLogger,
+  signal?: AbortSignal,
+): Promise<Deployment[]> {
   const deployments: Deployment[] = [];
-  const replacedByNewArn: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
+  const leftovers: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     if (!observed?.certificateArn) continue;
@@ -126,8 +134,25 @@ export async function redeployCertificate(spec: CertificateSpec, observation: Ob
       if (observed.listeners?.find((entry) => entry.arn === listener.arn)?.carries) continue;
       await bindListener(ctx.aws.elbv2(target.region), listener, observed.certificateArn, observed.alsoTagged, log);
     }
+    for (const arn of observed.leftovers ?? []) {
+      leftovers.push({ acm: scope.acm(target.region), certificateArn: arn, listeners: target.listeners.map((listener) => listener.arn) });
+    }
     deployments.push({ region: target.region, certificateArn: observed.certificateArn });
   }
+  if (leftovers.length === 0) return deployments;
+  // As after a renewal: a certificate left over by an interrupted run goes only once the deployed one is served.
+  const deployed = observation.regions.find((entry) => entry.facts)?.facts;
+  if (spec.verify.length > 0 && deployed) {
+    const expected = { serial: deployed.serial, notAfter: deployed.notAfter };
+    try {
+      await waitUntilServed(spec.verify, expected, spec.verifyTimeoutSeconds * 1000, signal);
+    } catch (error) {
+      log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
+      for (const old of leftovers) log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: 'the deployed certificate is not served yet' });
+      throw error;
+    }
+  }
+  for (const old of leftovers) await old.acm.retire(old.certificateArn, old.listeners, log);
   return deployments;
 }
 

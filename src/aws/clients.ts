@@ -22,7 +22,15 @@ export class AwsClients {
   private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
   private readonly route53Clients = new Map<string, Route53Client>();
 
-  constructor(private readonly defaultRegion: string) {}
+  /** The SDK waits for an answer forever by default: a load balancer API that hangs would hang the whole pass. */
+  private readonly requestHandler: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
+
+  constructor(
+    private readonly defaultRegion: string,
+    requestTimeoutSeconds = 60,
+  ) {
+    this.requestHandler = { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
+  }
 
   /** The default credentials' Route 53 client. */
   get route53(): Route53Client {
@@ -41,10 +49,12 @@ export class AwsClients {
       const credentials = role
         ? fromTemporaryCredentials({
             params: { RoleArn: role.roleArn, ExternalId: role.externalId, RoleSessionName: 'certkeeper-dns', DurationSeconds: 3600 },
-            clientConfig: { region: this.defaultRegion },
+            clientConfig: { region: this.defaultRegion, requestHandler: this.requestHandler },
           })
         : undefined;
-      client = countAwsRequests(new Route53Client({ region: this.defaultRegion, maxAttempts: 1, ...(credentials && { credentials }) }));
+      client = countAwsRequests(
+        new Route53Client({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler, ...(credentials && { credentials }) }),
+      );
       this.route53Clients.set(key, client);
     }
     return client;
@@ -52,20 +62,20 @@ export class AwsClients {
 
   acm(region: string): ACMClient {
     let client = this.acmClients.get(region);
-    if (!client) this.acmClients.set(region, (client = countAwsRequests(new ACMClient({ region, maxAttempts: 5 }))));
+    if (!client) this.acmClients.set(region, (client = countAwsRequests(new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   elbv2(region: string): ElasticLoadBalancingV2Client {
     let client = this.elbClients.get(region);
-    if (!client) this.elbClients.set(region, (client = countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5 }))));
+    if (!client) this.elbClients.set(region, (client = countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   /** The Resource Groups Tagging API: finds certkeeper's certificates by tag, 100 per call. */
   tagging(region: string): ResourceGroupsTaggingAPIClient {
     let client = this.taggingClients.get(region);
-    if (!client) this.taggingClients.set(region, (client = countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5 }))));
+    if (!client) this.taggingClients.set(region, (client = countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 

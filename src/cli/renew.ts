@@ -38,7 +38,8 @@ function describeOutcome(outcome: CertificateOutcome): string {
     case 'renewed':
       return `${outcome.name}: renewed and deployed: ${outcome.deployments!.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
     case 'redeployed':
-      return `${outcome.name}: put back on its listeners: ${outcome.decision!.reasons.join('; ')}\n`;
+      // A redeploy puts the certificate back on drifted listeners and/or retires leftovers of an interrupted run.
+      return `${outcome.name}: ${outcome.decision!.checks.includes('ListenerDrift') ? 'put back on its listeners' : 'tidied up'}: ${outcome.decision!.reasons.join('; ')}\n`;
     case 'unchanged':
       return `${outcome.name}: ${outcome.decision!.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision!.reasons.join('; ')}\n`;
     case 'busy':

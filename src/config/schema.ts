@@ -296,7 +296,11 @@ export const configSchema = z
     /** `file` (stateDir, one machine) or `dynamodb` (several agents, or a scheduled task with no disk). */
     store: store.default({ type: 'file' }),
     /** Credentials and endpoints come from the standard AWS chain and environment. */
-    aws: z.strictObject({ region }),
+    aws: z.strictObject({
+      region,
+      /** A call to AWS that gets no answer within this is abandoned (and retried by the SDK); without it a hung connection would hang the pass. */
+      requestTimeoutSeconds: z.number().positive().max(600).default(60),
+    }),
     schedule: schedule.default({ jitterSeconds: 300 }),
     /** The safety net: ACM certificates certkeeper does not manage that expire soon (`discover`; the daemon warns daily). */
     discovery: z

@@ -1,6 +1,6 @@
 import type { CertificateSpec } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
-import type { AcmRegion } from '../targets/acm.js';
+import { loadBalancerOf, type AcmRegion } from '../targets/acm.js';
 import type { ListenerReader } from '../targets/listeners.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 
@@ -13,6 +13,8 @@ export interface RegionObservation {
   foundBy?: 'config' | 'record' | 'tags';
   /** Other ARNs tagged with this name (e.g. left by an interrupted run); not deployed, reported. */
   alsoTagged: string[];
+  /** Those of `alsoTagged` that nothing but the configured listeners uses: safe to retire once they serve `certificateArn`. */
+  leftovers?: string[];
   /** The configured listeners and whether each serves `certificateArn` in its configured role. */
   listeners?: ListenerObservation[];
 }
@@ -50,7 +52,8 @@ export async function observeCertificate(
       const recorded = record?.acm?.[target.region];
       if (recorded) {
         const found = await acm.get(recorded);
-        if (found) return { region: target.region, certificateArn: recorded, facts: found.facts, foundBy: 'record', alsoTagged: [] };
+        // A run killed after importing a new ARN recorded it; the certificate it replaces is still tagged.
+        if (found) return { region: target.region, certificateArn: recorded, facts: found.facts, foundBy: 'record', alsoTagged: (await acm.findByName(spec.name)).filter((arn) => arn !== recorded) };
       }
       const tagged = (await Promise.all((await acm.findByName(spec.name)).map((arn) => acm.get(arn)))).filter((found) => found !== undefined);
       const newest = tagged.sort((a, b) => b.facts.notAfter.getTime() - a.facts.notAfter.getTime())[0];
@@ -79,6 +82,15 @@ export async function observeCertificate(
           }
         }),
       );
+    }),
+  );
+  // Extra certificates of this name that only the configured listeners use can go (after a redeploy); others stay.
+  await Promise.all(
+    regions.map(async (observed) => {
+      if (!observed.certificateArn || observed.alsoTagged.length === 0) return;
+      const ours = new Set(spec.acm.find((entry) => entry.region === observed.region)!.listeners.flatMap((listener) => [listener.arn, loadBalancerOf(listener.arn)]));
+      const users = await Promise.all(observed.alsoTagged.map(async (arn) => ({ arn, users: await acmFor(observed.region).inUseBy(arn) })));
+      observed.leftovers = users.filter((entry) => entry.users !== undefined && entry.users.every((user) => ours.has(user))).map((entry) => entry.arn);
     }),
   );
   return { regions };

@@ -93,3 +93,24 @@ export function checkIssuedCertificate(leafPem: string, privateKeyPem: string, o
 export function daysLeft(notAfter: Date, now: Date): number {
   return (notAfter.getTime() - now.getTime()) / 86_400_000;
 }
+
+/**
+ * The chain the CA sent must lead from the leaf upwards, each certificate issued and signed by the next:
+ * ACM would otherwise serve a leaf with someone else's intermediate, which clients cannot verify.
+ */
+export function checkChain(leafPem: string, chainPems: string[]): void {
+  if (chainPems.length === 0) throw new Error('the CA returned a certificate without its issuing chain');
+  const certificates = [leafPem, ...chainPems].map((pem, index) => {
+    try {
+      return new X509Certificate(pem);
+    } catch (error) {
+      throw new Error(`the CA returned a chain whose certificate ${index} cannot be parsed: ${(error as Error).message}`);
+    }
+  });
+  for (let index = 0; index + 1 < certificates.length; index++) {
+    const [child, parent] = [certificates[index]!, certificates[index + 1]!];
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
+      throw new Error(`the CA returned a chain that does not lead to its issuer: "${child.subject.replace(/\n/g, ', ')}" is not signed by "${parent.subject.replace(/\n/g, ', ')}"`);
+    }
+  }
+}

@@ -23,6 +23,8 @@ export interface ObservedRegion {
   facts?: CertificateFacts;
   /** Whether each configured listener serves `certificateArn` (absent when nothing is deployed). */
   listeners?: { arn: string; mode: 'default' | 'sni'; carries: boolean; error?: string }[];
+  /** Other certificates of this name used by nothing but the configured listeners: left by an interrupted renewal. */
+  leftovers?: string[];
 }
 
 /** The CA's ACME Renewal Information (RFC 9773) for the deployed certificate, with the moment picked in it. */
@@ -154,8 +156,15 @@ export function decide(input: DecisionInput): Decision {
 
   if (triggers.length === 0) {
     const drift = listenerDrift(input.observed);
-    if (drift.length > 0) {
-      return { action: 'redeploy', checks: drift.map(() => 'ListenerDrift'), reasons: drift, renewAt: input.now, plan };
+    const leftovers = leftoverCertificates(input.observed);
+    if (drift.length > 0 || leftovers.length > 0) {
+      return {
+        action: 'redeploy',
+        checks: [...drift.map(() => 'ListenerDrift'), ...leftovers.map(() => 'LeftoverCertificate')],
+        reasons: [...drift, ...leftovers],
+        renewAt: input.now,
+        plan,
+      };
     }
     const renewAt = plan!.renewAt;
     return {
@@ -212,6 +221,13 @@ function listenerDrift(observed: ObservedRegion[]): string[] {
           ? `listener ${listener.arn} cannot be read: ${listener.error}`
           : `listener ${listener.arn} does not serve ${region.certificateArn} as its ${listener.mode === 'default' ? 'default certificate' : 'SNI certificate'}: put it back`,
       ),
+  );
+}
+
+/** A crash between importing a new ARN and retiring the old one leaves two certificates of one name: retire the extra. */
+function leftoverCertificates(observed: ObservedRegion[]): string[] {
+  return observed.flatMap((region) =>
+    region.certificateArn ? (region.leftovers ?? []).map((arn) => `${arn} in ${region.region} is left over from an interrupted renewal (deployed: ${region.certificateArn}): retire it`) : [],
   );
 }
 

@@ -218,6 +218,17 @@ export class AcmRegion {
     }
   }
 
+  /** What uses the certificate (ACM's InUseBy), or undefined when it no longer exists. */
+  async inUseBy(certificateArn: string): Promise<string[] | undefined> {
+    try {
+      const described = await this.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }));
+      return described.Certificate?.InUseBy ?? [];
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
   private async ensureTags(certificateArn: string, name: string, log: AuditLogger): Promise<void> {
     const tags = await this.tags(certificateArn);
     const missing = ownershipTags(name).filter((tag) => tags.get(tag.Key) !== tag.Value);
@@ -233,7 +244,7 @@ export class AcmRegion {
 }
 
 /** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
-function loadBalancerOf(listenerArn: string): string {
+export function loadBalancerOf(listenerArn: string): string {
   return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
 }
 

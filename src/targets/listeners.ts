@@ -21,6 +21,21 @@ export async function bindListener(
   replacedArns: string[],
   log: AuditLogger,
 ): Promise<void> {
+  try {
+    await bind(elb, listener, certificateArn, replacedArns, log);
+  } catch (error) {
+    // AWS's own message ("The specified listener does not exist.") does not say which of several listeners.
+    throw new Error(`listener ${listener.arn}: cannot make it serve ${certificateArn}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function bind(
+  elb: ElasticLoadBalancingV2Client,
+  listener: ListenerSpec,
+  certificateArn: string,
+  replacedArns: string[],
+  log: AuditLogger,
+): Promise<void> {
   if (listener.mode === 'default') {
     const current = await defaultCertificate(elb, listener.arn);
     if (current === certificateArn) return;
