@@ -101,7 +101,8 @@ export class ZoneChangeBatcher {
         const answer = await this.gateway.send<ChangeResourceRecordSetsCommandOutput>(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.zone.id,
-            ChangeBatch: { Comment: 'certkeeper: ACME DNS-01 challenges', Changes: changes },
+            // Says what the change is for in Route 53's change history.
+            ChangeBatch: { Comment: edits.every((edit) => edit.action === 'remove') ? 'certkeeper: clean up ACME DNS-01 challenges' : 'certkeeper: ACME DNS-01 challenges', Changes: changes },
           }),
         );
         this.stats.changeRequests++;

@@ -30,7 +30,7 @@ interface World {
 
 const listenerArnOf = (call: ProxiedCall) => new URLSearchParams(call.text).get('ListenerArn');
 
-// Added after the Route 53 layer with PENDING (branch dns) merges: 'while waiting INSYNC' with GetChange answering PENDING.
+// 'while waiting for INSYNC': the GetChange poll is held, so the process is killed with its change not yet INSYNC.
 const CRASH_POINTS: CrashPoint[] = [
   {
     step: 'after the order',

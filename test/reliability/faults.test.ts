@@ -30,10 +30,11 @@ beforeAll(async () => {
 });
 
 /** A key-type change for the victim makes its renewal import a new ARN and move its listener (ELBv2 calls). */
-function config(victimKeyType: string): string {
-  return writeConfig(rel, `faults-${victimKeyType}.config.mjs`, {
+function config(victimKeyType: string, propagation?: { check?: boolean; timeoutSeconds?: number }): string {
+  return writeConfig(rel, `faults-${victimKeyType}${propagation ? `-${JSON.stringify(propagation).replace(/\W+/g, '-')}` : ''}.config.mjs`, {
     // The AWS SDK's own retries, with a short request timeout so a hanging call costs seconds here.
     aws: { region: 'us-east-1', requestTimeoutSeconds: 3 },
+    ...(propagation && { route53: { propagation } }),
     certificates: [
       { name: 'victim', domains: [VICTIM], keyType: victimKeyType, acm: [{ region: 'us-east-1', listeners: [{ arn: victim.listenerArn }] }] },
       { name: 'bystander', domains: [BYSTANDER], acm: [{ region: 'us-east-1', listeners: [{ arn: bystander.listenerArn }] }] },
@@ -51,7 +52,8 @@ afterAll(async () => {
 });
 
 // Many renewals of the same names in minutes: certkeeper's own duplicate-certificate guard would hold them back.
-const renew = (...names: string[]) => runCli(['renew', '--force', '--ignore-rate-limits', '--config', path, ...names], rel.env);
+const renew = (...names: string[]) => renewWith(path, ...names);
+const renewWith = (configPath: string, ...names: string[]) => runCli(['renew', '--force', '--ignore-rate-limits', '--config', configPath, ...names], rel.env);
 
 /** ACM ImportCertificate of a certificate for `domain` (the name is in the DER of the certificate sent). */
 function importsFor(domain: string) {
@@ -64,7 +66,7 @@ function importsFor(domain: string) {
 const modifiesListener = (listenerArn: string) => (call: ProxiedCall) => call.action === 'ModifyListener' && new URLSearchParams(call.text).get('ListenerArn') === listenerArn;
 
 /** The failure stayed with the victim, said why, and made nothing worse. */
-async function expectVictimFailedCleanly(run: CliResult, why: RegExp, victimBefore: string | undefined): Promise<string> {
+async function expectVictimFailedCleanly(run: CliResult, why: RegExp, victimBefore: string | undefined, { bystanderRan = true } = {}): Promise<string> {
   expect(run.code, run.stderr).toBe(1);
   const failed = eventsNamed(run.events, 'renewal.failed', 'victim')[0];
   expect(failed, run.stderr).toBeDefined();
@@ -72,7 +74,7 @@ async function expectVictimFailedCleanly(run: CliResult, why: RegExp, victimBefo
   // No stack trace in what the user reads.
   expect(String(failed!.error)).not.toMatch(/\n\s+at /);
   expect(run.stdout).not.toMatch(/\n\s+at /);
-  expect(eventsNamed(run.events, 'renewal.succeeded', 'bystander')).toHaveLength(1);
+  if (bystanderRan) expect(eventsNamed(run.events, 'renewal.succeeded', 'bystander')).toHaveLength(1);
   expect((await rel.aws.describeListenerCertificates(victim.listenerArn)).defaultArn).toBe(victimBefore);
   expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
   return String(failed!.error);
@@ -152,9 +154,10 @@ describe('ACME server faults', () => {
     await expectConvergesAfterwards();
   });
 
-  it('an order that goes invalid (the TXT record never reaches DNS): a clear error, nothing left', async () => {
-    const before = await victimArn();
-    // Route 53 answers the challenge write but drops it: Pebble finds no TXT value and invalidates the order.
+  // Route 53 answers the challenge write but drops it: no nameserver ever serves the value. A dropped
+  // change drops every value in it, and the bystander's would share the victim's change (same zone,
+  // same pass): these two renew the victim alone.
+  const dropChallengeWrites = () =>
     rel.awsProxy.add({
       match: (call) => call.action === 'ChangeResourceRecordSets' && call.text.includes(`_acme-challenge.${VICTIM}`) && !call.text.includes('clean up'),
       fault: {
@@ -163,8 +166,25 @@ describe('ACME server faults', () => {
         body: `<?xml version="1.0"?><ChangeResourceRecordSetsResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeInfo><Id>/change/CDROPPED</Id><Status>INSYNC</Status><SubmittedAt>${new Date().toISOString()}</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`,
       },
     });
-    const run = await renew();
-    const error = await expectVictimFailedCleanly(run, new RegExp(`dns-01 challenge for ${VICTIM.replace(/\./g, '\\.')} failed`), before);
+
+  it('a TXT value Route 53 acknowledges but never serves: the propagation check refuses before the CA is asked, naming the nameserver', async () => {
+    const before = await victimArn();
+    dropChallengeWrites();
+    const run = await renewWith(config('ecdsa-p256', { timeoutSeconds: 3 }), 'victim');
+    const error = await expectVictimFailedCleanly(run, /propagation check: nameserver 127\.0\.0\.1:\d+ of zone fault\.example .* still answers no TXT values for _acme-challenge\.victim\.fault\.example after 3 s/, before, { bystanderRan: false });
+    expect(error).not.toMatch(/undefined/);
+    // The challenge was never answered, so the CA counted no failed validation against the name.
+    expect(eventsNamed(run.events, 'acme.challenges.valid', 'victim')).toEqual([]);
+    rel.awsProxy.clear();
+    await expectConvergesAfterwards();
+  });
+
+  it('an order that goes invalid (propagation check off, the TXT record never reaches DNS): a clear error, nothing left', async () => {
+    const before = await victimArn();
+    // Without the check, the CA itself finds no TXT value and invalidates the order.
+    dropChallengeWrites();
+    const run = await renewWith(config('ecdsa-p256', { check: false }), 'victim');
+    const error = await expectVictimFailedCleanly(run, new RegExp(`dns-01 challenge for ${VICTIM.replace(/\./g, '\\.')} failed`), before, { bystanderRan: false });
     expect(error).not.toMatch(/undefined/);
     rel.awsProxy.clear();
     await expectConvergesAfterwards();

@@ -64,6 +64,11 @@ export interface DnsServer {
    * holds: a nameserver serving stale data, for propagation-check tests.
    */
   readonly staleTxt: Map<string, string[]>;
+  /**
+   * Names (lower case, no trailing dot) whose next N TXT queries get SERVFAIL (Infinity: all of them):
+   * a nameserver failing for a while, for propagation-check tests.
+   */
+  readonly servfailTxt: Map<string, number>;
   /** Also serve the zones of another AWS account (a Route 53 client with that account's credentials). */
   addAccount(route53: Route53Client): Promise<void>;
   stop(): Promise<void>;
@@ -93,6 +98,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     (route53) => new AccountsZones(new Route53Zones(typeof route53 === 'string' ? route53ClientFor(route53) : route53)),
   );
   const staleTxt = new Map<string, string[]>();
+  const servfailTxt = new Map<string, number>();
   zonesReady.catch(() => {}); // a failed moto start is reported by whoever started moto; queries get SERVFAIL
   const ignoreZones = new Set((options.ignoreZones ?? []).map(normaliseDnsName));
   const queryLog: QueryLogEntry[] = [];
@@ -117,7 +123,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       try {
         const name = normaliseDnsName(question.name);
         const stale = question.type === 'TXT' ? staleTxt.get(name) : undefined;
-        resolution = stale
+        const failing = question.type === 'TXT' ? (servfailTxt.get(name) ?? 0) : 0;
+        if (failing > 0) servfailTxt.set(name, failing - 1);
+        resolution = failing > 0
+          ? failure('SERVFAIL')
+          : stale
           ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] }) as Answer) }
           : await resolve(await zonesReady, ignoreZones, name, question.type, question.name);
       } catch {
@@ -152,6 +162,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     queryLog,
     ignoreZones,
     staleTxt,
+    servfailTxt,
     addAccount(route53) {
       return zonesReady.then((zones) => zones.add(new Route53Zones(route53)));
     },
