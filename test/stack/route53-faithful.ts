@@ -15,7 +15,8 @@ import { forwardRequest, type ForwardedAnswer } from './forward-request.js';
  * - a change batch is all-or-nothing as in Route 53: a CREATE of a record set that exists, or a DELETE
  *   whose TTL and values are not exactly the current ones, fails the whole batch with 400
  *   `InvalidChangeBatch` (moto 5.2.1 creates a second set of the same name, and deletes by name). Batches
- *   of one zone are checked and applied one at a time.
+ *   of one zone are checked and applied one at a time, and reads of the zone wait their turn, so none
+ *   sees a batch half applied.
  * Point certkeeper at it with AWS_ENDPOINT_URL_ROUTE_53 (other services keep AWS_ENDPOINT_URL).
  */
 
@@ -89,18 +90,24 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
     }
 
     const forward = () => forwardRequest(upstream, req.method ?? 'GET', req.url ?? '/', { ...req.headers, host: upstream.host }, body);
+    const zonePath = path.replace(/\/rrset\/?$/, '');
+    // moto applies a batch change by change, with no lock: a read in between sees half of it (a DELETE
+    // done, its CREATE not yet), and two writers can interleave. Route 53 applies a batch atomically, so
+    // a zone's reads and changes take turns here.
+    const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+      const turn = (zoneQueues.get(zonePath) ?? Promise.resolve()).then(work);
+      zoneQueues.set(zonePath, turn.catch(() => undefined));
+      return turn;
+    };
     if (action === 'ChangeResourceRecordSets') {
-      const zonePath = path.replace(/\/rrset\/?$/, '');
-      const previous = zoneQueues.get(zonePath) ?? Promise.resolve();
-      const turn = previous.then(async () => {
+      const outcome = await inTurn(async () => {
         const problem = await batchProblem(upstream, zonePath, req.headers, body.toString('utf8'));
         return problem ? { problem } : { answer: await forward() };
       });
-      zoneQueues.set(zonePath, turn.catch(() => undefined));
-      const outcome = await turn;
       if (outcome.problem) return sendError(res, 'InvalidChangeBatch', outcome.problem);
       return answerChange(res, outcome.answer!);
     }
+    if (action === 'ListResourceRecordSets') return relay(res, await inTurn(forward));
     return relay(res, await forward());
   }
 
