@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
+import { awsRequestHandler } from '../aws/clients.js';
+import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { describeError } from '../telemetry/logger.js';
 
 /** Where the ACME account key lives, for the audit log (never the key itself). */
@@ -27,8 +29,8 @@ export interface RemoteAccountKey {
 
 export function remoteAccountKey(config: ResolvedConfig): RemoteAccountKey | undefined {
   const setting = config.acme.accountKey;
-  if (setting?.secretsManager) return new SecretsManagerAccountKey(setting.secretsManager.secretId, setting.secretsManager.region ?? config.aws.region);
-  if (setting?.ssm) return new SsmAccountKey(setting.ssm.parameterName, setting.ssm.region ?? config.aws.region);
+  if (setting?.secretsManager) return new SecretsManagerAccountKey(setting.secretsManager.secretId, setting.secretsManager.region ?? config.aws.region, config.aws.requestTimeoutSeconds);
+  if (setting?.ssm) return new SsmAccountKey(setting.ssm.parameterName, setting.ssm.region ?? config.aws.region, config.aws.requestTimeoutSeconds);
   return undefined;
 }
 
@@ -42,9 +44,10 @@ class SecretsManagerAccountKey implements RemoteAccountKey {
   constructor(
     private readonly secretId: string,
     region: string,
+    requestTimeoutSeconds?: number,
   ) {
     this.location = { secretsManager: secretId };
-    this.client = new SecretsManagerClient({ region, maxAttempts: 5 });
+    this.client = countAwsRequests(new SecretsManagerClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
   }
 
   async loadOrCreate(create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {
@@ -102,9 +105,10 @@ class SsmAccountKey implements RemoteAccountKey {
   constructor(
     private readonly name: string,
     region: string,
+    requestTimeoutSeconds?: number,
   ) {
     this.location = { ssm: name };
-    this.client = new SSMClient({ region, maxAttempts: 5 });
+    this.client = countAwsRequests(new SSMClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
   }
 
   async loadOrCreate(create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {

@@ -16,20 +16,27 @@ export interface AssumedRole {
  * the standard AWS chain (env, profile, role), so `AWS_ENDPOINT_URL` points certkeeper at moto or LocalStack.
  * Every client is wrapped in `countAwsRequests` (Prometheus counter of calls by operation and outcome).
  */
+/**
+ * How long every AWS client of certkeeper waits for an answer (`aws.requestTimeoutSeconds`). The SDK
+ * waits forever by default: one API that hangs would hang the whole pass.
+ */
+export function awsRequestHandler(requestTimeoutSeconds = 60): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
+  return { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
+}
+
 export class AwsClients {
   private readonly acmClients = new Map<string, ACMClient>();
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
   private readonly route53Clients = new Map<string, Route53Client>();
 
-  /** The SDK waits for an answer forever by default: a load balancer API that hangs would hang the whole pass. */
-  private readonly requestHandler: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
+  private readonly requestHandler: ReturnType<typeof awsRequestHandler>;
 
   constructor(
     private readonly defaultRegion: string,
     requestTimeoutSeconds = 60,
   ) {
-    this.requestHandler = { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
+    this.requestHandler = awsRequestHandler(requestTimeoutSeconds);
   }
 
   /** The default credentials' Route 53 client. */

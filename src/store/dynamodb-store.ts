@@ -8,6 +8,8 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
+import { awsRequestHandler } from '../aws/clients.js';
+import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { Holder, Lease, StateStore, StoreKey } from './state-store.js';
@@ -20,6 +22,8 @@ export interface DynamoDbStoreOptions {
   leaseMs?: number;
   /** How often a held lease is extended; a few renewals fit in one lease, so one slow call loses nothing. */
   renewEveryMs?: number;
+  /** aws.requestTimeoutSeconds: a lease renewal must not wait on a hung call past the lease. */
+  requestTimeoutSeconds?: number;
 }
 
 /**
@@ -48,7 +52,7 @@ export class DynamoDbStore implements StateStore {
 
   constructor(options: DynamoDbStoreOptions) {
     this.table = options.tableName;
-    this.client = new DynamoDBClient({ region: options.region, maxAttempts: 5 });
+    this.client = countAwsRequests(new DynamoDBClient({ region: options.region, maxAttempts: 5, requestHandler: awsRequestHandler(options.requestTimeoutSeconds) }));
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.renewEveryMs = options.renewEveryMs ?? Math.floor(this.leaseMs / 3);
   }
