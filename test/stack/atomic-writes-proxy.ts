@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { forwardRequest } from './forward-request.js';
+import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
 
 export interface AtomicWritesProxy {
   /** http://127.0.0.1:PORT: AWS_ENDPOINT_URL_DYNAMODB (and _SECRETS_MANAGER, _SSM) for the processes under test. */
@@ -26,14 +26,8 @@ export async function startAtomicWritesProxy(motoEndpoint: string): Promise<Atom
       const forwarded = queue.then(() => forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body));
       queue = forwarded.catch(() => undefined);
       forwarded.then(
-        (answer) => {
-          res.writeHead(answer.status, answer.headers);
-          res.end(answer.body);
-        },
-        (error: Error) => {
-          res.writeHead(502);
-          res.end(error.message);
-        },
+        (answer) => sendForwarded(res, answer),
+        (error: Error) => sendBadGateway(res, error),
       );
     });
   });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { ACMClient, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
-import { forwardRequest } from './forward-request.js';
+import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
 
 /** moto's account: every ARN it makes is in this account. */
 export const MOTO_ACCOUNT = '123456789012';
@@ -62,11 +62,9 @@ export async function startAwsCallRecorder(motoEndpoint: string): Promise<AwsCal
         if (call) {
           for (const recorded of completeFromAnswer(call, answer.body)) calls.push({ ...recorded, status: answer.status });
         }
-        res.writeHead(answer.status, answer.headers);
-        res.end(answer.body);
+        sendForwarded(res, answer);
       } catch (error) {
-        res.writeHead(502);
-        res.end((error as Error).message);
+        sendBadGateway(res, error);
       }
     });
   });

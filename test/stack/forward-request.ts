@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface ForwardedAnswer {
@@ -20,4 +20,19 @@ export function forwardRequest(upstream: URL, method: string, path: string, head
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Writes a buffered answer back to the client: whole, so with its length and without chunked encoding. */
+export function sendForwarded(res: ServerResponse, answer: ForwardedAnswer): void {
+  const headers = { ...answer.headers };
+  delete headers['transfer-encoding'];
+  headers['content-length'] = String(answer.body.length);
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+}
+
+/** The server behind could not be reached or answered nonsense: 502 with the reason, as a gateway says. */
+export function sendBadGateway(res: ServerResponse, error: unknown): void {
+  res.writeHead(502, { 'content-type': 'text/plain' });
+  res.end((error as Error).message);
 }

@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { DescribeListenersCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { forwardRequest } from './forward-request.js';
+import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
 import { selfSignedCertificate } from './tls.js';
 
 /**
@@ -42,13 +42,9 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
               privateKeyPem: Buffer.from(sent.PrivateKey, 'base64').toString('utf8'),
             });
           }
-          res.writeHead(answer.status, answer.headers);
-          res.end(answer.body);
+          sendForwarded(res, answer);
         },
-        (error: Error) => {
-          res.writeHead(502);
-          res.end(error.message);
-        },
+        (error: Error) => sendBadGateway(res, error),
       );
     });
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { forwardRequest } from './forward-request.js';
+import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
 
 /** A forwarder that counts what passes through it, by a key the caller derives from each request. */
 export interface CountingForwarder {
@@ -52,17 +52,8 @@ async function startForwarder(
       const key = keyOf(req, body);
       counts[key] = (counts[key] ?? 0) + 1;
       forwardRequest(upstream, req.method ?? 'GET', req.url ?? '/', req.headers, body, ca).then(
-        (answer) => {
-          const headers = { ...answer.headers };
-          delete headers['transfer-encoding'];
-          headers['content-length'] = String(answer.body.length);
-          res.writeHead(answer.status, headers);
-          res.end(answer.body);
-        },
-        (error: Error) => {
-          res.writeHead(502);
-          res.end(error.message);
-        },
+        (answer) => sendForwarded(res, answer),
+        (error: Error) => sendBadGateway(res, error),
       );
     });
   };
