@@ -11,6 +11,7 @@ import { createCertificateKey, createCsr } from '../pki/keys.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { Turn } from '../util/work-slots.js';
 import type { CaProblem } from './ca-http.js';
 
 export interface IssuedCertificate {
@@ -39,8 +40,16 @@ export interface IssueContext {
   rateLimits: RateLimitRecords;
   /** The CA's error answers during this renewal (see ca-http.ts). */
   problems: CaProblem[];
+  /** How this renewal shares Route 53 changes with the others of its pass. */
+  sharing?: ChallengeSharing;
+}
+
+/** How a renewal takes part in its pass's shared Route 53 changes (see agent/pass.ts). */
+export interface ChallengeSharing {
   /** Tells the Route 53 batchers this renewal has presented (or will not): see dns/present-rendezvous.ts. */
-  arrived?: () => void;
+  arrived: () => void;
+  /** Its work slot, given up while it only waits on Route 53, so the others of the pass can reach the same change. */
+  turn: Turn;
 }
 
 /**
@@ -89,12 +98,13 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   }
 
   // Nothing to present (the CA reuses valid authorizations): the batchers need not wait for this renewal.
-  if (pending.length === 0) ctx.arrived?.();
+  if (pending.length === 0) ctx.sharing?.arrived();
   if (pending.length > 0) {
     const records = pending.map((item) => item.record);
     const forget = await ctx.journal.note(ctx.runId, spec.name, records);
+    const waitOnRoute53 = ctx.sharing?.turn.outside ?? (<T>(wait: () => Promise<T>) => wait());
     try {
-      await ctx.solver.present(records, log, signal, ctx.arrived);
+      await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing?.arrived));
       signal?.throwIfAborted();
       await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
       await Promise.all(
@@ -111,7 +121,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     } finally {
       // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
       try {
-        await ctx.solver.cleanup(records, log);
+        await waitOnRoute53(() => ctx.solver.cleanup(records, log));
         await forget();
       } catch (error) {
         log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });

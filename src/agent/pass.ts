@@ -10,6 +10,7 @@ import type { AgentContext, PassScope } from './context.js';
 import { announceEmergency } from './emergency-notice.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { WorkSlots, type Turn } from '../util/work-slots.js';
 
 export interface CertificateOutcome {
   name: string;
@@ -46,10 +47,18 @@ export function selectCertificates(specs: CertificateSpec[], names: string[] = [
   return names.length ? specs.filter((spec) => names.includes(spec.name)) : specs;
 }
 
+// Let's Encrypt has allowed an account at most 300 pending authorizations: a wave of renewals that order
+// together stays within that many names.
+const MAX_NAMES_PER_WAVE = 300;
+
 /**
- * One reconcile pass: observe what is deployed, decide, renew what is due, record. Certificates are
- * independent: one failing does not stop the others; up to `concurrency` are handled at once. Every
- * line it logs carries the pass's `runId`.
+ * One reconcile pass: observe what is deployed and decide for every certificate first (reads only,
+ * `concurrency` at a time), then act on the ones due. Those are renewed together, in waves of at most
+ * MAX_NAMES_PER_WAVE names: every renewal of a wave orders, their challenges go to Route 53 as one change
+ * per zone with one INSYNC wait, and their clean-up likewise, whatever `concurrency` is; `concurrency`
+ * bounds the renewals working at once (ordering, validating, deploying), not those waiting on Route 53.
+ * Certificates are independent: one failing does not stop the others. Every line it logs carries the
+ * pass's `runId`.
  */
 export async function runPass(ctx: AgentContext, options: PassOptions = {}): Promise<CertificateOutcome[]> {
   const specs = selectCertificates(ctx.config.certificates, options.names);
@@ -60,13 +69,25 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   await cleanUpOrphanedChallenges(ctx, log);
 
   const scope = ctx.forPass();
-  const outcomes = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) => {
-    // Until it knows whether it orders, each certificate in flight holds the Route 53 batchers open (see
-    // dns/present-rendezvous.ts), so one pass's renewals share one change per zone.
-    const arrived = ctx.solver.expectPresent();
-    return handleCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), runId, options, arrived).finally(arrived);
-  });
-  const count = (result: CertificateOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;
+  const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
+    lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
+  );
+  const outcomes = looked.map((entry) => ('outcome' in entry ? entry.outcome : undefined));
+  const slots = new WorkSlots(ctx.config.concurrency);
+  for (const wave of waves(looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : [])))) {
+    await Promise.all(
+      wave.map((due) => {
+        // Until it knows whether it presents, each renewal of the wave holds the Route 53 batchers open.
+        const arrived = ctx.solver.expectPresent();
+        return slots
+          .run((turn) => actOnCertificate(due, ctx, scope, runId, options, arrived, turn))
+          .then((outcome) => void (outcomes[due.index] = outcome))
+          .finally(arrived);
+      }),
+    );
+  }
+  const results = outcomes.map((outcome, index) => outcome ?? { name: specs[index]!.name, result: 'cancelled' as const });
+  const count = (result: CertificateOutcome['result']) => results.filter((outcome) => outcome.result === result).length;
   log.info('pass.finished', {
     durationMs: Date.now() - started,
     renewed: count('renewed'),
@@ -76,24 +97,44 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
     busy: count('busy'),
     cancelled: count('cancelled'),
   });
-  return outcomes;
+  return results;
 }
 
-async function handleCertificate(
+/** A certificate to renew or redeploy, as the first look saw it. */
+interface DueCertificate {
+  spec: CertificateSpec;
+  log: AuditLogger;
+  decision: Decision;
+}
+
+/** Consecutive groups of due certificates with at most MAX_NAMES_PER_WAVE names each (one larger certificate alone). */
+function waves<T extends DueCertificate>(due: T[]): T[][] {
+  const result: T[][] = [];
+  let names = Infinity;
+  for (const entry of due) {
+    if (names + entry.spec.domains.length > MAX_NAMES_PER_WAVE) {
+      result.push([]);
+      names = 0;
+    }
+    result[result.length - 1]!.push(entry);
+    names += entry.spec.domains.length;
+  }
+  return result;
+}
+
+/** The first look: observe, decide and say so; what needs no lock ends here. */
+async function lookAtCertificate(
   spec: CertificateSpec,
   ctx: AgentContext,
   scope: PassScope,
   log: AuditLogger,
-  runId: string,
   options: PassOptions,
-  arrived: () => void,
-): Promise<CertificateOutcome> {
-  if (options.signal?.aborted) return { name: spec.name, result: 'cancelled' };
+): Promise<{ outcome: CertificateOutcome } | { due: DueCertificate }> {
+  if (options.signal?.aborted) return { outcome: { name: spec.name, result: 'cancelled' } };
   let decision: Decision | undefined;
   try {
     const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, options);
     decision = assessment.decision;
-    if (decision.action !== 'renew') arrived();
     const deployed = earliestExpiring(assessment.observation.regions);
     log.info('renewal.decided', {
       action: decision.action,
@@ -112,10 +153,28 @@ async function handleCertificate(
     if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
       const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
       log.error('deploy.not_served', { error, served: assessment.served });
-      return { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined };
+      return { outcome: { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined } };
     }
-    if (decision.action === 'none') return { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined };
+    if (decision.action === 'none') return { outcome: { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined } };
+    return { due: { spec, log, decision } };
+  } catch (error) {
+    return { outcome: await failed(spec, ctx, log, options, decision, error) };
+  }
+}
 
+/** Takes the certificate's lease, looks again, and renews or redeploys it. */
+async function actOnCertificate(
+  { spec, log, decision }: DueCertificate,
+  ctx: AgentContext,
+  scope: PassScope,
+  runId: string,
+  options: PassOptions,
+  arrived: () => void,
+  turn: Turn,
+): Promise<CertificateOutcome> {
+  if (decision.action !== 'renew') arrived();
+  if (options.signal?.aborted) return { name: spec.name, result: 'cancelled', decision };
+  try {
     const lease = await ctx.records.tryLease(spec.name, log);
     if (!lease) {
       log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
@@ -141,7 +200,7 @@ async function handleCertificate(
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
-          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, arrived);
+          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, { arrived, turn });
         } catch (error) {
           await noteRateLimit(spec, problems, ctx, log);
           throw error;
@@ -161,19 +220,31 @@ async function handleCertificate(
       await lease.release();
     }
   } catch (error) {
-    const message = describeError(error);
-    if (options.signal?.aborted) {
-      log.warn('renewal.cancelled', { error: message });
-      return { name: spec.name, result: 'cancelled', decision, error: message };
-    }
-    const record = await ctx.records.update(spec.name, (previous) => ({
-      ...previous,
-      lastFailure: { at: new Date().toISOString(), error: message },
-      consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-    }));
-    log.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
-    return { name: spec.name, result: 'failed', decision, error: message };
+    return failed(spec, ctx, log, options, decision, error);
   }
+}
+
+/** A certificate's pass ended in an error: cancelled, or a failure counted in its record. */
+async function failed(
+  spec: CertificateSpec,
+  ctx: AgentContext,
+  log: AuditLogger,
+  options: PassOptions,
+  decision: Decision | undefined,
+  error: unknown,
+): Promise<CertificateOutcome> {
+  const message = describeError(error);
+  if (options.signal?.aborted) {
+    log.warn('renewal.cancelled', { error: message });
+    return { name: spec.name, result: 'cancelled', decision, error: message };
+  }
+  const record = await ctx.records.update(spec.name, (previous) => ({
+    ...previous,
+    lastFailure: { at: new Date().toISOString(), error: message },
+    consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+  }));
+  log.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
+  return { name: spec.name, result: 'failed', decision, error: message };
 }
 
 /** The CA said `rateLimited` (HTTP 429): nothing more for these names until its Retry-After (an hour when it gave none). */

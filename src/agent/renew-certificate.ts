@@ -1,4 +1,4 @@
-import { issueCertificate } from '../acme/issuer.js';
+import { issueCertificate, type ChallengeSharing } from '../acme/issuer.js';
 import type { CertificateSpec } from '../config/schema.js';
 import type { CaProblem } from '../acme/ca-http.js';
 import { acmeDirectory } from '../acme/directory.js';
@@ -31,7 +31,7 @@ export async function renewCertificate(
   runId: string,
   problems: CaProblem[],
   signal?: AbortSignal,
-  arrived?: () => void,
+  sharing?: ChallengeSharing,
 ): Promise<{ deployments: Deployment[]; serial: string; notBefore: Date; notAfter: Date }> {
   const { observation } = assessment;
   const client = await ctx.acmeClient(log);
@@ -48,7 +48,7 @@ export async function renewCertificate(
     preferredChain: ctx.config.acme.preferredChain,
     rateLimits: ctx.rateLimits,
     problems,
-    arrived,
+    sharing,
   });
   signal?.throwIfAborted();
 

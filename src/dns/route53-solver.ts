@@ -6,7 +6,7 @@ import type { HostedZone } from './hosted-zones.js';
 import { normaliseName } from './hosted-zones.js';
 import type { PropagationCheck } from './propagation-check.js';
 import type { Route53Accounts } from './route53-accounts.js';
-import { PresentRendezvous } from './present-rendezvous.js';
+import { PresentRendezvous, type GatherLimits } from './present-rendezvous.js';
 import { ZoneChangeBatcher, type SentChange } from './zone-change-batcher.js';
 
 /** One DNS-01 TXT value to publish: `_acme-challenge.NAME` (or its CNAME target) in a hosted zone. */
@@ -30,8 +30,11 @@ export interface SolverOptions {
   pollIntervalMs?: number;
   /** How long the batcher collects edits before sending them. */
   batchWindowMs?: number;
-  /** How long presented values may wait for renewals that are still ordering (default 10 s). */
-  gatherMaxMs?: number;
+  /**
+   * How long a batch waits for the renewals still on the way: presented values for those still ordering,
+   * removals for those still validating (default: until 10 s without progress, 3 minutes at most).
+   */
+  gather?: GatherLimits;
   /** How long removals are collected before they are sent (default 1 s). */
   removeWindowMs?: number;
   /** After INSYNC, ask the authoritative nameservers (route53.propagation.check). */
@@ -46,7 +49,11 @@ export interface SolverOptions {
 export class Route53Solver {
   private readonly batchers = new Map<string, ZoneChangeBatcher>();
   private readonly insync = new Map<string, Promise<void>>();
-  private readonly rendezvous = new PresentRendezvous();
+  /** Renewals that may still present values. */
+  private readonly presenting = new PresentRendezvous();
+  /** Values that are up and whose removal has not been asked for yet, by zone, name and value. */
+  private readonly removing = new PresentRendezvous();
+  private readonly removalDue = new Map<string, (() => void)[]>();
 
   constructor(
     private readonly accounts: Route53Accounts,
@@ -58,14 +65,17 @@ export class Route53Solver {
    * Call the returned function when it has presented, or will not; `present()` calls it too.
    */
   expectPresent(): () => void {
-    return this.rendezvous.expect();
+    return this.presenting.expect();
   }
 
   /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
   async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void): Promise<void> {
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
-      const sent = await this.editAll(batcher, 'add', zoneRecords);
+      const edits = this.editAll(batcher, 'add', zoneRecords);
+      // From now on, clean-ups of the pass wait for this renewal's as well (one clean-up change per zone).
+      for (const record of zoneRecords) this.expectRemoval(record);
+      const sent = await edits;
       const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
       log.info('dns.challenge.presented', {
         hostedZoneId: batcher.zone.id,
@@ -99,7 +109,9 @@ export class Route53Solver {
         const zoneId = zoneRecords[0]!.zoneId;
         try {
           const batcher = this.batcherFor(zoneRecords[0]!);
-          const sent = await this.editAll(batcher, 'remove', zoneRecords);
+          const edits = this.editAll(batcher, 'remove', zoneRecords);
+          for (const record of zoneRecords) this.removalAsked(record);
+          const sent = await edits;
           const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
           if (changeIds.length === 0) return;
           log.info('dns.challenge.cleaned', { hostedZoneId: zoneId, zone: batcher.zone.name, changeIds, records: uniqueNames(zoneRecords), count: zoneRecords.length });
@@ -109,6 +121,19 @@ export class Route53Solver {
       }),
     );
     if (failures.length) throw new Error(`could not remove challenge records in ${failures.join('; ')}`);
+  }
+
+  private expectRemoval(record: TxtRecord): void {
+    const key = valueKey(record);
+    this.removalDue.set(key, [...(this.removalDue.get(key) ?? []), this.removing.expect()]);
+  }
+
+  /** A value's removal is queued (or the value was never presented by this process: orphans). */
+  private removalAsked(record: TxtRecord): void {
+    const key = valueKey(record);
+    const due = this.removalDue.get(key);
+    due?.shift()?.();
+    if (due?.length === 0) this.removalDue.delete(key);
   }
 
   private editAll(batcher: ZoneChangeBatcher, action: 'add' | 'remove', records: TxtRecord[]): Promise<SentChange[]> {
@@ -121,8 +146,13 @@ export class Route53Solver {
     let batcher = this.batchers.get(key);
     if (!batcher) {
       const zone: HostedZone = { id: record.zoneId, name: record.zoneName ?? record.zoneId, role };
-      const gatherMaxMs = this.options.gatherMaxMs ?? 10_000;
-      batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, this.options.batchWindowMs, undefined, () => this.rendezvous.gathered(gatherMaxMs), this.options.removeWindowMs);
+      const gather = this.options.gather ?? { idleMs: 10_000, maxMs: 180_000 };
+      batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, {
+        windowMs: this.options.batchWindowMs,
+        removeWindowMs: this.options.removeWindowMs,
+        gatherAdds: () => this.presenting.gathered(gather),
+        gatherRemovals: () => this.removing.gathered(gather),
+      });
       this.batchers.set(key, batcher);
     }
     if (record.zoneRecordSetCount !== undefined) batcher.zone.recordSetCount = record.zoneRecordSetCount;
@@ -165,6 +195,10 @@ export class Route53Solver {
 
 function roleOf(record: TxtRecord): AssumedRole | undefined {
   return record.roleArn ? { roleArn: record.roleArn, ...(record.externalId && { externalId: record.externalId }) } : undefined;
+}
+
+function valueKey(record: TxtRecord): string {
+  return `${record.roleArn ?? ''}|${record.zoneId}|${normaliseName(record.name)}|${record.value}`;
 }
 
 function uniqueNames(records: TxtRecord[]): string[] {

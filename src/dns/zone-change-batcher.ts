@@ -26,13 +26,26 @@ const PAGE_SIZE = 300;
 // Another process changing the same names between our read and our write: read again, this often.
 const MAX_CONFLICT_ROUNDS = 6;
 
+export interface BatcherOptions {
+  /** How long edits are collected before a flush (default 50 ms). */
+  windowMs?: number;
+  /** Values that make a batch go at once (default 400). */
+  maxPendingValues?: number;
+  /** Resolves when the renewals still ordering have presented (see present-rendezvous.ts). */
+  gatherAdds?: () => Promise<void>;
+  /** Resolves when the renewals whose values are up have asked for their removal. */
+  gatherRemovals?: () => Promise<void>;
+  /** How long removals are collected before a flush (default 1 s). */
+  removeWindowMs?: number;
+}
+
 /**
  * Coalesces TXT edits for one hosted zone from every concurrent renewal in the process: edits that
  * arrive within a short window of each other (or while the previous change is being sent) go out as one
  * ChangeResourceRecordSets call (split only at the API's limits), values for one name merged into one
- * record set. A batch that adds values first waits for `gather` (the renewals still ordering, see
- * present-rendezvous.ts); removals wait `removeWindowMs`, as renewals of one change finish validating
- * within moments of each other. Flushes never overlap, so each one reads the zone after the previous one wrote it.
+ * record set. A batch that adds values first waits for `gatherAdds` (the renewals still ordering); one
+ * that only removes waits for `gatherRemovals` (the renewals still validating), so a pass's clean-up is
+ * one change per zone too. Flushes never overlap, so each one reads the zone after the previous one wrote it.
  */
 export class ZoneChangeBatcher {
   private pending: PendingEdit[] = [];
@@ -40,15 +53,19 @@ export class ZoneChangeBatcher {
   private flushing: Promise<void> = Promise.resolve();
   /** What the flushes did, for the audit log and tests: requests sent, names and how values were read. */
   readonly stats = { changeRequests: 0, reads: 0 };
+  private readonly windowMs: number;
+  private readonly maxPendingValues: number;
+  private readonly removeWindowMs: number;
 
   constructor(
     private readonly gateway: Route53Gateway,
     readonly zone: HostedZone,
-    private readonly windowMs = 50,
-    private readonly maxPendingValues = 400,
-    private readonly gather: () => Promise<void> = () => Promise.resolve(),
-    private readonly removeWindowMs = 1_000,
-  ) {}
+    private readonly options: BatcherOptions = {},
+  ) {
+    this.windowMs = options.windowMs ?? 50;
+    this.maxPendingValues = options.maxPendingValues ?? 400;
+    this.removeWindowMs = options.removeWindowMs ?? 1_000;
+  }
 
   edit(action: TxtEdit['action'], name: string, values: string[]): Promise<SentChange> {
     return new Promise((resolve, reject) => {
@@ -65,7 +82,10 @@ export class ZoneChangeBatcher {
       this.timer = undefined;
       // Edits that arrive while the previous flush runs (or while gathering) go out together in the next.
       this.flushing = this.flushing.then(async () => {
-        if (!this.full() && this.pending.some((edit) => edit.action !== 'remove')) await this.gather();
+        if (!this.full()) {
+          const adds = this.pending.some((edit) => edit.action !== 'remove');
+          await (adds ? this.options.gatherAdds : this.options.gatherRemovals)?.();
+        }
         await this.flush();
       });
     }, delayMs);

@@ -110,8 +110,9 @@ describe('one pass renewing several certificates through Route 53 as it really b
     // Delegated into a validation zone of the second account, reached through route53.zones' role.
     await upsertCname(zoneIds['deleg.example']!, '_acme-challenge.cross.deleg.example', 'cross.acme-validation.example');
     ({ result: run, calls } = await callsDuring(() =>
+      // Fewer slots than certificates: renewals waiting on Route 53 give theirs up, so all seven still meet.
       renew('pass', {
-        concurrency: 7,
+        concurrency: 2,
         route53: { requestsPerSecond: 8, zones: [{ hostedZoneId: zoneIds['acme-validation.example'], roleArn: ROLE_ARN }] },
         certificates: [
           certificate('batch-a', ['a.batch.example']),
@@ -135,17 +136,22 @@ describe('one pass renewing several certificates through Route 53 as it really b
     expect(run.stderr).not.toMatch(/Rate exceeded|PriorRequestNotComplete/);
   });
 
-  it('batches: one change per zone for every renewal of the pass, one INSYNC wait per change, PENDING waited out', () => {
+  it('batches: one change per zone for every renewal of the pass (more than `concurrency`), one INSYNC wait per change, PENDING waited out', () => {
     const changes = calls.filter((call) => call.action === 'ChangeResourceRecordSets' && !call.throttled);
     const presented = run.events.filter((event) => event.event === 'dns.challenge.presented');
     const changeIds = new Set(presented.flatMap((event) => event.changeIds as string[]));
     const zones = new Set(presented.map((event) => event.hostedZoneId));
-    // Seven certificates whose challenges fall in fewer zones (one zone holds three of them): the pass
-    // waited for every renewal to order, then wrote each zone once.
+    // Seven certificates whose challenges fall in fewer zones (one zone holds three of them), two at work at
+    // a time: the pass waited for every renewal to order, then wrote each zone once.
     expect(zones.size).toBeLessThan(7);
     expect(changeIds.size).toBe(zones.size);
     for (const zone of zones) {
       expect(new Set(presented.filter((event) => event.hostedZoneId === zone).flatMap((event) => event.changeIds as string[])).size, String(zone)).toBe(1);
+    }
+    // Cleaning up: one change per zone as well, after every renewal of the pass has validated.
+    const cleaned = run.events.filter((event) => event.event === 'dns.challenge.cleaned');
+    for (const zone of zones) {
+      expect(new Set(cleaned.filter((event) => event.hostedZoneId === zone).flatMap((event) => event.changeIds as string[])).size, String(zone)).toBe(1);
     }
     // Presenting and cleaning up, plus the two injected PriorRequestNotComplete refusals, and no more.
     expect(changes.length).toBeLessThanOrEqual(2 * zones.size + 2);
@@ -319,7 +325,7 @@ describe('the solver shared by concurrent renewals (real modules against moto th
     }
   });
 
-  it('waits for renewals still ordering: presents seconds apart share one change; clean-ups finishing together share one', async () => {
+  it('waits for renewals still ordering and still validating: presents, and clean-ups, seconds apart share one change', async () => {
     const clients = new AwsClients('us-east-1');
     const solver = solverFor(clients);
     faithful.configure({ insyncAfterMs: 500 });
@@ -344,10 +350,10 @@ describe('the solver shared by concurrent renewals (real modules against moto th
       expect(calls.filter((call) => call.action === 'ChangeResourceRecordSets')).toHaveLength(1);
       const presented = lines.filter((line) => line.event === 'dns.challenge.presented' && String((line.records as string[])[0]).includes('late'));
       expect(new Set(presented.flatMap((line) => line.changeIds as string[])).size).toBe(1);
-      // Clean-ups that come within the removal window of each other go out together too.
+      // Clean-ups 1.5 s apart (beyond the 1 s removal window): the first waits for the values still up.
       const { calls: cleanup } = await callsDuring(() =>
         Promise.all(records.map(async (record, index) => {
-          await new Promise((resolve) => setTimeout(resolve, index * 200));
+          await new Promise((resolve) => setTimeout(resolve, index * 1_500));
           await solver.cleanup(record, log);
         })),
       );
