@@ -11,7 +11,7 @@
  * fourth a wildcard + apex pair), and `status` over 1,000 managed certificates of which none is due
  * (a cold pass with an empty state directory, then a warm one).
  *
- *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--quick] [--out FILE]
+ *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE]
  *
  * --quick: INSYNC after 1-2 s, N = 1,10, 100 status certificates: a few minutes.
  */
@@ -35,14 +35,14 @@ const { mapWithConcurrency } = await import('../../src/util/map-with-concurrency
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ZONES = 5;
-/** Certificates renewed at once: high enough that one pass's challenges share Route 53 changes (see README, Performance). */
-const BENCH_CONCURRENCY = 50;
 
 interface Options {
   sizes: number[];
   insyncMs: [number, number];
   requestsPerSecond: number;
   statusCertificates: number;
+  /** The config's `concurrency` (certkeeper's default unless --concurrency). */
+  concurrency: number;
   out: string;
 }
 
@@ -72,10 +72,13 @@ function parseOptions(argv: string[]): Options {
     insyncMs: [insync[0]!, insync[1] ?? insync[0]!],
     requestsPerSecond: Number(value('--rps') ?? 5),
     statusCertificates: Number(value('--status-certs') ?? (quick ? 100 : 1000)),
+    concurrency: Number(value('--concurrency') ?? 4),
     out: value('--out') ?? join(here, 'results.json'),
   };
   const bad = [...options.sizes, ...options.insyncMs, options.requestsPerSecond, options.statusCertificates].some((n) => !Number.isFinite(n) || n < 0);
-  if (bad || options.sizes.some((n) => n < 1)) throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--quick] [--out FILE]');
+  if (bad || options.sizes.some((n) => n < 1) || !(options.concurrency >= 1)) {
+    throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE]');
+  }
   return options;
 }
 
@@ -92,7 +95,7 @@ function fleet(prefix: string, count: number, zones: string[]): { name: string; 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'certkeeper-bench-'));
-  process.stdout.write(`certkeeper bench: N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, status over ${options.statusCertificates}\n`);
+  process.stdout.write(`certkeeper bench: N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, concurrency ${options.concurrency}, status over ${options.statusCertificates}\n`);
   // Every order validates its challenges (no authorization reuse): renewing measures the DNS work again.
   const stack = await startStack({ acmeProxy: true, pebble: { env: { PEBBLE_AUTHZREUSE: '0' } } });
   const route53 = await startRoute53Faithful(stack.motoEndpoint, { insyncAfterMs: options.insyncMs, requestsPerSecond: options.requestsPerSecond });
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     for (const n of options.sizes) {
       const stateDir = join(work, `state-n${n}`);
       const certificates = fleet(`n${n}`, n, zones);
-      const config = writeConfigFile(join(work, `n${n}.config.ts`), acmeCounter.url, { stateDir, concurrency: BENCH_CONCURRENCY, certificates });
+      const config = writeConfigFile(join(work, `n${n}.config.ts`), acmeCounter.url, { stateDir, concurrency: options.concurrency, certificates });
       await run('issue', n, ['renew', '--json', '--config', config]);
       await run('renew --force', n, ['renew', '--force', '--reason', 'bench', '--json', '--config', config]);
       issued = { stateDir, names: certificates.map((spec) => spec.name) };
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
       const fleetSpecs = await importFleet(aws.acm(), issued, options.statusCertificates);
       process.stdout.write(`${((Date.now() - importStarted) / 1000).toFixed(1)} s\n`);
       const stateDir = join(work, 'state-status');
-      const config = writeConfigFile(join(work, 'status.config.ts'), acmeCounter.url, { stateDir, concurrency: BENCH_CONCURRENCY, certificates: fleetSpecs });
+      const config = writeConfigFile(join(work, 'status.config.ts'), acmeCounter.url, { stateDir, concurrency: options.concurrency, certificates: fleetSpecs });
       await run('status (cold)', fleetSpecs.length, ['status', '--json', '--config', config]);
       await run('status (warm)', fleetSpecs.length, ['status', '--json', '--config', config]);
     }
@@ -177,7 +180,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: BENCH_CONCURRENCY, zones: ZONES, route53Layer: 'test/stack/route53-faithful.ts' },
+    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: options.concurrency, zones: ZONES, route53Layer: 'test/stack/route53-faithful.ts' },
     results,
   };
   mkdirSync(dirname(options.out), { recursive: true });
