@@ -310,7 +310,7 @@ export const configSchema = z
         regions: z.array(region).optional(),
       })
       .default({ withinDays: 30 }),
-    /** Certificates renewed at once in a pass (each one is still renewed by one process at a time). */
+    /** Certificates at work at once in a pass; waiting on Route 53 does not count (each one is still renewed by one process at a time). */
     concurrency: z.number().int().min(1).max(64).default(4),
     route53: route53Settings.default({ requestsPerSecond: 5, insyncTimeoutSeconds: 300, propagation: { check: true, timeoutSeconds: 120 }, zones: [] }),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
