@@ -74,7 +74,7 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   );
   const outcomes = looked.map((entry) => ('outcome' in entry ? entry.outcome : undefined));
   const slots = new WorkSlots(ctx.config.concurrency);
-  for (const wave of waves(looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : [])))) {
+  for (const wave of renewalWaves(looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : [])))) {
     await Promise.all(
       wave.map((due) => {
         // Until it knows whether it presents, each renewal of the wave holds the Route 53 batchers open.
@@ -107,12 +107,12 @@ interface DueCertificate {
   decision: Decision;
 }
 
-/** Consecutive groups of due certificates with at most MAX_NAMES_PER_WAVE names each (one larger certificate alone). */
-function waves<T extends DueCertificate>(due: T[]): T[][] {
+/** Consecutive groups of due certificates with at most `maxNames` names each (a larger certificate alone). */
+export function renewalWaves<T extends { spec: Pick<CertificateSpec, 'domains'> }>(due: T[], maxNames = MAX_NAMES_PER_WAVE): T[][] {
   const result: T[][] = [];
   let names = Infinity;
   for (const entry of due) {
-    if (names + entry.spec.domains.length > MAX_NAMES_PER_WAVE) {
+    if (names + entry.spec.domains.length > maxNames) {
       result.push([]);
       names = 0;
     }

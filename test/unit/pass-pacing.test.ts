@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { renewalWaves } from '../../src/agent/pass.js';
 import { PresentRendezvous } from '../../src/dns/present-rendezvous.js';
 import { WorkSlots } from '../../src/util/work-slots.js';
 
@@ -108,5 +109,22 @@ describe('PresentRendezvous', () => {
     arrives();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(gatheredAt).toBe(8_000);
+  });
+});
+
+describe('renewalWaves', () => {
+  const due = (names: number) => ({ spec: { domains: Array.from({ length: names }, (_, index) => `n${index}.example`) } });
+
+  it('keeps a whole pass of due certificates in one wave while it has at most 300 names', () => {
+    expect(renewalWaves(Array.from({ length: 150 }, () => due(2))).map((wave) => wave.length)).toEqual([150]);
+    expect(renewalWaves([])).toEqual([]);
+  });
+
+  it('splits beyond 300 names, in order, and gives a larger certificate a wave of its own', () => {
+    const certificates = [...Array.from({ length: 200 }, () => due(2)), due(400), due(1)];
+    const waves = renewalWaves(certificates);
+    expect(waves.map((wave) => wave.length)).toEqual([150, 50, 1, 1]);
+    expect(waves.flat()).toEqual(certificates);
+    for (const wave of waves) if (wave.length > 1) expect(wave.reduce((sum, entry) => sum + entry.spec.domains.length, 0)).toBeLessThanOrEqual(300);
   });
 });
