@@ -25,7 +25,21 @@ export interface KnownZone {
   name: string;
 }
 
-/** The TXT names certkeeper changes in one zone, and whose credentials change them. */
+/**
+ * `_acme-challenge.NAME` delegated by CNAME (as certkeeper follows it at run time): the TXT values go to
+ * `name` in `hostedZoneId`; the zones of the chain before it are only read.
+ */
+export interface ChallengeDelegation {
+  /** Normalised as the condition key compares them (see normaliseRecordName). */
+  name: string;
+  hostedZoneId: string;
+  roleArn?: string;
+  externalId?: string;
+  /** Zones read on the way (the CNAMEs after the first), with the role each needs. */
+  via: { hostedZoneId: string; roleArn?: string; externalId?: string }[];
+}
+
+/** The TXT names certkeeper changes in one zone (none: only read), and whose credentials change them. */
 export interface ZoneGrant {
   /** Undefined when the zone is found by name at run time and was not looked up: any zone. */
   hostedZoneId?: string;
@@ -76,22 +90,35 @@ export function normaliseRecordName(name: string): string {
 /**
  * Which zone each challenge name is changed in, and through which role. A zone comes from the
  * certificate's `route53.hostedZoneId`, else from `knownZones` (the longest matching public zone, as
- * certkeeper finds it at run time), else it stays open (any zone, with a note).
+ * certkeeper finds it at run time), else it stays open (any zone, with a note). A name in `delegations`
+ * is changed at its CNAME target instead; its own zone (and those on the way) are only read.
  */
-export function zoneGrants(config: ResolvedConfig, knownZones?: KnownZone[]): ZoneGrant[] {
+export function zoneGrants(config: ResolvedConfig, knownZones?: KnownZone[], delegations?: Map<string, ChallengeDelegation>): ZoneGrant[] {
   const zoneRoles = new Map((config.route53?.zones ?? []).map((zone) => [zone.hostedZoneId, zone]));
   const grants = new Map<string, ZoneGrant>();
+  const grantFor = (hostedZoneId: string | undefined, roleArn: string | undefined, externalId: string | undefined, foundByName: boolean) => {
+    const key = `${hostedZoneId ?? '*'} ${roleArn ?? ''}`;
+    const grant = grants.get(key) ?? { hostedZoneId, recordNames: [], roleArn, externalId, foundByName: false };
+    grant.foundByName ||= foundByName;
+    grants.set(key, grant);
+    return grant;
+  };
   for (const spec of config.certificates) {
     for (const recordName of challengeRecordNames(spec.domains)) {
       const hostedZoneId = spec.route53.hostedZoneId ?? (knownZones && longestMatch(recordName, knownZones)?.id);
       const viaZone = hostedZoneId ? zoneRoles.get(hostedZoneId) : undefined;
       const roleArn = spec.route53.roleArn ?? viaZone?.roleArn;
       const externalId = spec.route53.roleArn ? spec.route53.externalId : viaZone?.externalId;
-      const key = `${hostedZoneId ?? '*'} ${roleArn ?? ''}`;
-      const grant = grants.get(key) ?? { hostedZoneId, recordNames: [], roleArn, externalId, foundByName: false };
-      grant.foundByName ||= !spec.route53.hostedZoneId;
-      if (!grant.recordNames.includes(recordName)) grant.recordNames.push(recordName);
-      grants.set(key, grant);
+      const own = grantFor(hostedZoneId, roleArn, externalId, !spec.route53.hostedZoneId);
+      const delegated = delegations?.get(recordName);
+      if (!delegated) {
+        if (!own.recordNames.includes(recordName)) own.recordNames.push(recordName);
+        continue;
+      }
+      // Delegation targets are found by name at run time (ListHostedZones).
+      for (const zone of delegated.via) grantFor(zone.hostedZoneId, zone.roleArn, zone.externalId, true);
+      const target = grantFor(delegated.hostedZoneId, delegated.roleArn, delegated.externalId, true);
+      if (!target.recordNames.includes(delegated.name)) target.recordNames.push(delegated.name);
     }
   }
   return [...grants.values()].map((grant) => ({ ...grant, recordNames: grant.recordNames.sort() }));
@@ -181,11 +208,12 @@ function route53Statements(grants: ZoneGrant[], partition: string, prefix: strin
     { Sid: `${prefix}WaitForChanges`, Effect: 'Allow', Action: ['route53:GetChange'], Resource: `arn:${partition}:route53:::change/*` },
     { Sid: `${prefix}ReadZones`, Effect: 'Allow', Action: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'], Resource: zones.length === 1 ? zones[0]! : zones },
   );
-  // One statement per zone: its own challenge names only. The Null check makes the grant require the
-  // keys (ForAllValues alone is true when a key is absent).
-  grants.forEach((grant, index) => {
+  // One statement per zone written in: its own challenge names only. The Null check makes the grant
+  // require the keys (ForAllValues alone is true when a key is absent).
+  const written = grants.filter((grant) => grant.recordNames.length > 0);
+  written.forEach((grant, index) => {
     statements.push({
-      Sid: `${prefix}ChallengeRecords${grants.length > 1 ? index + 1 : ''}`,
+      Sid: `${prefix}ChallengeRecords${written.length > 1 ? index + 1 : ''}`,
       Effect: 'Allow',
       Action: ['route53:ChangeResourceRecordSets'],
       Resource: zoneArn(grant),

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../../src/aws/iam-policy.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
@@ -8,7 +9,7 @@ import { startAwsCallRecorder, type AwsCallRecorder, type RecordedCall } from '.
 import { evaluateCall } from '../stack/iam-evaluate.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { writeConfigFile } from './config-file.js';
-import { runCli } from './cli.js';
+import { collect, runCli, startCli } from './cli.js';
 
 /**
  * The policy `certkeeper iam-policy` prints is evaluated (with iam-simulate) against every AWS call real
@@ -20,6 +21,8 @@ let aws: AwsFixtures;
 let recorder: AwsCallRecorder;
 let zoneId: string;
 let otherZoneId: string;
+let delegatedZoneId: string;
+let validationZoneId: string;
 let web: HttpsListener;
 let api: HttpsListener;
 let other: HttpsListener;
@@ -33,6 +36,8 @@ function config(webKeyType: string): string {
       // Zone found by name: iam-policy looks it up.
       { name: 'web', domains: ['iam.example', '*.iam.example'], keyType: webKeyType, acm: [{ region: 'us-east-1', listeners: [{ arn: web.listenerArn }] }] },
       { name: 'api', domains: ['api.iam.example'], route53: { hostedZoneId: zoneId }, acm: [{ region: 'us-east-1', listeners: [{ arn: api.listenerArn, mode: 'sni' }] }] },
+      // _acme-challenge delegated by CNAME into a validation zone: iam-policy follows it, as renewals do.
+      { name: 'delegated', domains: ['www.deleg-iam.example'], acm: [{ region: 'us-east-1' }] },
     ],
   });
 }
@@ -40,7 +45,17 @@ function config(webKeyType: string): string {
 beforeAll(async () => {
   stack = await startStack({ preloadEc2: true });
   aws = awsFixtures(stack.motoEndpoint);
-  [zoneId, otherZoneId] = await Promise.all([aws.createHostedZone('iam.example'), aws.createHostedZone('elsewhere.example')]);
+  [zoneId, otherZoneId, delegatedZoneId, validationZoneId] = (await Promise.all(
+    ['iam.example', 'elsewhere.example', 'deleg-iam.example', 'validation-iam.example'].map((zone) => aws.createHostedZone(zone)),
+  )) as [string, string, string, string];
+  await aws.route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: delegatedZoneId,
+      ChangeBatch: {
+        Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: '_acme-challenge.www.deleg-iam.example', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: 'www.validation-iam.example' }] } }],
+      },
+    }),
+  );
   [web, api, other] = (await Promise.all(['alb-iam-web', 'alb-iam-api', 'alb-iam-other'].map((name) => aws.createHttpsListener({ name })))) as [HttpsListener, HttpsListener, HttpsListener];
   workDir = mkdtempSync(join(tmpdir(), 'certkeeper-iam-'));
   recorder = await startAwsCallRecorder(stack.motoEndpoint);
@@ -56,12 +71,21 @@ async function denied(call: Pick<RecordedCall, 'action' | 'resource' | 'context'
 }
 
 describe('certkeeper iam-policy', () => {
-  it('names the zone it looks up by name, and allows every call that real runs make', async () => {
-    const printed = await runCli(['iam-policy', '--config', config('ecdsa-p256')], stack.env);
+  it('names the zone it looks up by name, follows a CNAME-delegated challenge, and allows every call that real runs make', async () => {
+    // iam-policy's stderr holds notes for a person, not audit lines.
+    const printed = await collect(startCli(['iam-policy', '--config', config('ecdsa-p256')], stack.env));
     expect(printed.code, printed.stderr).toBe(0);
     policy = JSON.parse(printed.stdout) as PolicyDocument;
     const changes = policy.Statement.filter((s) => s.Action.includes('route53:ChangeResourceRecordSets'));
-    expect(changes.map((s) => s.Resource)).toEqual([`arn:aws:route53:::hostedzone/${zoneId}`]);
+    const namesIn = (zone: string) =>
+      changes.find((s) => s.Resource === `arn:aws:route53:::hostedzone/${zone}`)?.Condition?.['ForAllValues:StringLike']?.['route53:ChangeResourceRecordSetsNormalizedRecordNames'];
+    // The delegating zone is only read; the TXT values are written at the CNAME target.
+    expect(changes.map((s) => s.Resource).sort()).toEqual([`arn:aws:route53:::hostedzone/${zoneId}`, `arn:aws:route53:::hostedzone/${validationZoneId}`].sort());
+    expect(namesIn(validationZoneId)).toEqual(['www.validation-iam.example']);
+    expect(namesIn(zoneId)).toEqual(['_acme-challenge.api.iam.example', '_acme-challenge.iam.example']);
+    const reads = policy.Statement.find((s) => s.Action.includes('route53:ListResourceRecordSets'))!;
+    expect(reads.Resource).toContain(`arn:aws:route53:::hostedzone/${delegatedZoneId}`);
+    expect(printed.stderr).toContain('_acme-challenge.www.deleg-iam.example is delegated by CNAME');
     expect(printed.stderr).not.toContain('any hosted zone');
 
     const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };

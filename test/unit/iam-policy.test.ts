@@ -70,6 +70,23 @@ describe('iam-policy builder', () => {
     expect(result.notes.join('\n')).toContain('sts:ExternalId');
   });
 
+  it('writes a CNAME-delegated challenge only at its target (through the target zone\'s role); the zones on the way are only read', async () => {
+    const delegated = config({ route53: { zones: [{ hostedZoneId: 'ZVALID', roleArn: ROLE }] } });
+    const delegations = new Map([
+      ['_acme-challenge.www.example.com', { name: 'www.acme.validation.example', hostedZoneId: 'ZVALID', roleArn: ROLE, via: [{ hostedZoneId: 'ZMIDDLE' }] }],
+    ]);
+    const { policy, rolePolicies } = buildIamPolicy(delegated, zoneGrants(delegated, undefined, delegations));
+    // The agent: the undelegated name in its own zone; the delegating zone and the middle of the chain read, not written.
+    expect(await evaluateCall(policy, change(['_acme-challenge.example.com']))).toBe('Allowed');
+    expect(await evaluateCall(policy, change(['_acme-challenge.www.example.com']))).not.toBe('Allowed');
+    expect(await evaluateCall(policy, change(['_acme-challenge.www.example.com'], 'ZMIDDLE'))).not.toBe('Allowed');
+    expect(await evaluateCall(policy, { action: 'route53:ListResourceRecordSets', resource: 'arn:aws:route53:::hostedzone/ZMIDDLE', context: {} })).toBe('Allowed');
+    // The role: the target name in the validation zone, nothing else.
+    const role = rolePolicies.get(ROLE)!;
+    expect(await evaluateCall(role, change(['www.acme.validation.example'], 'ZVALID'))).toBe('Allowed');
+    expect(await evaluateCall(role, change(['_acme-challenge.www.example.com'], 'ZVALID'))).not.toBe('Allowed');
+  });
+
   it('grants the store table, the account key, and the SNS topic only when configured', async () => {
     expect(buildIamPolicy(config()).policy.Statement.map((s) => s.Sid)).not.toEqual(expect.arrayContaining(['StoreTable']));
     const { policy } = buildIamPolicy(
