@@ -66,10 +66,11 @@ const MANAGED_BY_VALUE = 'certkeeper';
 const NAME_TAG = 'certkeeper:name';
 
 /**
- * DynamoDB calls the shared store makes on its table. The item actions of a lease-and-records store;
- * no Scan, no table management (the table is created by the operator, e.g. deploy/aws).
+ * DynamoDB calls the shared store makes on its table: the item actions of a lease-and-records store,
+ * and Scan, which lists the challenge journal at the start of every pass (the table has no sort key to
+ * query by). No table management: the table is created by the operator (e.g. deploy/aws).
  */
-export const DYNAMODB_STORE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
+export const DYNAMODB_STORE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'];
 
 /** The `_acme-challenge` names each certificate's domains need; a wildcard shares its base name's. */
 export function challengeRecordNames(domains: string[]): string[] {

@@ -7,6 +7,7 @@ import type { PolicyDocument } from '../../src/aws/iam-policy.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startAwsCallRecorder, type AwsCallRecorder, type RecordedCall } from '../stack/aws-call-recorder.js';
 import { evaluateCall } from '../stack/iam-evaluate.js';
+import { createStoreTable } from '../stack/dynamodb-table.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { writeConfigFile } from './config-file.js';
 import { collect, runCli, startCli } from './cli.js';
@@ -145,5 +146,35 @@ describe('certkeeper iam-policy', () => {
     expect(await denied({ action: 'acm:DeleteCertificate', resource: foreign, context: { 'aws:ResourceTag/managed-by': 'someone-else' } })).toBe(true);
     // A new import without certkeeper's tags, or with other tags, is refused too.
     expect(await denied({ action: 'acm:ImportCertificate', resource: foreign.replace(/[0-9a-f-]{36}$/, '00000000-0000-4000-8000-000000000000'), context: {} })).toBe(true);
+  });
+
+  it('with the shared store and the account key in Secrets Manager: allows every DynamoDB and Secrets Manager call the runs make', async () => {
+    await createStoreTable(stack.motoEndpoint, 'certkeeper-iam-state');
+    const shared = writeConfigFile(join(workDir, 'shared.config.mjs'), stack.directoryUrl, {
+      stateDir: join(workDir, 'shared-state'),
+      store: { type: 'dynamodb', tableName: 'certkeeper-iam-state' },
+      acme: { accountKey: { secretsManager: { secretId: 'certkeeper/iam-account-key' } } },
+      certificates: [{ name: 'stored', domains: ['stored.iam.example'], acm: [{ region: 'us-east-1' }] }],
+    });
+    const printed = await collect(startCli(['iam-policy', '--config', shared], stack.env));
+    expect(printed.code, printed.stderr).toBe(0);
+    const sharedPolicy = JSON.parse(printed.stdout) as PolicyDocument;
+
+    const from = recorder.calls.length;
+    const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };
+    for (const args of [['renew', '--config', shared], ['renew', '--force', '--config', shared], ['status', '--config', shared]]) {
+      const run = await runCli(args, env);
+      expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(0);
+    }
+    const made = recorder.calls.slice(from).filter((call) => call.status < 400 && /^(dynamodb|secretsmanager):/.test(call.action));
+    const actions = new Set(made.map((call) => call.action));
+    // The lease, the records, the journal (and its listing at every pass start), the account key.
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'secretsmanager:GetSecretValue']) expect(actions, action).toContain(action);
+    const refused: string[] = [];
+    for (const call of made) {
+      const decision = await evaluateCall(sharedPolicy, call);
+      if (decision !== 'Allowed') refused.push(`${decision}: ${call.action} ${call.resource}`);
+    }
+    expect(refused).toEqual([]);
   });
 });
