@@ -15,7 +15,6 @@ import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import { ListenerReader } from '../targets/listeners.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
-import { FileStore } from '../store/file-store.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { notifierFromConfig } from '../telemetry/notification-channels.js';
 
@@ -51,8 +50,8 @@ export class AgentContext {
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);
-    // A cache of public facts on local disk, also with a shared store: losing it costs GetCertificate calls, nothing else.
-    this.certificateFacts = new CertificateFactsCache(new FileStore(config.stateDir));
+    // Public facts only; losing them costs GetCertificate calls, nothing else.
+    this.certificateFacts = new CertificateFactsCache(this.store);
     this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);

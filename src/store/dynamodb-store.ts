@@ -95,7 +95,7 @@ export class DynamoDbStore implements StateStore {
     await this.guard(`delete ${key}`, this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: key } } })));
   }
 
-  async list<T>(prefix: 'journal#'): Promise<{ key: StoreKey; value: T }[]> {
+  async list<T>(prefix: 'journal#' | 'facts#'): Promise<{ key: StoreKey; value: T }[]> {
     const found: { key: StoreKey; value: T }[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {

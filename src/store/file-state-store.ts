@@ -39,7 +39,8 @@ export class FileStateStore implements StateStore {
     this.files.remove(pathOf(key));
   }
 
-  async list<T>(prefix: 'journal#'): Promise<{ key: StoreKey; value: T }[]> {
+  async list<T>(prefix: 'journal#' | 'facts#'): Promise<{ key: StoreKey; value: T }[]> {
+    // Facts are read file by file (see certificate-facts-cache.ts): only the journal is listed.
     if (prefix !== 'journal#') throw new Error(`cannot list ${prefix}`);
     let files: string[];
     try {
@@ -106,6 +107,8 @@ function pathOf(key: StoreKey): string {
       return `accounts/${rest[0]}.json`;
     case 'notices':
       return `notices/${rest[0]}.json`;
+    case 'facts':
+      return `acm-facts/${rest[0]}.json`;
     default:
       throw new Error(`unknown store key ${key}`);
   }

@@ -6,7 +6,7 @@ import type { AuditLogger } from '../telemetry/logger.js';
  * Keys of the agent's state, one document each. They are DynamoDB partition keys as they are
  * (`cert#NAME`, …); the file store maps them to files under stateDir (see file-state-store.ts).
  */
-export type StoreKey = `cert#${string}` | `ratelimits#${string}` | `journal#${string}#${string}` | `account#${string}` | `notices#${string}`;
+export type StoreKey = `cert#${string}` | `ratelimits#${string}` | `journal#${string}#${string}` | `account#${string}` | `notices#${string}` | `facts#${string}`;
 
 /** Who holds a lease or wrote a journal entry: unique per process, readable by a person. */
 export interface Holder {
@@ -43,7 +43,7 @@ export interface StateStore {
   update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T>;
   delete(key: StoreKey): Promise<void>;
   /** Every document whose key starts with this prefix. */
-  list<T>(prefix: 'journal#'): Promise<{ key: StoreKey; value: T }[]>;
+  list<T>(prefix: 'journal#' | 'facts#'): Promise<{ key: StoreKey; value: T }[]>;
   /** Takes the certificate's lease, or undefined when another live process holds it. */
   tryLease(certificate: string, log: AuditLogger): Promise<Lease | undefined>;
   /** Whether `holder` still holds (or may still be using) the certificate's lease: its journal entries are not orphans. */

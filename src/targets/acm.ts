@@ -57,11 +57,11 @@ export class AcmRegion {
     if (this.mode === 'single') return this.fetch(certificateArn);
     const summary = (await this.summaries()).get(certificateArn);
     const fingerprint = summary && fingerprintOf(summary);
-    const cached = fingerprint ? this.factsCache?.get(certificateArn, fingerprint) : undefined;
+    const cached = fingerprint ? await this.factsCache?.get(certificateArn, fingerprint) : undefined;
     if (cached) return { certificateArn, facts: cached };
     // Not in the listing (imported since, or listed by another account) or not cached: ask for the PEM.
     const found = await this.fetch(certificateArn);
-    if (found && fingerprint) this.factsCache?.set(certificateArn, fingerprint, found.facts);
+    if (found && fingerprint) await this.factsCache?.set(certificateArn, fingerprint, found.facts);
     return found;
   }
 

@@ -8,6 +8,7 @@ import type { CertificateOutcome } from '../../src/agent/pass.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { createStoreTable } from '../stack/dynamodb-table.js';
 import { startAtomicWritesProxy, type AtomicWritesProxy } from '../stack/atomic-writes-proxy.js';
+import { startAwsCallRecorder } from '../stack/aws-call-recorder.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { eventsNamed, runCli, watchCli, type AuditEvent, type CliResult } from './cli.js';
 import { writeConfigFile } from './config-file.js';
@@ -120,6 +121,27 @@ describe('two agents sharing the DynamoDB store', () => {
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
     for (const { stateDir } of agents) expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
     for (const run of renews) expect(run.stderr + run.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it("PEM facts are kept in the table: a new agent without local state reads no certificate's PEM again", async () => {
+    const recorder = await startAwsCallRecorder(stack.motoEndpoint);
+    try {
+      const getCertificates = async (agent: string) => {
+        const from = recorder.calls.length;
+        const { config, stateDir } = agentConfig(agent, certificates());
+        const run = await runCli(['status', '--json', '--config', config], { ...env, AWS_ENDPOINT_URL: recorder.endpoint });
+        expect(run.code, run.stderr).toBe(0);
+        expect(existsSync(stateDir) ? readdirSync(stateDir) : [], 'nothing in the stateDir').toEqual([]);
+        return recorder.calls.slice(from).filter((call) => call.action === 'acm:GetCertificate').length;
+      };
+      // The first agent to look reads both certificates' PEMs and keeps what they say in the table...
+      expect(await getCertificates('status-1')).toBe(2);
+      expect((await tableItems()).filter((key) => key.startsWith('facts#'))).toHaveLength(2);
+      // ...so the next one, like a scheduled task starting from nothing, reads none.
+      expect(await getCertificates('status-2')).toBe(0);
+    } finally {
+      await recorder.stop();
+    }
   });
 
   it('two `certkeeper run` daemons at once: one order for the new certificate, one listener update', async () => {
