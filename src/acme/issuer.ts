@@ -41,7 +41,7 @@ export interface IssueContext {
   /** The CA's error answers during this renewal (see ca-http.ts). */
   problems: CaProblem[];
   /** How this renewal shares Route 53 changes with the others of its pass. */
-  sharing?: ChallengeSharing;
+  sharing: ChallengeSharing;
 }
 
 /** How a renewal takes part in its pass's shared Route 53 changes (see agent/pass.ts). */
@@ -98,13 +98,13 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   }
 
   // Nothing to present (the CA reuses valid authorizations): the batchers need not wait for this renewal.
-  if (pending.length === 0) ctx.sharing?.arrived();
+  if (pending.length === 0) ctx.sharing.arrived();
   if (pending.length > 0) {
     const records = pending.map((item) => item.record);
     const forget = await ctx.journal.note(ctx.runId, spec.name, records);
-    const waitOnRoute53 = ctx.sharing?.turn.outside ?? (<T>(wait: () => Promise<T>) => wait());
+    const waitOnRoute53 = ctx.sharing.turn.outside;
     try {
-      await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing?.arrived));
+      await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived));
       signal?.throwIfAborted();
       await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
       await Promise.all(

@@ -72,7 +72,7 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
     lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
   );
-  const outcomes = looked.map((entry) => ('outcome' in entry ? entry.outcome : undefined));
+  const acted = new Map<number, CertificateOutcome>();
   const slots = new WorkSlots(ctx.config.concurrency);
   for (const wave of renewalWaves(looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : [])))) {
     await Promise.all(
@@ -81,13 +81,14 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
         const arrived = ctx.solver.expectPresent();
         return slots
           .run((turn) => actOnCertificate(due, ctx, scope, runId, options, arrived, turn))
-          .then((outcome) => void (outcomes[due.index] = outcome))
+          .then((outcome) => void acted.set(due.index, outcome))
           .finally(arrived);
       }),
     );
   }
-  const results = outcomes.map((outcome, index) => outcome ?? { name: specs[index]!.name, result: 'cancelled' as const });
-  const count = (result: CertificateOutcome['result']) => results.filter((outcome) => outcome.result === result).length;
+  // Every certificate the first look left open was acted on in its wave.
+  const outcomes = looked.map((entry, index) => ('outcome' in entry ? entry.outcome : acted.get(index)!));
+  const count = (result: CertificateOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;
   log.info('pass.finished', {
     durationMs: Date.now() - started,
     renewed: count('renewed'),
@@ -97,7 +98,7 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
     busy: count('busy'),
     cancelled: count('cancelled'),
   });
-  return results;
+  return outcomes;
 }
 
 /** A certificate to renew or redeploy, as the first look saw it. */

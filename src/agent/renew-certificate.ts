@@ -30,8 +30,8 @@ export async function renewCertificate(
   log: AuditLogger,
   runId: string,
   problems: CaProblem[],
-  signal?: AbortSignal,
-  sharing?: ChallengeSharing,
+  signal: AbortSignal,
+  sharing: ChallengeSharing,
 ): Promise<{ deployments: Deployment[]; serial: string; notBefore: Date; notAfter: Date }> {
   const { observation } = assessment;
   const client = await ctx.acmeClient(log);

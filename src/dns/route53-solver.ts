@@ -35,8 +35,6 @@ export interface SolverOptions {
    * removals for those still validating (default: until 10 s without progress, 3 minutes at most).
    */
   gather?: GatherLimits;
-  /** How long removals are collected before they are sent (default 1 s). */
-  removeWindowMs?: number;
   /** After INSYNC, ask the authoritative nameservers (route53.propagation.check). */
   propagation?: PropagationCheck;
 }
@@ -149,7 +147,6 @@ export class Route53Solver {
       const gather = this.options.gather ?? { idleMs: 10_000, maxMs: 180_000 };
       batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, {
         windowMs: this.options.batchWindowMs,
-        removeWindowMs: this.options.removeWindowMs,
         gatherAdds: () => this.presenting.gathered(gather),
         gatherRemovals: () => this.removing.gathered(gather),
       });

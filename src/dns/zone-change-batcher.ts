@@ -35,8 +35,6 @@ export interface BatcherOptions {
   gatherAdds?: () => Promise<void>;
   /** Resolves when the renewals whose values are up have asked for their removal. */
   gatherRemovals?: () => Promise<void>;
-  /** How long removals are collected before a flush (default 1 s). */
-  removeWindowMs?: number;
 }
 
 /**
@@ -55,7 +53,6 @@ export class ZoneChangeBatcher {
   readonly stats = { changeRequests: 0, reads: 0 };
   private readonly windowMs: number;
   private readonly maxPendingValues: number;
-  private readonly removeWindowMs: number;
 
   constructor(
     private readonly gateway: Route53Gateway,
@@ -64,14 +61,13 @@ export class ZoneChangeBatcher {
   ) {
     this.windowMs = options.windowMs ?? 50;
     this.maxPendingValues = options.maxPendingValues ?? 400;
-    this.removeWindowMs = options.removeWindowMs ?? 1_000;
   }
 
   edit(action: TxtEdit['action'], name: string, values: string[]): Promise<SentChange> {
     return new Promise((resolve, reject) => {
       this.pending.push({ action, name: normaliseName(name), values, resolve, reject });
       if (this.full()) this.flushSoon(0);
-      else this.flushSoon(action === 'remove' ? this.removeWindowMs : this.windowMs);
+      else this.flushSoon(this.windowMs);
     });
   }
 

@@ -350,7 +350,7 @@ describe('the solver shared by concurrent renewals (real modules against moto th
       expect(calls.filter((call) => call.action === 'ChangeResourceRecordSets')).toHaveLength(1);
       const presented = lines.filter((line) => line.event === 'dns.challenge.presented' && String((line.records as string[])[0]).includes('late'));
       expect(new Set(presented.flatMap((line) => line.changeIds as string[])).size).toBe(1);
-      // Clean-ups 1.5 s apart (beyond the 1 s removal window): the first waits for the values still up.
+      // Clean-ups 1.5 s apart (far beyond the 50 ms batch window): the first waits for the values still up.
       const { calls: cleanup } = await callsDuring(() =>
         Promise.all(records.map(async (record, index) => {
           await new Promise((resolve) => setTimeout(resolve, index * 1_500));
