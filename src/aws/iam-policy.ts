@@ -19,24 +19,22 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-/** A hosted zone found by name, as `ListHostedZones` names it (public zones only). */
-export interface KnownZone {
-  id: string;
-  name: string;
-}
-
-/**
- * `_acme-challenge.NAME` delegated by CNAME (as certkeeper follows it at run time): the TXT values go to
- * `name` in `hostedZoneId`; the zones of the chain before it are only read.
- */
-export interface ChallengeDelegation {
-  /** Normalised as the condition key compares them (see normaliseRecordName). */
-  name: string;
+/** A hosted zone and the role its calls need (none: the agent's own credentials). */
+export interface ZoneRef {
   hostedZoneId: string;
   roleArn?: string;
   externalId?: string;
-  /** Zones read on the way (the CNAMEs after the first), with the role each needs. */
-  via: { hostedZoneId: string; roleArn?: string; externalId?: string }[];
+}
+
+/**
+ * Where one `_acme-challenge` name's TXT values go, as certkeeper finds it at run time: `name` (the
+ * CNAME target when delegated) is written in the last of `zones`; the zones before it hold the name and
+ * the CNAMEs on the way, and are only read.
+ */
+export interface ChallengeRoute {
+  /** Normalised as the condition key compares them (see normaliseRecordName). */
+  name: string;
+  zones: ZoneRef[];
 }
 
 /** The TXT names certkeeper changes in one zone (none: only read), and whose credentials change them. */
@@ -89,37 +87,35 @@ export function normaliseRecordName(name: string): string {
 }
 
 /**
- * Which zone each challenge name is changed in, and through which role. A zone comes from the
- * certificate's `route53.hostedZoneId`, else from `knownZones` (the longest matching public zone, as
- * certkeeper finds it at run time), else it stays open (any zone, with a note). A name in `delegations`
- * is changed at its CNAME target instead; its own zone (and those on the way) are only read.
+ * Which zone each challenge name is changed in, and through which role. With `routes` (looked up as at
+ * run time, see cli/iam-policy.ts) every zone is named, CNAME targets included; a name without a route
+ * gets the certificate's `route53.hostedZoneId`, else any zone (with a note).
  */
-export function zoneGrants(config: ResolvedConfig, knownZones?: KnownZone[], delegations?: Map<string, ChallengeDelegation>): ZoneGrant[] {
+export function zoneGrants(config: ResolvedConfig, routes?: Map<string, ChallengeRoute>): ZoneGrant[] {
   const zoneRoles = new Map((config.route53?.zones ?? []).map((zone) => [zone.hostedZoneId, zone]));
   const grants = new Map<string, ZoneGrant>();
-  const grantFor = (hostedZoneId: string | undefined, roleArn: string | undefined, externalId: string | undefined, foundByName: boolean) => {
-    const key = `${hostedZoneId ?? '*'} ${roleArn ?? ''}`;
-    const grant = grants.get(key) ?? { hostedZoneId, recordNames: [], roleArn, externalId, foundByName: false };
+  const grantFor = (zone: Partial<ZoneRef>, foundByName: boolean) => {
+    const key = `${zone.hostedZoneId ?? '*'} ${zone.roleArn ?? ''}`;
+    const grant = grants.get(key) ?? { hostedZoneId: zone.hostedZoneId, recordNames: [], roleArn: zone.roleArn, externalId: zone.externalId, foundByName: false };
     grant.foundByName ||= foundByName;
     grants.set(key, grant);
     return grant;
   };
   for (const spec of config.certificates) {
     for (const recordName of challengeRecordNames(spec.domains)) {
-      const hostedZoneId = spec.route53.hostedZoneId ?? (knownZones && longestMatch(recordName, knownZones)?.id);
-      const viaZone = hostedZoneId ? zoneRoles.get(hostedZoneId) : undefined;
-      const roleArn = spec.route53.roleArn ?? viaZone?.roleArn;
-      const externalId = spec.route53.roleArn ? spec.route53.externalId : viaZone?.externalId;
-      const own = grantFor(hostedZoneId, roleArn, externalId, !spec.route53.hostedZoneId);
-      const delegated = delegations?.get(recordName);
-      if (!delegated) {
-        if (!own.recordNames.includes(recordName)) own.recordNames.push(recordName);
+      const route = routes?.get(recordName);
+      if (route) {
+        // The first zone is found by name unless configured; CNAME targets always are (ListHostedZones).
+        const grants = route.zones.map((zone, index) => grantFor(zone, index > 0 || !spec.route53.hostedZoneId));
+        const written = grants[grants.length - 1]!;
+        if (!written.recordNames.includes(route.name)) written.recordNames.push(route.name);
         continue;
       }
-      // Delegation targets are found by name at run time (ListHostedZones).
-      for (const zone of delegated.via) grantFor(zone.hostedZoneId, zone.roleArn, zone.externalId, true);
-      const target = grantFor(delegated.hostedZoneId, delegated.roleArn, delegated.externalId, true);
-      if (!target.recordNames.includes(delegated.name)) target.recordNames.push(delegated.name);
+      const hostedZoneId = spec.route53.hostedZoneId;
+      const viaZone = hostedZoneId ? zoneRoles.get(hostedZoneId) : undefined;
+      const role = spec.route53.roleArn ? spec.route53 : viaZone;
+      const grant = grantFor({ hostedZoneId, roleArn: role?.roleArn, externalId: role?.externalId }, !hostedZoneId);
+      if (!grant.recordNames.includes(recordName)) grant.recordNames.push(recordName);
     }
   }
   return [...grants.values()].map((grant) => ({ ...grant, recordNames: grant.recordNames.sort() }));
@@ -330,10 +326,4 @@ function accountOf(config: ResolvedConfig): { partition: string; account: string
 
 function partitionOf(arn: string): string | undefined {
   return arn.split(':')[1];
-}
-
-function longestMatch(recordName: string, zones: KnownZone[]): KnownZone | undefined {
-  return zones
-    .filter((zone) => recordName === zone.name || recordName.endsWith(`.${zone.name}`))
-    .sort((a, b) => b.name.length - a.name.length)[0];
 }

@@ -1,33 +1,23 @@
-import { paginateListHostedZones, Route53Client } from '@aws-sdk/client-route-53';
-import { loadConfig } from '../config/load.js';
 import { AwsClients } from '../aws/clients.js';
-import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeDelegation, type KnownZone } from '../aws/iam-policy.js';
+import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute, type ZoneRef } from '../aws/iam-policy.js';
 import { challengeBaseName } from '../config/domains.js';
+import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { HostedZoneFinder, normaliseName, stripZonePrefix } from '../dns/hosted-zones.js';
+import { HostedZoneFinder, type HostedZone } from '../dns/hosted-zones.js';
 import { Route53Accounts } from '../dns/route53-accounts.js';
 import type { CliIo } from './io.js';
 
 /**
- * Prints the IAM policy this config needs. Zones found by name are looked up with ListHostedZones when
- * AWS credentials work (unless --offline), so the policy names them; otherwise it allows any zone and
- * says so on stderr. With credentials, `_acme-challenge` CNAMEs are followed as at run time, so the
- * policy allows the TXT changes at their targets. `--role ARN` prints the policy that role must have instead.
+ * Prints the IAM policy this config needs. Unless --offline, every challenge name is placed as renewals
+ * place it (the same HostedZoneFinder: longest public zone, route53.zones and certificate roles, CNAME
+ * delegation followed), so the policy names each zone and the name written there; a name that cannot be
+ * placed (no credentials, no zone) keeps its configured zone or any zone, and stderr says so.
+ * `--role ARN` prints the policy that role must have instead.
  */
 export async function iamPolicyCommand(options: { config: string; offline?: boolean; role?: string }, io: CliIo): Promise<number> {
   const config = await loadConfig(options.config);
-  const needsLookup = config.certificates.some((spec) => !spec.route53.hostedZoneId);
-  let knownZones: KnownZone[] | undefined;
-  if (needsLookup && !options.offline) {
-    try {
-      knownZones = await listPublicZones(config.aws.region);
-    } catch (error) {
-      io.stderr.write(`certkeeper: could not list Route 53 hosted zones (${firstLine(error)}); zones found by name are left open\n`);
-    }
-  }
-  let delegations: Map<string, ChallengeDelegation> | undefined;
-  if (!options.offline && (knownZones || !needsLookup)) delegations = await findDelegations(config, io);
-  const result = buildIamPolicy(config, zoneGrants(config, knownZones, delegations));
+  const routes = options.offline ? undefined : await findChallengeRoutes(config, io);
+  const result = buildIamPolicy(config, zoneGrants(config, routes));
   if (options.role) {
     const policy = result.rolePolicies.get(options.role);
     if (!policy) {
@@ -43,61 +33,42 @@ export async function iamPolicyCommand(options: { config: string; offline?: bool
   return 0;
 }
 
-async function listPublicZones(region: string): Promise<KnownZone[]> {
-  // Few attempts: without credentials this should fail fast and fall back, not retry for a minute.
-  const route53 = new Route53Client({ region, maxAttempts: 2 });
-  try {
-    const zones: KnownZone[] = [];
-    for await (const page of paginateListHostedZones({ client: route53 }, {})) {
-      for (const zone of page.HostedZones ?? []) {
-        if (!zone.Config?.PrivateZone) zones.push({ id: stripZonePrefix(zone.Id!), name: normaliseName(zone.Name!) });
-      }
-    }
-    return zones;
-  } finally {
-    route53.destroy();
-  }
-}
-
-/**
- * The `_acme-challenge` names delegated by CNAME, followed by the same code (and credentials, roles)
- * as at run time. A name that cannot be followed is reported and keeps its own name in the policy.
- */
-async function findDelegations(config: ResolvedConfig, io: CliIo): Promise<Map<string, ChallengeDelegation> | undefined> {
+/** Where each challenge name's TXT values go, found with the run-time code and credentials. */
+async function findChallengeRoutes(config: ResolvedConfig, io: CliIo): Promise<Map<string, ChallengeRoute> | undefined> {
   const aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
   try {
     const finder = new HostedZoneFinder(new Route53Accounts(aws, config.route53.requestsPerSecond), config.route53);
-    const found = new Map<string, ChallengeDelegation>();
+    const routes = new Map<string, ChallengeRoute>();
     for (const spec of config.certificates) {
       for (const base of new Set(spec.domains.map(challengeBaseName))) {
         try {
           const target = await finder.challengeTarget(base, spec.route53);
-          if (target.chain.length < 2) continue;
-          // The links after the first are found by name with the certificate's role, as at run time.
-          const linkRole = { roleArn: spec.route53.roleArn, externalId: spec.route53.externalId };
-          const via = await Promise.all(target.chain.slice(1, -1).map((link) => finder.zoneFor(link, linkRole)));
-          found.set(normaliseRecordName(target.chain[0]!), {
-            name: normaliseRecordName(target.name),
-            hostedZoneId: target.zone.id,
-            roleArn: target.zone.role?.roleArn,
-            externalId: target.zone.role?.externalId,
-            via: via.map((zone) => ({ hostedZoneId: zone.id, roleArn: zone.role?.roleArn, externalId: zone.role?.externalId })),
-          });
-          io.stderr.write(`note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})\n`);
+          // The zones of the chain before the target: cached by the finder, which just found them.
+          const before = await Promise.all(
+            target.chain.slice(0, -1).map((link, index) => finder.zoneFor(link, index === 0 ? spec.route53 : { roleArn: spec.route53.roleArn, externalId: spec.route53.externalId })),
+          );
+          routes.set(normaliseRecordName(target.chain[0]!), { name: normaliseRecordName(target.name), zones: [...before, target.zone].map(zoneRef) });
+          if (target.chain.length > 1) {
+            io.stderr.write(`note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})\n`);
+          }
         } catch (error) {
           // No credentials, or Route 53 refusing: the same for every name, so say it once.
           if ((error as Error).name === 'CredentialsProviderError' || '$metadata' in (error as object)) {
-            io.stderr.write(`certkeeper: could not read Route 53 (${firstLine(error)}); CNAME delegation of _acme-challenge names is not followed\n`);
+            io.stderr.write(`certkeeper: could not read Route 53 (${firstLine(error)}); zones found by name are left open and CNAME delegation is not followed\n`);
             return undefined;
           }
-          io.stderr.write(`certkeeper: could not follow _acme-challenge.${base} (${firstLine(error)}); the policy names it, not a CNAME target\n`);
+          io.stderr.write(`certkeeper: could not place _acme-challenge.${base} (${firstLine(error)}); the policy names it in its configured zone, or any zone\n`);
         }
       }
     }
-    return found;
+    return routes;
   } finally {
     aws.destroy();
   }
+}
+
+function zoneRef(zone: HostedZone): ZoneRef {
+  return { hostedZoneId: zone.id, ...(zone.role && { roleArn: zone.role.roleArn, externalId: zone.role.externalId }) };
 }
 
 function firstLine(error: unknown): string {

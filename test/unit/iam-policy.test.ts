@@ -55,7 +55,9 @@ describe('iam-policy builder', () => {
     expect(open.policy.Statement.find((s) => s.Sid === 'Route53ChallengeRecords')?.Resource).toBe('arn:aws:route53:::hostedzone/*');
     expect(open.policy.Statement.flatMap((s) => s.Action)).toContain('route53:ListHostedZones');
     const known = config({}, {});
-    const named = buildIamPolicy(known, zoneGrants(known, [{ id: 'ZCOM', name: 'com' }, { id: 'ZEX', name: 'example.com' }]));
+    // As iam-policy places them with credentials: the zone the run-time lookup chose, for each name.
+    const routes = new Map(['_acme-challenge.example.com', '_acme-challenge.www.example.com'].map((name) => [name, { name, zones: [{ hostedZoneId: 'ZEX' }] }]));
+    const named = buildIamPolicy(known, zoneGrants(known, routes));
     expect(named.notes).toEqual([]);
     expect(named.policy.Statement.find((s) => s.Sid === 'Route53ChallengeRecords')?.Resource).toBe('arn:aws:route53:::hostedzone/ZEX');
   });
@@ -72,10 +74,10 @@ describe('iam-policy builder', () => {
 
   it('writes a CNAME-delegated challenge only at its target (through the target zone\'s role); the zones on the way are only read', async () => {
     const delegated = config({ route53: { zones: [{ hostedZoneId: 'ZVALID', roleArn: ROLE }] } });
-    const delegations = new Map([
-      ['_acme-challenge.www.example.com', { name: 'www.acme.validation.example', hostedZoneId: 'ZVALID', roleArn: ROLE, via: [{ hostedZoneId: 'ZMIDDLE' }] }],
+    const routes = new Map([
+      ['_acme-challenge.www.example.com', { name: 'www.acme.validation.example', zones: [{ hostedZoneId: 'ZONEA' }, { hostedZoneId: 'ZMIDDLE' }, { hostedZoneId: 'ZVALID', roleArn: ROLE }] }],
     ]);
-    const { policy, rolePolicies } = buildIamPolicy(delegated, zoneGrants(delegated, undefined, delegations));
+    const { policy, rolePolicies } = buildIamPolicy(delegated, zoneGrants(delegated, routes));
     // The agent: the undelegated name in its own zone; the delegating zone and the middle of the chain read, not written.
     expect(await evaluateCall(policy, change(['_acme-challenge.example.com']))).toBe('Allowed');
     expect(await evaluateCall(policy, change(['_acme-challenge.www.example.com']))).not.toBe('Allowed');
