@@ -143,7 +143,7 @@ export class DynamoDbStore implements StateStore {
         why: 'its holder stopped renewing it (crashed or cut off) and it expired',
       });
     }
-    return this.keepRenewed(certificate, log);
+    return this.keepRenewed(certificate, now, log);
   }
 
   async isAtWork(holder: Holder, certificate: string): Promise<boolean> {
@@ -155,10 +155,23 @@ export class DynamoDbStore implements StateStore {
     this.client.destroy();
   }
 
-  /** Extends the lease every renewEveryMs until released; aborts its signal if it cannot be kept. */
-  private keepRenewed(certificate: string, log: AuditLogger): Lease {
+  /**
+   * Extends the lease every renewEveryMs until released. Its signal is aborted as soon as another agent
+   * holds it, or when it was not extended in time: with less than one renewal interval left (a renewal
+   * failed or hangs), the work stops before the lease expires and another agent may start.
+   */
+  private keepRenewed(certificate: string, takenAt: number, log: AuditLogger): Lease {
     const controller = new AbortController();
+    const lease = `lease#${certificate}`;
+    let heldUntil = takenAt + this.leaseMs;
     let renewing: Promise<void> | undefined;
+    let lastError: string | undefined;
+    const lose = (why: string) => {
+      if (controller.signal.aborted) return;
+      clearInterval(timer);
+      log.error('store.lease.lost', { store: 'dynamodb', table: this.table, lease, holder: this.holder.id, error: why });
+      controller.abort(new Error(`lost the lease on ${certificate}: ${why}`));
+    };
     const renew = async () => {
       const now = Date.now();
       try {
@@ -168,16 +181,19 @@ export class DynamoDbStore implements StateStore {
             Item: this.leaseItem(certificate, now),
             ConditionExpression: 'holder = :me',
             ExpressionAttributeValues: { ':me': { S: this.holder.id } },
-          })));
+          }), { abortSignal: AbortSignal.timeout(this.renewEveryMs) }));
+        heldUntil = now + this.leaseMs;
+        lastError = undefined;
       } catch (error) {
-        // Lost (another agent took it after it expired) or unreachable: stop before doing harm.
-        const lost = error instanceof ConditionalCheckFailedException;
-        clearInterval(timer);
-        log.error('store.lease.lost', { store: 'dynamodb', table: this.table, lease: `lease#${certificate}`, holder: this.holder.id, error: lost ? 'another agent holds it now' : describeError(error) });
-        controller.abort(new Error(`lost the lease on ${certificate}: ${lost ? 'another agent holds it now' : describeError(error)}`));
+        // Another agent took it after it expired. Any other failure is tried again at the next tick, if time allows.
+        if (error instanceof ConditionalCheckFailedException) lose('another agent holds it now');
+        else lastError = describeError(error);
       }
     };
     const timer = setInterval(() => {
+      if (Date.now() + this.renewEveryMs >= heldUntil) {
+        return lose(`not extended in time (${lastError ?? 'the renewal did not answer'}); it expires at ${new Date(heldUntil).toISOString()}`);
+      }
       renewing ??= renew().finally(() => (renewing = undefined));
     }, this.renewEveryMs);
     timer.unref();
@@ -192,13 +208,16 @@ export class DynamoDbStore implements StateStore {
           await this.guard(
             `release lease ${certificate}`, this.client.send(new DeleteItemCommand({
               TableName: this.table,
-              Key: { pk: { S: `lease#${certificate}` } },
+              Key: { pk: { S: lease } },
               ConditionExpression: 'holder = :me',
               ExpressionAttributeValues: { ':me': { S: this.holder.id } },
             })));
         } catch (error) {
-          // Already someone else's: nothing of ours to release.
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          // Already someone else's: nothing of ours to release. Otherwise it expires by itself within leaseMs:
+          // the work it guarded is done, so this is worth a warning, not a failed renewal.
+          if (!(error instanceof ConditionalCheckFailedException)) {
+            log.warn('store.lease.release_failed', { store: 'dynamodb', table: this.table, lease, holder: this.holder.id, error: describeError(error), expiresAt: new Date(heldUntil).toISOString() });
+          }
         }
       },
     };

@@ -141,6 +141,28 @@ describe('DynamoDB store', () => {
     client.destroy();
   });
 
+  it('tells the work to stop before its lease expires when renewals hang, and a failed release is only a warning', async () => {
+    const log = recordingLogger();
+    const holder = store({ leaseMs: 900, renewEveryMs: 300 });
+    const lease = await holder.tryLease('hung', log);
+    const takenAt = Date.now();
+    // DynamoDB stops answering this agent (a hung connection): a call ends only when its abortSignal fires, as in the SDK.
+    const send = holder.client.send.bind(holder.client);
+    const hang = (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+      new Promise((_resolve, reject) => options?.abortSignal?.addEventListener('abort', () => reject(options.abortSignal!.reason), { once: true }));
+    holder.client.send = hang as typeof holder.client.send;
+    await new Promise((resolve) => lease!.signal.addEventListener('abort', resolve, { once: true }));
+    // Stopped with at least one renewal interval of the lease left: no other agent could have started yet.
+    expect(Date.now() - takenAt).toBeLessThanOrEqual(900 - 300 + 150);
+    expect(String(lease!.signal.reason)).toContain('lost the lease on hung: not extended in time');
+    expect(log.events.filter((event) => event.event === 'store.lease.lost')).toEqual([expect.objectContaining({ holder: holder.holder.id, lease: 'lease#hung' })]);
+    // The release fails too (DynamoDB refuses): the lease expires by itself; the work's result stands.
+    holder.client.send = (() => Promise.reject(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }))) as typeof holder.client.send;
+    await expect(lease!.release()).resolves.toBeUndefined();
+    expect(log.events.filter((event) => event.event === 'store.lease.release_failed')).toEqual([expect.objectContaining({ lease: 'lease#hung', error: expect.stringContaining('Service unavailable') })]);
+    holder.client.send = send;
+  });
+
   it('keeps the challenge journal in the table: orphans are those whose holder is no longer at work', async () => {
     const log = recordingLogger();
     const gone = store();
