@@ -5,11 +5,13 @@ import {
   type GetHostedZoneCommandOutput,
   type ListHostedZonesCommandOutput,
   type ListResourceRecordSetsCommandOutput,
+  type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import type { AssumedRole } from '../aws/clients.js';
 import type { Route53Settings } from '../config/schema.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import type { Route53Accounts } from './route53-accounts.js';
+import type { Route53Gateway } from './route53-gateway.js';
 
 export interface HostedZone {
   id: string;
@@ -147,17 +149,9 @@ export class HostedZoneFinder {
     if (!cnames) {
       cnames = (async () => {
         const found = new Map<string, string>();
-        const gateway = this.accounts.gateway(zone.role);
-        let next: { name?: string; type?: string } | undefined = {};
-        while (next) {
-          const page: ListResourceRecordSetsCommandOutput = await gateway.send<ListResourceRecordSetsCommandOutput>(
-            new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: 300 }),
-          );
-          for (const set of page.ResourceRecordSets ?? []) {
-            const value = set.ResourceRecords?.[0]?.Value;
-            if (set.Type === 'CNAME' && value) found.set(normaliseName(set.Name ?? ''), normaliseName(value));
-          }
-          next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;
+        for (const set of await listRecordSets(this.accounts.gateway(zone.role), zone.id)) {
+          const value = set.ResourceRecords?.[0]?.Value;
+          if (set.Type === 'CNAME' && value) found.set(normaliseName(set.Name ?? ''), normaliseName(value));
         }
         return found;
       })();
@@ -229,7 +223,21 @@ export class HostedZoneFinder {
   }
 }
 
-function roleOf(entry: { roleArn?: string; externalId?: string }): AssumedRole | undefined {
+/** Every record set of a zone, 300 a page (Route 53's most per ListResourceRecordSets call). */
+export async function listRecordSets(gateway: Route53Gateway, zoneId: string): Promise<ResourceRecordSet[]> {
+  const sets: ResourceRecordSet[] = [];
+  let next: { name?: string; type?: string } | undefined = {};
+  while (next) {
+    const page: ListResourceRecordSetsCommandOutput = await gateway.send<ListResourceRecordSetsCommandOutput>(
+      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: 300 }),
+    );
+    sets.push(...(page.ResourceRecordSets ?? []));
+    next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;
+  }
+  return sets;
+}
+
+export function roleOf(entry: { roleArn?: string; externalId?: string }): AssumedRole | undefined {
   return entry.roleArn ? { roleArn: entry.roleArn, ...(entry.externalId && { externalId: entry.externalId }) } : undefined;
 }
 

@@ -24,15 +24,10 @@ export class Route53Accounts {
       const account = role ? accountOfRole(role.roleArn) : 'default';
       let bucket = this.buckets.get(account);
       if (!bucket) this.buckets.set(account, (bucket = new TokenBucket(this.requestsPerSecond)));
-      gateway = new Route53Gateway(this.aws.route53For(role), bucket, role?.roleArn ?? 'default credentials');
+      gateway = new Route53Gateway(this.aws.route53For(role), bucket);
       this.gateways.set(key, gateway);
     }
     return gateway;
-  }
-
-  /** Route 53 calls made so far, over every account. */
-  get calls(): number {
-    return [...this.gateways.values()].reduce((sum, gateway) => sum + gateway.stats.calls, 0);
   }
 }
 

@@ -15,26 +15,19 @@ const MAX_DELAY_MS = 10_000;
  * so no request bypasses the bucket.
  */
 export class Route53Gateway {
-  /** Calls made and retries, for the audit log and the benchmark. */
-  readonly stats = { calls: 0, retries: 0 };
-
   constructor(
     readonly client: Route53Client,
     readonly bucket: TokenBucket,
-    /** Who these calls run as: "default" or the role ARN, for error messages. */
-    readonly principal: string,
   ) {}
 
   /** `command` is any Route 53 command; name its output type: `send<GetChangeCommandOutput>(new GetChangeCommand(…))`. */
   async send<Output extends ServiceOutputTypes>(command: object, signal?: AbortSignal): Promise<Output> {
     for (let attempt = 1; ; attempt++) {
       await this.bucket.take(signal);
-      this.stats.calls++;
       try {
         return (await this.client.send(command as never, { abortSignal: signal })) as Output;
       } catch (error) {
         if (!isRetryable(error) || attempt >= MAX_ATTEMPTS || signal?.aborted) throw error;
-        this.stats.retries++;
         await sleep(backoffMs(attempt), signal);
       }
     }

@@ -1,9 +1,8 @@
 import { GetChangeCommand, type GetChangeCommandOutput } from '@aws-sdk/client-route-53';
-import type { AssumedRole } from '../aws/clients.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { HostedZone } from './hosted-zones.js';
-import { normaliseName } from './hosted-zones.js';
+import { normaliseName, roleOf } from './hosted-zones.js';
 import type { PropagationCheck } from './propagation-check.js';
 import type { Route53Accounts } from './route53-accounts.js';
 import { PresentRendezvous, type GatherLimits } from './present-rendezvous.js';
@@ -46,11 +45,12 @@ export interface SolverOptions {
  */
 export class Route53Solver {
   private readonly batchers = new Map<string, ZoneChangeBatcher>();
-  private readonly insync = new Map<string, Promise<void>>();
+  /** INSYNC polls in progress, by change ID: shared by the renewals waiting on that change. */
+  private readonly insync = new Map<string, { done: Promise<void>; waiters: number; stop: AbortController }>();
   /** Renewals that may still present values. */
   private readonly presenting = new PresentRendezvous();
-  /** Values that are up and whose removal has not been asked for yet, by zone, name and value. */
-  private readonly removing = new PresentRendezvous();
+  /** Per zone: values that are up and whose removal has not been asked for yet (by name and value). */
+  private readonly removing = new Map<string, PresentRendezvous>();
   private readonly removalDue = new Map<string, (() => void)[]>();
 
   constructor(
@@ -70,11 +70,10 @@ export class Route53Solver {
   async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void): Promise<void> {
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
-      const edits = this.editAll(batcher, 'add', zoneRecords);
-      // From now on, clean-ups of the pass wait for this renewal's as well (one clean-up change per zone).
+      const sent = await this.editAll(batcher, 'add', zoneRecords);
+      // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone).
       for (const record of zoneRecords) this.expectRemoval(record);
-      const sent = await edits;
-      const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
+      const changeIds = changeIdsOf(sent);
       log.info('dns.challenge.presented', {
         hostedZoneId: batcher.zone.id,
         zone: batcher.zone.name,
@@ -110,7 +109,7 @@ export class Route53Solver {
           const edits = this.editAll(batcher, 'remove', zoneRecords);
           for (const record of zoneRecords) this.removalAsked(record);
           const sent = await edits;
-          const changeIds = [...new Set(sent.map((entry) => entry.changeId).filter((id): id is string => id !== undefined))];
+          const changeIds = changeIdsOf(sent);
           if (changeIds.length === 0) return;
           log.info('dns.challenge.cleaned', { hostedZoneId: zoneId, zone: batcher.zone.name, changeIds, records: uniqueNames(zoneRecords), count: zoneRecords.length });
         } catch (error) {
@@ -123,7 +122,13 @@ export class Route53Solver {
 
   private expectRemoval(record: TxtRecord): void {
     const key = valueKey(record);
-    this.removalDue.set(key, [...(this.removalDue.get(key) ?? []), this.removing.expect()]);
+    this.removalDue.set(key, [...(this.removalDue.get(key) ?? []), this.removingIn(zoneKey(record)).expect()]);
+  }
+
+  private removingIn(zone: string): PresentRendezvous {
+    let rendezvous = this.removing.get(zone);
+    if (!rendezvous) this.removing.set(zone, (rendezvous = new PresentRendezvous()));
+    return rendezvous;
   }
 
   /** A value's removal is queued (or the value was never presented by this process: orphans). */
@@ -140,7 +145,7 @@ export class Route53Solver {
 
   private batcherFor(record: TxtRecord): ZoneChangeBatcher {
     const role = roleOf(record);
-    const key = `${role?.roleArn ?? ''}|${record.zoneId}`;
+    const key = zoneKey(record);
     let batcher = this.batchers.get(key);
     if (!batcher) {
       const zone: HostedZone = { id: record.zoneId, name: record.zoneName ?? record.zoneId, role };
@@ -148,7 +153,7 @@ export class Route53Solver {
       batcher = new ZoneChangeBatcher(this.accounts.gateway(role), zone, {
         windowMs: this.options.batchWindowMs,
         gatherAdds: () => this.presenting.gathered(gather),
-        gatherRemovals: () => this.removing.gathered(gather),
+        gatherRemovals: () => this.removingIn(key).gathered(gather),
       });
       this.batchers.set(key, batcher);
     }
@@ -156,14 +161,25 @@ export class Route53Solver {
     return batcher;
   }
 
-  /** One poll per change, however many renewals wait on it; exponential backoff up to the timeout. */
-  private waitInsync(batcher: ZoneChangeBatcher, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
-    let wait = this.insync.get(changeId);
-    if (!wait) {
-      wait = this.pollChange(batcher, changeId, log, signal).finally(() => this.insync.delete(changeId));
-      this.insync.set(changeId, wait);
+  /**
+   * One poll per change, however many renewals wait on it; exponential backoff up to the timeout. A
+   * renewal that is cancelled (or loses its lease) stops waiting alone; the poll stops when nobody waits.
+   */
+  private async waitInsync(batcher: ZoneChangeBatcher, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
+    let poll = this.insync.get(changeId);
+    if (!poll) {
+      const stop = new AbortController();
+      const done = this.pollChange(batcher, changeId, log, stop.signal).finally(() => this.insync.delete(changeId));
+      done.catch(() => {}); // each waiter sees the failure through its own await
+      poll = { done, waiters: 0, stop };
+      this.insync.set(changeId, poll);
     }
-    return wait;
+    poll.waiters++;
+    try {
+      await untilAborted(poll.done, signal);
+    } finally {
+      if (--poll.waiters === 0) poll.stop.abort(new Error('no renewal waits for this change any more'));
+    }
   }
 
   private async pollChange(batcher: ZoneChangeBatcher, changeId: string, log: AuditLogger, signal?: AbortSignal): Promise<void> {
@@ -190,12 +206,31 @@ export class Route53Solver {
   }
 }
 
-function roleOf(record: TxtRecord): AssumedRole | undefined {
-  return record.roleArn ? { roleArn: record.roleArn, ...(record.externalId && { externalId: record.externalId }) } : undefined;
+/** `work`, or its rejection with the signal's reason as soon as the signal aborts. */
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+
+/** The distinct changes that carried these edits (none when the zone already looked as asked). */
+function changeIdsOf(sent: SentChange[]): string[] {
+  return [...new Set(sent.flatMap((entry) => (entry.changeId ? [entry.changeId] : [])))];
+}
+
+/** A hosted zone as reached: the same zone ID through another role is another account's zone. */
+function zoneKey(record: TxtRecord): string {
+  return `${record.roleArn ?? ''}|${record.zoneId}`;
 }
 
 function valueKey(record: TxtRecord): string {
-  return `${record.roleArn ?? ''}|${record.zoneId}|${normaliseName(record.name)}|${record.value}`;
+  return `${zoneKey(record)}|${normaliseName(record.name)}|${record.value}`;
 }
 
 function uniqueNames(records: TxtRecord[]): string[] {
@@ -205,7 +240,7 @@ function uniqueNames(records: TxtRecord[]): string[] {
 function groupByZone(records: TxtRecord[]): Map<string, TxtRecord[]> {
   const groups = new Map<string, TxtRecord[]>();
   for (const record of records) {
-    const key = `${record.roleArn ?? ''}|${record.zoneId}`;
+    const key = zoneKey(record);
     groups.set(key, [...(groups.get(key) ?? []), record]);
   }
   return groups;

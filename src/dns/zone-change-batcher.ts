@@ -7,7 +7,7 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import type { HostedZone } from './hosted-zones.js';
-import { normaliseName } from './hosted-zones.js';
+import { listRecordSets, normaliseName } from './hosted-zones.js';
 import type { Route53Gateway } from './route53-gateway.js';
 import { changesFor, desiredValues, splitIntoRequests, unquote, type CurrentTxt, type TxtEdit } from './txt-changes.js';
 
@@ -23,14 +23,14 @@ interface PendingEdit extends TxtEdit {
 
 // Route 53 lists at most 300 record sets per ListResourceRecordSets page.
 const PAGE_SIZE = 300;
+// Values that make a batch go at once, without waiting for more: well within one request's limits.
+const MAX_PENDING_VALUES = 400;
 // Another process changing the same names between our read and our write: read again, this often.
 const MAX_CONFLICT_ROUNDS = 6;
 
 export interface BatcherOptions {
   /** How long edits are collected before a flush (default 50 ms). */
   windowMs?: number;
-  /** Values that make a batch go at once (default 400). */
-  maxPendingValues?: number;
   /** Resolves when the renewals still ordering have presented (see present-rendezvous.ts). */
   gatherAdds?: () => Promise<void>;
   /** Resolves when the renewals whose values are up have asked for their removal. */
@@ -48,11 +48,10 @@ export interface BatcherOptions {
 export class ZoneChangeBatcher {
   private pending: PendingEdit[] = [];
   private timer?: NodeJS.Timeout;
+  /** Ends a clean-up's gathering early: values to add have arrived. */
+  private addArrived?: () => void;
   private flushing: Promise<void> = Promise.resolve();
-  /** What the flushes did, for the audit log and tests: requests sent, names and how values were read. */
-  readonly stats = { changeRequests: 0, reads: 0 };
   private readonly windowMs: number;
-  private readonly maxPendingValues: number;
 
   constructor(
     private readonly gateway: Route53Gateway,
@@ -60,12 +59,12 @@ export class ZoneChangeBatcher {
     private readonly options: BatcherOptions = {},
   ) {
     this.windowMs = options.windowMs ?? 50;
-    this.maxPendingValues = options.maxPendingValues ?? 400;
   }
 
   edit(action: TxtEdit['action'], name: string, values: string[]): Promise<SentChange> {
     return new Promise((resolve, reject) => {
       this.pending.push({ action, name: normaliseName(name), values, resolve, reject });
+      if (action === 'add') this.addArrived?.();
       if (this.full()) this.flushSoon(0);
       else this.flushSoon(this.windowMs);
     });
@@ -79,16 +78,23 @@ export class ZoneChangeBatcher {
       // Edits that arrive while the previous flush runs (or while gathering) go out together in the next.
       this.flushing = this.flushing.then(async () => {
         if (!this.full()) {
-          const adds = this.pending.some((edit) => edit.action !== 'remove');
-          await (adds ? this.options.gatherAdds : this.options.gatherRemovals)?.();
+          // A clean-up waits for the others of its pass, unless values to add arrive meanwhile: those must not
+          // wait for clean-ups (which come only after they are up); they wait for the renewals still ordering.
+          if (!this.hasAdds()) await Promise.race([this.options.gatherRemovals?.(), new Promise<void>((resolve) => (this.addArrived = resolve))]);
+          this.addArrived = undefined;
+          if (this.hasAdds()) await this.options.gatherAdds?.();
         }
         await this.flush();
       });
     }, delayMs);
   }
 
+  private hasAdds(): boolean {
+    return this.pending.some((edit) => edit.action !== 'remove');
+  }
+
   private full(): boolean {
-    return this.pending.reduce((sum, edit) => sum + edit.values.length, 0) >= this.maxPendingValues;
+    return this.pending.reduce((sum, edit) => sum + edit.values.length, 0) >= MAX_PENDING_VALUES;
   }
 
   private async flush(): Promise<void> {
@@ -121,7 +127,6 @@ export class ZoneChangeBatcher {
             ChangeBatch: { Comment: edits.every((edit) => edit.action === 'remove') ? 'certkeeper: clean up ACME DNS-01 challenges' : 'certkeeper: ACME DNS-01 challenges', Changes: changes },
           }),
         );
-        this.stats.changeRequests++;
         for (const name of names) changeIdByName.set(name, answer.ChangeInfo!.Id!);
       } catch (error) {
         const conflict = (error as Error).name === 'InvalidChangeBatch' && round < MAX_CONFLICT_ROUNDS;
@@ -146,21 +151,12 @@ export class ZoneChangeBatcher {
     const pages = Math.max(1, Math.ceil((this.zone.recordSetCount ?? Infinity) / PAGE_SIZE));
     const sets: ResourceRecordSet[] = [];
     if (names.length > pages) {
-      let next: { name?: string; type?: string } | undefined = {};
-      while (next) {
-        const page: ListResourceRecordSetsCommandOutput = await this.gateway.send<ListResourceRecordSetsCommandOutput>(
-          new ListResourceRecordSetsCommand({ HostedZoneId: this.zone.id, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: PAGE_SIZE }),
-        );
-        this.stats.reads++;
-        sets.push(...(page.ResourceRecordSets ?? []));
-        next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;
-      }
+      sets.push(...(await listRecordSets(this.gateway, this.zone.id)));
     } else {
       for (const name of names) {
         const page = await this.gateway.send<ListResourceRecordSetsCommandOutput>(
           new ListResourceRecordSetsCommand({ HostedZoneId: this.zone.id, StartRecordName: name, StartRecordType: 'TXT', MaxItems: 1 }),
         );
-        this.stats.reads++;
         sets.push(...(page.ResourceRecordSets ?? []).slice(0, 1));
       }
     }

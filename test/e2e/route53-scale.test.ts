@@ -365,6 +365,55 @@ describe('the solver shared by concurrent renewals (real modules against moto th
     }
   });
 
+  it('one renewal cancelled while waiting for INSYNC stops alone: the others of its change still wait it out', async () => {
+    const clients = new AwsClients('us-east-1');
+    const solver = solverFor(clients);
+    faithful.configure({ insyncAfterMs: 1_500 });
+    try {
+      const zoneId = zoneIds['shared.example']!;
+      const record = (name: string) => [{ zoneId, zoneName: 'shared.example', name: `_acme-challenge.${name}.shared.example`, value: `${name}-value` }];
+      const cancel = new AbortController();
+      const [cancelled, kept] = await Promise.allSettled([
+        solver.present(record('lease-lost'), log, cancel.signal),
+        solver.present(record('lease-kept'), log),
+        new Promise((resolve) => setTimeout(resolve, 500)).then(() => cancel.abort(new Error('lost the lease'))),
+      ]);
+      expect(cancelled).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: 'lost the lease' }) });
+      expect(kept.status).toBe('fulfilled');
+      // They shared one change: the kept one waited the whole PENDING time out on the shared poll.
+      const presented = lines.filter((line) => line.event === 'dns.challenge.presented' && String((line.records as string[])[0]).includes('lease-'));
+      expect(new Set(presented.flatMap((line) => line.changeIds as string[])).size).toBe(1);
+      await solver.cleanup([...record('lease-lost'), ...record('lease-kept')], log);
+    } finally {
+      faithful.configure({ insyncAfterMs: 0 });
+      clients.destroy();
+    }
+  });
+
+  it('a clean-up waits only for values up in its own zone, and values to add never wait for clean-ups', async () => {
+    const clients = new AwsClients('us-east-1');
+    const solver = solverFor(clients);
+    try {
+      const inZone = (zone: string, name: string) => [{ zoneId: zoneIds[zone]!, zoneName: zone, name: `_acme-challenge.${name}.${zone}`, value: `${name}-value` }];
+      const [mine, elsewhere] = [inZone('shared.example', 'own-zone'), inZone('flaky.example', 'other-zone')];
+      await Promise.all([solver.present(mine, log), solver.present(elsewhere, log)]);
+      // flaky.example's value is still up (its renewal still validating): shared.example's clean-up does not wait for it.
+      const started = Date.now();
+      await solver.cleanup(mine, log);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // A value to add that arrives while a clean-up in its zone waits for the others goes out at once.
+      const late = inZone('flaky.example', 'late-add');
+      const waitingCleanup = solver.cleanup(inZone('flaky.example', 'not-up-yet'), log);
+      const added = Date.now();
+      await solver.present(late, log);
+      expect(Date.now() - added).toBeLessThan(5_000);
+      await Promise.all([waitingCleanup, solver.cleanup([...elsewhere, ...late], log)]);
+      expect((await aws.listTxtRecords(zoneIds['flaky.example']!)).filter((set) => /own-zone|other-zone|late-add/.test(set.name))).toEqual([]);
+    } finally {
+      clients.destroy();
+    }
+  });
+
   it("two runs sharing a name: one's clean-up leaves the other's value", async () => {
     const [first, second] = [new AwsClients('us-east-1'), new AwsClients('us-east-1')];
     const zoneId = zoneIds['shared.example']!;
