@@ -101,9 +101,13 @@ export function zoneGrants(config: ResolvedConfig, routes?: Map<string, Challeng
     grants.set(key, grant);
     return grant;
   };
+  let searchesByName = false;
   for (const spec of config.certificates) {
     for (const recordName of challengeRecordNames(spec.domains)) {
       const route = routes?.get(recordName);
+      // A zone found by name (the name's own, or a CNAME target's) without a certificate role is searched
+      // for among every zone reachable: the default account's and each of route53.zones, through its role.
+      searchesByName ||= !spec.route53.roleArn && (!spec.route53.hostedZoneId || (route?.zones.length ?? 0) > 1);
       if (route) {
         // The first zone is found by name unless configured; CNAME targets always are (ListHostedZones).
         const grants = route.zones.map((zone, index) => grantFor(zone, index > 0 || !spec.route53.hostedZoneId));
@@ -118,6 +122,7 @@ export function zoneGrants(config: ResolvedConfig, routes?: Map<string, Challeng
       if (!grant.recordNames.includes(recordName)) grant.recordNames.push(recordName);
     }
   }
+  if (searchesByName) for (const zone of config.route53?.zones ?? []) grantFor(zone, false);
   return [...grants.values()].map((grant) => ({ ...grant, recordNames: grant.recordNames.sort() }));
 }
 

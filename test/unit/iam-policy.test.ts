@@ -89,6 +89,16 @@ describe('iam-policy builder', () => {
     expect(await evaluateCall(role, change(['_acme-challenge.www.example.com'], 'ZVALID'))).not.toBe('Allowed');
   });
 
+  it('lets a name found by name search the zones of route53.zones, through their roles, as renewals do', async () => {
+    const byName = config({ route53: { zones: [{ hostedZoneId: 'ZVALID', roleArn: ROLE }] } }, {});
+    const { policy, rolePolicies } = buildIamPolicy(byName);
+    expect(await evaluateCall(policy, { action: 'sts:AssumeRole', resource: ROLE, context: {} })).toBe('Allowed');
+    const role = rolePolicies.get(ROLE)!;
+    expect(await evaluateCall(role, { action: 'route53:GetHostedZone', resource: 'arn:aws:route53:::hostedzone/ZVALID', context: {} })).toBe('Allowed');
+    // Read only: nothing of this certificate is written there.
+    expect(await evaluateCall(role, change(['_acme-challenge.example.com'], 'ZVALID'))).not.toBe('Allowed');
+  });
+
   it('grants the store table, the account key, and the SNS topic only when configured', async () => {
     expect(buildIamPolicy(config()).policy.Statement.map((s) => s.Sid)).not.toEqual(expect.arrayContaining(['StoreTable']));
     const { policy } = buildIamPolicy(
