@@ -85,12 +85,24 @@ export async function observeCertificate(
     }),
   );
   // Extra certificates of this name that only the configured listeners use can go (after a redeploy); others stay.
+  // ACM names a load balancer, not a listener, as a user: a certificate in use on a load balancer of ours
+  // counts as ours only while one of our listeners carries it; otherwise another listener there uses it
+  // (and deleting it would fail on every pass).
   await Promise.all(
     regions.map(async (observed) => {
       if (!observed.certificateArn || observed.alsoTagged.length === 0) return;
-      const ours = new Set(spec.acm.find((entry) => entry.region === observed.region)!.listeners.flatMap((listener) => [listener.arn, loadBalancerOf(listener.arn)]));
-      const users = await Promise.all(observed.alsoTagged.map(async (arn) => ({ arn, users: await acmFor(observed.region).inUseBy(arn) })));
-      observed.leftovers = users.filter((entry) => entry.users !== undefined && entry.users.every((user) => ours.has(user))).map((entry) => entry.arn);
+      const listeners = spec.acm.find((entry) => entry.region === observed.region)!.listeners;
+      const ourListeners = new Set(listeners.map((listener) => listener.arn));
+      const ourLoadBalancers = new Set(listeners.map((listener) => loadBalancerOf(listener.arn)));
+      const carriedByOurs = async (arn: string) =>
+        (await Promise.all(listeners.map((listener) => listenersIn(observed.region).carries(listener, arn).catch(() => false)))).some(Boolean);
+      const onlyOurs = async (arn: string) => {
+        const users = await acmFor(observed.region).inUseBy(arn);
+        if (users === undefined || !users.every((user) => ourListeners.has(user) || ourLoadBalancers.has(user))) return false;
+        return !users.some((user) => ourLoadBalancers.has(user)) || (await carriedByOurs(arn));
+      };
+      const leftovers = await Promise.all(observed.alsoTagged.map(async (arn) => ((await onlyOurs(arn)) ? [arn] : [])));
+      observed.leftovers = leftovers.flat();
     }),
   );
   return { regions };

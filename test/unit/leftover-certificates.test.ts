@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type ObservedRegion } from '../../src/policy/decide.js';
 import type { CertificateFacts } from '../../src/pki/certificate.js';
+import type { CertificateSpec } from '../../src/config/schema.js';
+import { observeCertificate } from '../../src/observe/deployed.js';
+import type { AcmRegion } from '../../src/targets/acm.js';
+import type { ListenerReader } from '../../src/targets/listeners.js';
 
 /** Found by the reliability suite (crash after the ACM import): a certificate left over by an interrupted renewal is retired by a redeploy. */
 const DAY = 86_400_000;
@@ -39,5 +43,35 @@ describe('leftover certificates', () => {
   it('a due renewal comes first (it retires leftovers itself)', () => {
     const decision = decide({ desired, observed: region({ leftovers: ['arn:old'] }), now: new Date(issuedAt.getTime() + 89 * DAY) });
     expect(decision.action).toBe('renew');
+  });
+});
+
+describe('which extra certificates of a name are left over (observeCertificate)', () => {
+  const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
+  const LOAD_BALANCER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
+  const spec = { name: 'web', acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER, mode: 'default' as const }] }] } as unknown as CertificateSpec;
+  const older = { ...facts, serial: 'old', notAfter: new Date(issuedAt.getTime() + 30 * DAY) };
+
+  async function leftoversWhen(inUseBy: string[], carried: string[]): Promise<string[] | undefined> {
+    // As ACM and ELBv2 answer: 'arn:new' deployed, 'arn:old' also tagged with this name.
+    const acm = {
+      get: async (arn: string) => ({ certificateArn: arn, facts: arn === 'arn:new' ? facts : older }),
+      findByName: async () => ['arn:new', 'arn:old'],
+      inUseBy: async () => inUseBy,
+    } as unknown as AcmRegion;
+    const listeners = { carries: async (_listener: unknown, arn: string) => carried.includes(arn) } as unknown as ListenerReader;
+    const observation = await observeCertificate(spec, undefined, () => acm, () => listeners);
+    return observation.regions[0]!.leftovers;
+  }
+
+  it('one nobody uses, or that only our listener carries, is left over', async () => {
+    expect(await leftoversWhen([], ['arn:new'])).toEqual(['arn:old']);
+    expect(await leftoversWhen([LOAD_BALANCER], ['arn:new', 'arn:old'])).toEqual(['arn:old']);
+    expect(await leftoversWhen([LISTENER], ['arn:new'])).toEqual(['arn:old']);
+  });
+
+  it('one in use on our load balancer but not by our listener (another listener there) stays', async () => {
+    expect(await leftoversWhen([LOAD_BALANCER], ['arn:new'])).toEqual([]);
+    expect(await leftoversWhen(['arn:aws:cloudfront::123456789012:distribution/E1'], ['arn:new'])).toEqual([]);
   });
 });
