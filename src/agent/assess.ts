@@ -28,6 +28,12 @@ export interface Assessment {
 export interface AssessOptions {
   force?: boolean;
   ignoreRateLimits?: boolean;
+  /**
+   * What else to look at besides the decision (default both): what the `verify` endpoints serve (TLS
+   * probes) and whether every challenge name has a hosted zone. The second look after taking the lease
+   * needs neither; a pass's first look needs only the probes.
+   */
+  look?: { served?: boolean; zones?: boolean };
 }
 
 // Ask again when the CA's Retry-After says, but at least twice a day; after a failure, in 15 minutes.
@@ -44,10 +50,10 @@ export async function assessCertificate(
   log: AuditLogger,
   options: AssessOptions = {},
 ): Promise<Assessment> {
-  const observation = await observeCertificate(spec, await ctx.records.get(spec.name), scope.acm, scope.listeners);
-  const deployed = earliestExpiring(observation.regions);
-  const ari = deployed?.ariCertId ? await renewalWindow(spec.name, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const record = (await ctx.records.get(spec.name)) ?? {};
+  const observation = await observeCertificate(spec, record, scope.acm, scope.listeners);
+  const deployed = earliestExpiring(observation.regions);
+  const ari = deployed?.ariCertId ? await renewalWindow(spec.name, record, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
   const decision = decide({
     desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },
@@ -62,8 +68,9 @@ export async function assessCertificate(
     },
     rateLimits: rateLimitBlocks(await ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
   });
+  const look = { served: true, zones: true, ...options.look };
   const served = await Promise.all(
-    spec.verify.map(async (endpoint) => {
+    (look.served ? spec.verify : []).map(async (endpoint) => {
       try {
         const found = await probeServedCertificate(endpoint);
         return { endpoint: describeEndpoint(endpoint), serial: found.serial, notAfter: found.notAfter.toISOString(), matches: found.serial === deployed?.serial };
@@ -75,7 +82,7 @@ export async function assessCertificate(
   // A domain without a hosted zone is a config problem: say so now, not at renewal time.
   const problems = (
     await Promise.all(
-      [...new Set(spec.domains.map(challengeBaseName))].map((base) =>
+      [...new Set(look.zones ? spec.domains.map(challengeBaseName) : [])].map((base) =>
         scope.zones.zoneFor(`_acme-challenge.${base}`, spec.route53, log).then(
           () => undefined,
           (error: Error) => error.message,
@@ -90,8 +97,7 @@ export async function assessCertificate(
  * The CA's suggested window for the deployed certificate: asked again when the CA's Retry-After has
  * passed (at least twice a day), and the random moment in it kept until the window itself changes.
  */
-async function renewalWindow(name: string, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
-  const record = (await ctx.records.get(name)) ?? {};
+async function renewalWindow(name: string, record: CertificateRecord, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
   const stored = record.ari?.certId === certId ? record.ari : undefined;
   const storedWindow = stored && { start: new Date(stored.start), end: new Date(stored.end), chosenAt: new Date(stored.chosenAt), explanationURL: stored.explanationURL };
   if (stored && new Date(stored.nextCheckAt) > now) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };

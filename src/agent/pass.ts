@@ -134,7 +134,7 @@ async function lookAtCertificate(
   if (options.signal?.aborted) return { outcome: { name: spec.name, result: 'cancelled' } };
   let decision: Decision | undefined;
   try {
-    const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, options);
+    const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, { ...options, look: { zones: false } });
     decision = assessment.decision;
     const deployed = earliestExpiring(assessment.observation.regions);
     log.info('renewal.decided', {
@@ -188,7 +188,7 @@ async function actOnCertificate(
       // nobody else can act, so a certificate is never ordered twice for one reason.
       // Fresh AWS observations, but the pass's zone listings: zones do not move under a lock, and
       // listing them again per certificate would spend Route 53's 5 requests/s.
-      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), zones: scope.zones }, new Date(), log, options);
+      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), zones: scope.zones }, new Date(), log, { ...options, look: { served: false, zones: false } });
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
