@@ -5,6 +5,7 @@ import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
 import type { Observation } from '../observe/deployed.js';
 import type { CertificateFacts } from '../pki/certificate.js';
+import { earliestExpiring } from '../policy/decide.js';
 import { usagesRemoved } from '../pki/usages.js';
 import { bindListener } from '../targets/listeners.js';
 import type { AcmRegion } from '../targets/acm.js';
@@ -53,7 +54,7 @@ export async function renewCertificate(
   signal?.throwIfAborted();
 
   const deployments: Deployment[] = [];
-  const replacedByNewArn: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
+  const replacedByNewArn: Retiring[] = [];
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     const acm = scope.acm(target.region);
@@ -76,22 +77,8 @@ export async function renewCertificate(
     }
     deployments.push({ region: target.region, certificateArn });
   }
-  if (spec.verify.length > 0) {
-    // What matters is what the endpoints serve, not what certkeeper believes it deployed.
-    const expected = { serial: issued.facts.serial, notAfter: issued.facts.notAfter };
-    try {
-      await waitUntilServed(spec.verify, expected, spec.verifyTimeoutSeconds * 1000, signal);
-    } catch (error) {
-      log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
-      for (const old of replacedByNewArn) {
-        log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: 'the new certificate is not served yet' });
-      }
-      throw error;
-    }
-    log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
-  }
-  // Only now, with every listener moved and the new certificate served, may an old one go.
-  for (const old of replacedByNewArn) await old.acm.retire(old.certificateArn, old.listeners, log);
+  // Only with every listener moved and the new certificate served may an old one go.
+  await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 
@@ -126,7 +113,7 @@ export async function redeployCertificate(
   signal?: AbortSignal,
 ): Promise<Deployment[]> {
   const deployments: Deployment[] = [];
-  const leftovers: { acm: AcmRegion; certificateArn: string; listeners: string[] }[] = [];
+  const leftovers: Retiring[] = [];
   for (const target of spec.acm) {
     const observed = observation.regions.find((entry) => entry.region === target.region);
     if (!observed?.certificateArn) continue;
@@ -141,19 +128,42 @@ export async function redeployCertificate(
   }
   if (leftovers.length === 0) return deployments;
   // As after a renewal: a certificate left over by an interrupted run goes only once the deployed one is served.
-  const deployed = observation.regions.find((entry) => entry.facts)?.facts;
-  if (spec.verify.length > 0 && deployed) {
-    const expected = { serial: deployed.serial, notAfter: deployed.notAfter };
+  await retireOnceServed(spec, earliestExpiring(observation.regions), leftovers, 'the deployed certificate is not served yet', log, signal);
+  return deployments;
+}
+
+/** A certificate to delete from ACM once another is served in its place. */
+interface Retiring {
+  acm: AcmRegion;
+  certificateArn: string;
+  /** The listeners it is removed from first (SNI). */
+  listeners: string[];
+}
+
+/**
+ * Retires `olds` once every `verify` endpoint serves `expected`: what matters is what the endpoints
+ * serve, not what certkeeper believes it deployed. When they do not, the olds are kept, and the error
+ * goes up.
+ */
+async function retireOnceServed(
+  spec: CertificateSpec,
+  expected: Pick<CertificateFacts, 'serial' | 'notAfter'> | undefined,
+  olds: Retiring[],
+  whyKept: string,
+  log: AuditLogger,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (spec.verify.length > 0 && expected) {
     try {
-      await waitUntilServed(spec.verify, expected, spec.verifyTimeoutSeconds * 1000, signal);
+      await waitUntilServed(spec.verify, { serial: expected.serial, notAfter: expected.notAfter }, spec.verifyTimeoutSeconds * 1000, signal);
     } catch (error) {
       log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
-      for (const old of leftovers) log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: 'the deployed certificate is not served yet' });
+      for (const old of olds) log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: whyKept });
       throw error;
     }
+    log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
   }
-  for (const old of leftovers) await old.acm.retire(old.certificateArn, old.listeners, log);
-  return deployments;
+  for (const old of olds) await old.acm.retire(old.certificateArn, old.listeners, log);
 }
 
 /** Why ACM would refuse to re-import `next` over `previous` (AWS's rules), checked before the call. */

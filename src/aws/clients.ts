@@ -12,11 +12,6 @@ export interface AssumedRole {
 }
 
 /**
- * One client per service and region, shared by the whole process. Credentials and endpoints come from
- * the standard AWS chain (env, profile, role), so `AWS_ENDPOINT_URL` points certkeeper at moto or LocalStack.
- * Every client is wrapped in `countAwsRequests` (Prometheus counter of calls by operation and outcome).
- */
-/**
  * How long every AWS client of certkeeper waits for an answer (`aws.requestTimeoutSeconds`). The SDK
  * waits forever by default: one API that hangs would hang the whole pass.
  */
@@ -24,6 +19,11 @@ export function awsRequestHandler(requestTimeoutSeconds = 60): { requestTimeout:
   return { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
 }
 
+/**
+ * One client per service and region, shared by the whole process. Credentials and endpoints come from
+ * the standard AWS chain (env, profile, role), so `AWS_ENDPOINT_URL` points certkeeper at moto or LocalStack.
+ * Every client is wrapped in `countAwsRequests` (Prometheus counter of calls by operation and outcome).
+ */
 export class AwsClients {
   private readonly acmClients = new Map<string, ACMClient>();
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
@@ -37,11 +37,6 @@ export class AwsClients {
     requestTimeoutSeconds = 60,
   ) {
     this.requestHandler = awsRequestHandler(requestTimeoutSeconds);
-  }
-
-  /** The default credentials' Route 53 client. */
-  get route53(): Route53Client {
-    return this.route53For();
   }
 
   /**

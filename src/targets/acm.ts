@@ -41,15 +41,15 @@ export class AcmRegion {
   constructor(
     private readonly acm: ACMClient,
     readonly region: string,
-    /** Finds certkeeper's certificates by tag in a few paged calls; without it, one ListTags per certificate. */
-    private readonly tagging?: ResourceGroupsTaggingAPIClient,
-    /** PEM facts by ARN and listing fingerprint; without it, one GetCertificate per certificate. */
-    private readonly factsCache?: CertificateFactsCache,
+    /** Finds certkeeper's certificates by tag in a few paged calls (where allowed; else one ListTags per certificate). */
+    private readonly tagging: ResourceGroupsTaggingAPIClient,
+    /** PEM facts by ARN and listing fingerprint: a fleet costs GetCertificate calls only for what changed. */
+    private readonly factsCache: CertificateFactsCache,
     /**
      * `fleet`: list the whole region once and answer every certificate from it (a pass over many);
      * `single`: ask about one certificate directly (the second look after taking a lock).
      */
-    private readonly mode: 'fleet' | 'single' = 'fleet',
+    private readonly mode: 'fleet' | 'single',
   ) {}
 
   /** The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account). */
@@ -57,11 +57,11 @@ export class AcmRegion {
     if (this.mode === 'single') return this.fetch(certificateArn);
     const summary = (await this.summaries()).get(certificateArn);
     const fingerprint = summary && fingerprintOf(summary);
-    const cached = fingerprint ? await this.factsCache?.get(certificateArn, fingerprint) : undefined;
+    const cached = fingerprint ? await this.factsCache.get(certificateArn, fingerprint) : undefined;
     if (cached) return { certificateArn, facts: cached };
     // Not in the listing (imported since, or listed by another account) or not cached: ask for the PEM.
     const found = await this.fetch(certificateArn);
-    if (found && fingerprint) await this.factsCache?.set(certificateArn, fingerprint, found.facts);
+    if (found && fingerprint) await this.factsCache.set(certificateArn, fingerprint, found.facts);
     return found;
   }
 
@@ -93,7 +93,7 @@ export class AcmRegion {
 
   /** ARNs tagged as certkeeper's certificate NAME; the region is listed once per pass, then cached. */
   async findByName(name: string): Promise<string[]> {
-    if (this.mode === 'single' && this.tagging) {
+    if (this.mode === 'single') {
       const found = await this.taggedWith(name).catch((error: unknown) => (isAccessDenied(error) ? undefined : Promise.reject(error)));
       if (found) return found.map(([arn]) => arn);
     }
@@ -116,16 +116,12 @@ export class AcmRegion {
     return byName;
   }
 
-  /**
-   * Tags of certkeeper's certificates: through the Resource Groups Tagging API (a page holds 100);
-   * where that is not allowed (no tag:GetResources permission), by asking ACM per listed certificate.
-   */
   /** certkeeper's certificates in the region (only those of `name` when given), with their tags, by the tagging API. */
   private async taggedWith(name?: string): Promise<[string, Map<string, string>][]> {
     const found: [string, Map<string, string>][] = [];
     const filters = [{ Key: MANAGED_BY_TAG, Values: [MANAGED_BY_VALUE] }, ...(name ? [{ Key: NAME_TAG, Values: [name] }] : [])];
     // 'acm' (the service) rather than 'acm:certificate': both are valid, and moto understands only the first.
-    for await (const page of paginateGetResources({ client: this.tagging! }, { ResourceTypeFilters: ['acm'], TagFilters: filters, ResourcesPerPage: 100 })) {
+    for await (const page of paginateGetResources({ client: this.tagging }, { ResourceTypeFilters: ['acm'], TagFilters: filters, ResourcesPerPage: 100 })) {
       for (const resource of page.ResourceTagMappingList ?? []) {
         if (!resource.ResourceARN?.includes(':certificate/')) continue;
         found.push([resource.ResourceARN, new Map((resource.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']))]);
@@ -134,13 +130,15 @@ export class AcmRegion {
     return found;
   }
 
+  /**
+   * Tags of certkeeper's certificates: through the Resource Groups Tagging API (a page holds 100);
+   * where that is not allowed (no tag:GetResources permission), by asking ACM per listed certificate.
+   */
   private async managedTags(summaries: Map<string, CertificateSummary>): Promise<[string, Map<string, string>][]> {
-    if (this.tagging) {
-      try {
-        return await this.taggedWith();
-      } catch (error) {
-        if (!isAccessDenied(error)) throw error;
-      }
+    try {
+      return await this.taggedWith();
+    } catch (error) {
+      if (!isAccessDenied(error)) throw error;
     }
     const found: [string, Map<string, string>][] = [];
     for (const [arn, summary] of summaries) {

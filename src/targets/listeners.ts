@@ -56,13 +56,6 @@ async function bind(
   }
 }
 
-/** Whether the listener carries this certificate in the configured role. */
-export async function listenerCarries(elb: ElasticLoadBalancingV2Client, listener: ListenerSpec, certificateArn: string): Promise<boolean> {
-  return listener.mode === 'default'
-    ? (await defaultCertificate(elb, listener.arn)) === certificateArn
-    : (await sniCertificates(elb, listener.arn)).includes(certificateArn);
-}
-
 /**
  * What listeners carry, read once per listener for one pass: many certificates share a listener (SNI),
  * so a fleet costs one read per listener, not one per certificate. A pass that acts looks again with a
