@@ -45,7 +45,7 @@ export function createLogger(options: LoggerOptions = {}): AuditLogger {
   const pretty = options.pretty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
   const base = winston.createLogger({
     level: options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info',
-    format: winston.format.combine(redactKeyMaterial(), pretty ? humanLine() : jsonLine()),
+    format: pretty ? humanLine() : jsonLine(),
     transports: [new winston.transports.Stream({ stream })],
   });
   return wrap(base, {}, new Set());
@@ -53,8 +53,10 @@ export function createLogger(options: LoggerOptions = {}): AuditLogger {
 
 function wrap(base: winston.Logger, context: Record<string, unknown>, listeners: Set<AuditListener>): AuditLogger {
   const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
-    base.log({ level, message: event, ...context, ...fields, event });
-    if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redactFields({ ...context, ...fields }) });
+    // Redacted once, here: every line and every listener (notifications) gets the same fields.
+    const redacted = redactFields({ ...context, ...fields });
+    base.log({ level, message: event, ...redacted, event });
+    if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redacted });
   };
   return {
     info: log('info'),
@@ -80,6 +82,7 @@ function notifyListeners(listeners: Set<AuditListener>, entry: AuditEntry): void
   }
 }
 
+/** Defence in depth: whatever a caller passes, no value that looks like a private key is written or sent. */
 function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
@@ -88,15 +91,6 @@ function redactFields(fields: Record<string, unknown>): Record<string, unknown> 
   }
   return out;
 }
-
-/** Defence in depth: whatever a caller passes, no value that looks like a private key is written. */
-const redactKeyMaterial = winston.format((info) => {
-  for (const [key, value] of Object.entries(info)) {
-    if (typeof value === 'string' && KEY_MATERIAL.test(value)) info[key] = REDACTED;
-    else if (value && typeof value === 'object' && KEY_MATERIAL.test(safeStringify(value))) info[key] = REDACTED;
-  }
-  return info;
-});
 
 function jsonLine() {
   return winston.format.printf((info) => {
