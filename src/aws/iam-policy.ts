@@ -1,3 +1,4 @@
+import { challengeBaseName } from '../config/domains.js';
 import type { ResolvedConfig } from '../config/schema.js';
 
 /**
@@ -68,11 +69,11 @@ const NAME_TAG = 'certkeeper:name';
  * and Scan, which lists the challenge journal at the start of every pass (the table has no sort key to
  * query by). No table management: the table is created by the operator (e.g. deploy/aws).
  */
-export const DYNAMODB_STORE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'];
+const DYNAMODB_STORE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'];
 
 /** The `_acme-challenge` names each certificate's domains need; a wildcard shares its base name's. */
 export function challengeRecordNames(domains: string[]): string[] {
-  return [...new Set(domains.map((domain) => normaliseRecordName(`_acme-challenge.${domain.replace(/^\*\./, '')}`)))];
+  return [...new Set(domains.map((domain) => normaliseRecordName(`_acme-challenge.${challengeBaseName(domain)}`)))];
 }
 
 /**
@@ -133,7 +134,7 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
 
   // Route 53 with the agent's own credentials.
   const own = grants.filter((grant) => !grant.roleArn);
-  if (own.length > 0) statements.push(...route53Statements(own, partition, 'Route53'));
+  if (own.length > 0) statements.push(...route53Statements(own, partition));
   if (own.some((grant) => !grant.hostedZoneId)) {
     notes.push(
       `Route 53: the zone of ${own.filter((g) => !g.hostedZoneId).flatMap((g) => g.recordNames).join(', ')} is found by name at run time and was not looked up, ` +
@@ -148,7 +149,7 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
   if (byRole.size > 0) {
     statements.push({ Sid: 'AssumeRoute53Roles', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: [...byRole.keys()].sort() });
     for (const [roleArn, roleGrants] of [...byRole].sort(([a], [b]) => a.localeCompare(b))) {
-      rolePolicies.set(roleArn, { Version: '2012-10-17', Statement: route53Statements(roleGrants, partitionOf(roleArn) ?? partition, 'Route53') });
+      rolePolicies.set(roleArn, { Version: '2012-10-17', Statement: route53Statements(roleGrants, partitionOf(roleArn) ?? partition) });
       const externalId = roleGrants.find((g) => g.externalId)?.externalId;
       notes.push(
         `Route 53 through ${roleArn}: attach the policy printed by \`certkeeper iam-policy --role ${roleArn}\` to that role, and let its trust policy allow ` +
@@ -200,7 +201,8 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
   return { policy: { Version: '2012-10-17', Statement: statements }, rolePolicies, notes };
 }
 
-function route53Statements(grants: ZoneGrant[], partition: string, prefix: string): PolicyStatement[] {
+function route53Statements(grants: ZoneGrant[], partition: string): PolicyStatement[] {
+  const prefix = 'Route53';
   const zoneArn = (grant: ZoneGrant) => `arn:${partition}:route53:::hostedzone/${grant.hostedZoneId ?? '*'}`;
   const zones = [...new Set(grants.map(zoneArn))].sort();
   const statements: PolicyStatement[] = [];

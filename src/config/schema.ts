@@ -166,6 +166,7 @@ const certificate = z
       ctx,
       ['acm'],
       'region',
+      'region',
     );
   });
 
@@ -323,22 +324,23 @@ export const configSchema = z
       ctx,
       ['route53', 'zones'],
       'hosted zone',
+      'hostedZoneId',
     );
-    config.route53.zones.forEach((zone, index) => {
-      if (zone.externalId && !zone.roleArn) {
-        ctx.addIssue({ code: 'custom', path: ['route53', 'zones', index, 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
+    const roles = [
+      ...config.route53.zones.map((zone, index) => ({ role: zone, path: ['route53', 'zones', index] })),
+      ...config.certificates.map((spec, index) => ({ role: spec.route53, path: ['certificates', index, 'route53'] })),
+    ];
+    for (const { role, path } of roles) {
+      if (role.externalId && !role.roleArn) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
       }
-    });
-    config.certificates.forEach((spec, index) => {
-      if (spec.route53.externalId && !spec.route53.roleArn) {
-        ctx.addIssue({ code: 'custom', path: ['certificates', index, 'route53', 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
-      }
-    });
+    }
     reportDuplicates(
       config.certificates.map((spec) => spec.name),
       ctx,
       ['certificates'],
       'certificate name',
+      'name',
     );
     const profile = config.acme.profile;
     const limit = profile && SHORT_PROFILES.has(profile) ? 25 : 100;
@@ -378,7 +380,8 @@ function isValidCron(expression: string): boolean {
   return probe !== null;
 }
 
-function reportDuplicates(values: string[], ctx: z.RefinementCtx, path: (string | number)[], what: string): void {
+/** `field`: the key inside each entry that holds the value (none: the entry is the value). */
+function reportDuplicates(values: string[], ctx: z.RefinementCtx, path: (string | number)[], what: string, field?: string): void {
   const seen = new Map<string, number>();
   values.forEach((value, index) => {
     const first = seen.get(value);
@@ -386,9 +389,7 @@ function reportDuplicates(values: string[], ctx: z.RefinementCtx, path: (string 
       seen.set(value, index);
       return;
     }
-    const key =
-      what === 'certificate name' ? [...path, index, 'name'] : what === 'region' ? [...path, index, 'region'] : what === 'hosted zone' ? [...path, index, 'hostedZoneId'] : [...path, index];
-    ctx.addIssue({ code: 'custom', path: key, message: `duplicate ${what} "${value}" (already at index ${first})` });
+    ctx.addIssue({ code: 'custom', path: field ? [...path, index, field] : [...path, index], message: `duplicate ${what} "${value}" (already at index ${first})` });
   });
 }
 

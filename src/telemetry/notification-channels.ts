@@ -1,15 +1,11 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import type { AuditLogger } from './logger.js';
-import { Notifier, type NotificationSink, type NotifierOptions } from './notifications.js';
+import { Notifier, type NotificationSink } from './notifications.js';
 import { snsSink } from './sinks/sns-sink.js';
 import { webhookSink } from './sinks/webhook-sink.js';
 
 /** The notifier for `notifications` in the config, following `log`; undefined when no channel is configured. */
-export function notifierFromConfig(
-  config: ResolvedConfig,
-  log: AuditLogger,
-  options: NotifierOptions = {},
-): { notifier: Notifier; close(): void } | undefined {
+export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger): { notifier: Notifier; close(): void } | undefined {
   const settings = config.notifications;
   if (!settings?.snsTopicArn && !settings?.webhookUrl) return undefined;
   const sinks: NotificationSink[] = [];
@@ -20,7 +16,7 @@ export function notifierFromConfig(
     closers.push(() => client.destroy());
   }
   if (settings.webhookUrl) sinks.push(webhookSink(settings.webhookUrl));
-  const notifier = new Notifier(sinks, log, { onSuccess: settings.onSuccess, ...options });
+  const notifier = new Notifier(sinks, log, { onSuccess: settings.onSuccess });
   const unfollow = notifier.follow(log);
   return {
     notifier,
