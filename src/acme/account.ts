@@ -42,7 +42,7 @@ export async function openAccount(config: ResolvedConfig, store: StateStore, log
       remote.close();
     }
     stored = await store.get<StoredAccount>(`account#${hash}`);
-    saveAccount = async (account) => void (await store.update<StoredAccount>(`account#${hash}`, () => account));
+    saveAccount = (account) => store.put<StoredAccount>(`account#${hash}`, account);
   } else {
     if (store.type !== 'file') {
       log.warn('acme.account.key_local', {

@@ -23,7 +23,7 @@ export class ChallengeJournal {
   async note(runId: string, certificate: string, records: TxtRecord[]): Promise<() => Promise<void>> {
     const key = `journal#${runId}#${certificate}` as const;
     const entry: JournalEntry = { holder: this.store.holder, pid: process.pid, runId, certificate, records, at: new Date().toISOString() };
-    await this.store.update<JournalEntry>(key, () => entry);
+    await this.store.put<JournalEntry>(key, entry);
     return () => this.store.delete(key);
   }
 

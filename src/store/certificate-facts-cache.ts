@@ -27,7 +27,7 @@ export class CertificateFactsCache {
   async set(certificateArn: string, fingerprint: string, facts: CertificateFacts): Promise<void> {
     const stored: StoredFacts = { certificateArn, fingerprint, facts: { ...facts, notBefore: facts.notBefore.toISOString(), notAfter: facts.notAfter.toISOString() } };
     if (this.store.type === 'dynamodb') (await this.sharedEntries()).set(certificateArn, stored);
-    await this.store.update<StoredFacts>(keyOf(certificateArn), () => stored);
+    await this.store.put<StoredFacts>(keyOf(certificateArn), stored);
   }
 
   private sharedEntries(): Promise<Map<string, StoredFacts>> {

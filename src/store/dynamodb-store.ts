@@ -61,6 +61,18 @@ export class DynamoDbStore implements StateStore {
     return (await this.read<T>(key))?.value;
   }
 
+  async put<T>(key: StoreKey, value: T): Promise<void> {
+    // The version still moves on, so a concurrent update() of the same item notices and applies its change again.
+    await this.guard(
+      `put ${key}`, this.client.send(new UpdateItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: key } },
+        UpdateExpression: 'SET #doc = :doc, #updatedAt = :now ADD #version :one',
+        ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':doc': { S: JSON.stringify(value) }, ':now': { S: new Date().toISOString() }, ':one': { N: '1' } },
+      })));
+  }
+
   async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.read<T>(key);

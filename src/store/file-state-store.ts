@@ -29,6 +29,10 @@ export class FileStateStore implements StateStore {
     return this.files.read<T>(pathOf(key));
   }
 
+  async put<T>(key: StoreKey, value: T): Promise<void> {
+    this.files.write(pathOf(key), value);
+  }
+
   async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {
     const next = change(this.files.read<T>(pathOf(key)));
     this.files.write(pathOf(key), next);

@@ -39,6 +39,8 @@ export interface StateStore {
   /** This process, as it appears in leases and journal entries. */
   readonly holder: Holder;
   get<T>(key: StoreKey): Promise<T | undefined>;
+  /** Writes a whole document whatever was there (no read first): for documents only one writer makes. */
+  put<T>(key: StoreKey, value: T): Promise<void>;
   /** Read-modify-write, atomic against other processes (retried when someone wrote in between). */
   update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T>;
   delete(key: StoreKey): Promise<void>;

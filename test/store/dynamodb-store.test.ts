@@ -68,6 +68,17 @@ describe('DynamoDB store', () => {
     expect(await b.get('cert#counter')).toBeUndefined();
   });
 
+  it('put writes a whole document without reading it first, and an update after it still applies to what it wrote', async () => {
+    const [a, b] = [store(), store()];
+    await a.put('facts#put-then-update', { n: 1 });
+    await b.put('facts#put-then-update', { n: 2 });
+    expect(await a.get('facts#put-then-update')).toEqual({ n: 2 });
+    expect(await a.update<{ n: number }>('facts#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 12 });
+    await a.put('facts#put-then-update', { n: 3 });
+    expect(await b.update<{ n: number }>('facts#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 13 });
+    await a.delete('facts#put-then-update');
+  });
+
   it('gives a lease to one agent at a time, and to the next once released', async () => {
     const log = recordingLogger();
     const a = store();
