@@ -79,18 +79,18 @@ class SecretsManagerAccountKey implements RemoteAccountKey {
   }
 
   private async read(): Promise<string | undefined> {
+    let value: string | undefined;
     try {
-      const answer = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
-      if (answer.SecretString === undefined || answer.SecretString === '') return undefined;
-      if (!answer.SecretString.includes('PRIVATE KEY')) {
-        throw new Error(`acme.accountKey.secretsManager.secretId "${this.secretId}" holds something other than a PEM private key; point it at a new secret or store the PEM key there`);
-      }
-      return answer.SecretString;
+      value = (await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
-      if (error instanceof Error && error.message.startsWith('acme.accountKey')) throw error;
       throw this.failure('read', error);
     }
+    if (!value) return undefined;
+    if (!value.includes('PRIVATE KEY')) {
+      throw new Error(`acme.accountKey.secretsManager.secretId "${this.secretId}" holds something other than a PEM private key; point it at a new secret or store the PEM key there`);
+    }
+    return value;
   }
 
   private failure(what: string, error: unknown): Error {
@@ -132,18 +132,17 @@ class SsmAccountKey implements RemoteAccountKey {
   }
 
   private async read(): Promise<string | undefined> {
+    let parameter;
     try {
-      const answer = await this.client.send(new GetParameterCommand({ Name: this.name, WithDecryption: true }));
-      const value = answer.Parameter?.Value;
-      if (answer.Parameter?.Type !== 'SecureString') {
-        throw new Error(`acme.accountKey.ssm.parameterName "${this.name}" is a ${answer.Parameter?.Type ?? 'parameter of unknown type'}, not a SecureString: a private key must be encrypted; delete it and let certkeeper create it`);
-      }
-      return value || undefined;
+      parameter = (await this.client.send(new GetParameterCommand({ Name: this.name, WithDecryption: true }))).Parameter;
     } catch (error) {
       if (error instanceof ParameterNotFound) return undefined;
-      if (error instanceof Error && error.message.startsWith('acme.accountKey')) throw error;
       throw this.failure('read', error);
     }
+    if (parameter?.Type !== 'SecureString') {
+      throw new Error(`acme.accountKey.ssm.parameterName "${this.name}" is a ${parameter?.Type ?? 'parameter of unknown type'}, not a SecureString: a private key must be encrypted; delete it and let certkeeper create it`);
+    }
+    return parameter.Value || undefined;
   }
 
   private failure(what: string, error: unknown): Error {
