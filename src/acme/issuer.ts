@@ -98,38 +98,56 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   }
 
   // Nothing to present (the CA reuses valid authorizations): the batchers need not wait for this renewal.
-  if (pending.length === 0) ctx.sharing.arrived();
-  if (pending.length > 0) {
-    const records = pending.map((item) => item.record);
-    const forget = await ctx.journal.note(ctx.runId, spec.name, records);
-    const waitOnRoute53 = ctx.sharing.turn.outside;
-    try {
-      await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived));
-      signal?.throwIfAborted();
-      await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
-      await Promise.all(
-        pending.map(async ({ authz, challenge }) => {
-          try {
-            await client.waitForValidStatus(challenge);
-          } catch (error) {
-            await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
-            throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
-          }
-        }),
-      );
-      log.info('acme.challenges.valid', { identifiers: pending.map((item) => item.authz.identifier.value) });
-    } finally {
-      // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
-      try {
-        await waitOnRoute53(() => ctx.solver.cleanup(records, log));
-        await forget();
-      } catch (error) {
-        log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });
-      }
-    }
+  if (pending.length === 0) {
+    ctx.sharing.arrived();
+    signal?.throwIfAborted();
+    return finalize(spec, ctx, order);
   }
-  signal?.throwIfAborted();
+  const records = pending.map((item) => item.record);
+  const forget = await ctx.journal.note(ctx.runId, spec.name, records);
+  const waitOnRoute53 = ctx.sharing.turn.outside;
+  // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
+  const cleanUp = async () => {
+    try {
+      await ctx.solver.cleanup(records, log);
+      await forget();
+    } catch (error) {
+      log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });
+    }
+  };
+  try {
+    await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived));
+    signal?.throwIfAborted();
+    await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
+    await Promise.all(
+      pending.map(async ({ authz, challenge }) => {
+        try {
+          await client.waitForValidStatus(challenge);
+        } catch (error) {
+          await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
+          throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
+        }
+      }),
+    );
+    log.info('acme.challenges.valid', { identifiers: pending.map((item) => item.authz.identifier.value) });
+  } catch (error) {
+    await waitOnRoute53(cleanUp);
+    throw error;
+  }
+  // Valid: the records go (with the clean-ups of the others of the pass, see route53-solver.ts) while the
+  // order is finalized; the renewal ends only once they are gone.
+  const cleanedUp = cleanUp();
+  try {
+    signal?.throwIfAborted();
+    return await finalize(spec, ctx, order);
+  } finally {
+    await waitOnRoute53(() => cleanedUp);
+  }
+}
 
+/** Finalizes the order with a fresh key and checks what the CA returns against the order. */
+async function finalize(spec: CertificateSpec, ctx: IssueContext, order: acme.Order & { replaces?: string }): Promise<IssuedCertificate> {
+  const { client, log } = ctx;
   const privateKey = await createCertificateKey(spec.keyType);
   const csr = await createCsr(spec.domains, privateKey);
   const finalized = await client.finalizeOrder(order, csr);
