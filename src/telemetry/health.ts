@@ -38,11 +38,12 @@ export class HealthTracker {
   }
 
   follow(log: AuditLogger): () => void {
-    const unfollow = [log.subscribe((entry) => this.observe(entry)), this.readiness.follow(log)];
-    return () => unfollow.forEach((stop) => stop());
+    return log.subscribe((entry) => this.observe(entry));
   }
 
-  observe({ event, fields }: AuditEntry): void {
+  observe(entry: AuditEntry): void {
+    this.readiness.observe(entry);
+    const { event, fields } = entry;
     const runId = typeof fields.runId === 'string' ? fields.runId : undefined;
     switch (event) {
       case 'daemon.started':
