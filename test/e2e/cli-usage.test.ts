@@ -81,6 +81,15 @@ describe('command line errors exit 2', () => {
     }
   }, 40_000);
 
+  it('a Node process warning is a JSON event too', async () => {
+    const warns = configFile('warns.config.mjs', `process.emitWarning('configs should not do this', 'ExperimentalWarning');\nexport default ${JSON.stringify({ ...valid, aws: {} })};\n`);
+    const run = await runCli(['status', '--config', warns], noAws);
+    expect(run.code).toBe(2);
+    // Every stderr line parsed as JSON (runCli fails on any other line): the warning and the config error.
+    expect(run.events.map((event) => event.event).sort()).toEqual(['config.error', 'process.warning']);
+    expect(eventsNamed(run.events, 'process.warning')[0]).toMatchObject({ level: 'warn', name: 'ExperimentalWarning', error: 'configs should not do this' });
+  });
+
   it('at a terminal, in words', async () => {
     // A pseudo-terminal (script) shows what a person sees: stderr is a TTY there.
     const run = await collect(spawn('script', ['-qec', `${CERTKEEPER_BIN} renew --forcee`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }));
