@@ -8,6 +8,8 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
 import { announceEmergency } from './emergency-notice.js';
+import { renewalDeadlineMs } from './deadlines.js';
+import { overdueLockError } from '../store/lock-holder.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { WorkSlots, type Turn } from '../util/work-slots.js';
@@ -178,8 +180,18 @@ async function actOnCertificate(
   try {
     const lease = await ctx.records.tryLease(spec.name, log);
     if (!lease) {
-      log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
-      return { name: spec.name, result: 'busy', decision };
+      // Busy for longer than a renewal may take is a wedged holder: failing (notified), not quietly busy.
+      // Not our attempt, so the record's failure count stays. Either way, come back when its lock lapses.
+      const held = await ctx.store.readLease(spec.name).catch(() => undefined);
+      const nextAssessmentAt = held && !Number.isNaN(Date.parse(held.expiresAt)) ? new Date(held.expiresAt) : undefined;
+      const lock = held && { holder: held.holder.id, host: held.holder.host, pid: held.holder.pid, since: held.since, expiresAt: held.expiresAt };
+      const overdue = held && overdueLockError(held, renewalDeadlineMs(ctx.config, spec), Date.now());
+      if (overdue) {
+        log.error('renewal.failed', { error: overdue, lock });
+        return { name: spec.name, result: 'failed', decision, error: overdue, nextAssessmentAt };
+      }
+      log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate', lock: lock ?? null });
+      return { name: spec.name, result: 'busy', decision, nextAssessmentAt };
     }
     // Work stops when the pass is cancelled or the lease is lost (another agent may act from then on).
     const signal = options.signal ? AbortSignal.any([options.signal, lease.signal]) : lease.signal;
@@ -239,12 +251,20 @@ async function failed(
     log.warn('renewal.cancelled', { error: message });
     return { name: spec.name, result: 'cancelled', decision, error: message };
   }
-  const record = await ctx.records.update(spec.name, (previous) => ({
-    ...previous,
-    lastFailure: { at: new Date().toISOString(), error: message },
-    consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-  }));
-  log.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
+  // The record is history: when it cannot be written, the failure is still reported and the pass goes on.
+  let consecutiveFailures: number | null = null;
+  let recordError: string | undefined;
+  try {
+    const record = await ctx.records.update(spec.name, (previous) => ({
+      ...previous,
+      lastFailure: { at: new Date().toISOString(), error: message },
+      consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+    }));
+    consecutiveFailures = record.consecutiveFailures ?? null;
+  } catch (updateError) {
+    recordError = `the certificate's record could not be updated: ${describeError(updateError)}`;
+  }
+  log.error('renewal.failed', { error: message, consecutiveFailures, ...(recordError && { recordError }) });
   return { name: spec.name, result: 'failed', decision, error: message };
 }
 

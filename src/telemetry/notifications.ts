@@ -92,6 +92,12 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
           ? `certkeeper: ${name} expired at ${String(fields.notAfter)}; renewing now`
           : `certkeeper: ${name} has less than 1/20 of its lifetime left (expires ${String(fields.notAfter)}); renewing now`,
       };
+    case 'store.file.corrupt':
+      return {
+        ...base,
+        severity: 'warning',
+        text: `certkeeper: damaged state ${String(fields.file)} (${String(fields.error)}); ${fields.movedTo ? `moved aside to ${String(fields.movedTo)} and rebuilt from AWS and the CA` : 'read as absent'}`,
+      };
     case 'renewal.succeeded':
       if (!onSuccess) return undefined;
       return { ...base, severity: 'info', text: `certkeeper: renewed ${name}: serial ${String(fields.serial)}, valid until ${String(fields.notAfter)}` };
