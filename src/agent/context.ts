@@ -46,7 +46,7 @@ export class AgentContext {
     solverOptions: SolverOptions = {},
   ) {
     configureCaHttp(config.acme.caCertificates);
-    this.store = openStore(config);
+    this.store = openStore(config, log);
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
     this.journal = new ChallengeJournal(this.store);

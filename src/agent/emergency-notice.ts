@@ -1,7 +1,7 @@
 import type { CertificateSpec } from '../config/schema.js';
 import { earliestExpiring } from '../policy/decide.js';
 import { emergencyPoint } from '../policy/renewal-time.js';
-import type { AuditLogger } from '../telemetry/logger.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { Assessment } from './assess.js';
 import type { AgentContext } from './context.js';
 
@@ -18,7 +18,15 @@ export async function announceEmergency(spec: CertificateSpec, assessment: Asses
   if (!checks.includes('Emergency') && !checks.includes('Expired')) return;
   const deployed = earliestExpiring(assessment.observation.regions);
   if (!deployed) return;
-  const announced = (await ctx.store.get<Record<string, string>>(ANNOUNCED)) ?? {};
+  // What was announced is only there to avoid repeats: when it cannot be read or written, the emergency
+  // is announced (again) rather than not at all, and the certificate's renewal goes on.
+  let announced: Record<string, unknown> = {};
+  let noticesError: string | undefined;
+  try {
+    announced = (await ctx.store.get<Record<string, unknown>>(ANNOUNCED)) ?? {};
+  } catch (error) {
+    noticesError = `cannot read which emergencies were announced: ${describeError(error)}`;
+  }
   if (announced[spec.name] === deployed.serial) return;
   log.warn('certificate.emergency', {
     serial: deployed.serial,
@@ -26,6 +34,11 @@ export async function announceEmergency(spec: CertificateSpec, assessment: Asses
     emergencyAt: emergencyPoint(deployed).toISOString(),
     expired: checks.includes('Expired'),
     reasons: assessment.decision.reasons,
+    ...(noticesError && { noticesError }),
   });
-  await ctx.store.update<Record<string, string>>(ANNOUNCED, (current) => ({ ...current, [spec.name]: deployed.serial }));
+  try {
+    await ctx.store.update<Record<string, unknown>>(ANNOUNCED, (current) => ({ ...current, [spec.name]: deployed.serial }));
+  } catch {
+    // Not marked: the next pass announces it again, a repeat rather than silence.
+  }
 }

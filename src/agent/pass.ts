@@ -10,6 +10,8 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
 import { announceEmergency } from './emergency-notice.js';
+import { renewalDeadlineMs } from './deadlines.js';
+import { overdueLockError } from '../store/lock-holder.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { WorkSlots, type Turn } from '../util/work-slots.js';
@@ -148,7 +150,8 @@ async function lookAtCertificate(
     // Valid, served and not due is healthy, whatever earlier attempts failed: the count goes back to 0,
     // the last failure stays in the record as history.
     const healthy = decision.action === 'none' && decision.checks.includes('UpToDate') && notServed.length === 0;
-    if (healthy && previousFailures > 0) await ctx.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 }));
+    // A record that cannot be written now is reset by a later pass.
+    if (healthy && previousFailures > 0) await ctx.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 })).catch(() => undefined);
     log.info('renewal.decided', {
       action: decision.action,
       checks: decision.checks,
@@ -167,12 +170,14 @@ async function lookAtCertificate(
     if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
       const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
       // A failure of this certificate like any other: counted, so that serving it again is a recovery.
-      const record = await ctx.records.update(spec.name, (previous) => ({
-        ...previous,
-        lastFailure: { at: new Date().toISOString(), error },
-        consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-      }));
-      log.error('deploy.not_served', { error, served: assessment.served, consecutiveFailures: record.consecutiveFailures });
+      const record = await ctx.records
+        .update(spec.name, (previous) => ({
+          ...previous,
+          lastFailure: { at: new Date().toISOString(), error },
+          consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+        }))
+        .catch(() => undefined);
+      log.error('deploy.not_served', { error, served: assessment.served, consecutiveFailures: record?.consecutiveFailures ?? null });
       return { outcome: { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined } };
     }
     // Held past the emergency point (rate limits) or by a clock problem: failing, not quietly waiting.
@@ -221,8 +226,18 @@ async function actOnCertificate(
   try {
     const lease = await ctx.records.tryLease(spec.name, log);
     if (!lease) {
-      log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate' });
-      return { name: spec.name, result: 'busy', decision };
+      // Busy for longer than a renewal may take is a wedged holder: failing (notified), not quietly busy.
+      // Not our attempt, so the record's failure count stays. Either way, come back when its lock lapses.
+      const held = await ctx.store.readLease(spec.name).catch(() => undefined);
+      const nextAssessmentAt = held && !Number.isNaN(Date.parse(held.expiresAt)) ? new Date(held.expiresAt) : undefined;
+      const lock = held && { holder: held.holder.id, host: held.holder.host, pid: held.holder.pid, since: held.since, expiresAt: held.expiresAt };
+      const overdue = held && overdueLockError(held, renewalDeadlineMs(ctx.config, spec), Date.now());
+      if (overdue) {
+        log.error('renewal.failed', { error: overdue, lock });
+        return { name: spec.name, result: 'failed', decision, error: overdue, nextAssessmentAt };
+      }
+      log.warn('renewal.skipped', { why: 'another certkeeper process is renewing this certificate', lock: lock ?? null });
+      return { name: spec.name, result: 'busy', decision, nextAssessmentAt };
     }
     // Work stops when the pass is cancelled or the lease is lost (another agent may act from then on).
     const signal = options.signal ? AbortSignal.any([options.signal, lease.signal]) : lease.signal;
@@ -283,16 +298,24 @@ async function failed(
     log.warn('renewal.cancelled', { error: message });
     return { name: spec.name, result: 'cancelled', decision, error: message };
   }
-  const record = await ctx.records.update(spec.name, (previous) => ({
-    ...previous,
-    lastFailure: { at: new Date().toISOString(), error: message },
-    consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-  }));
-  log.error('renewal.failed', { error: message, consecutiveFailures: record.consecutiveFailures });
+  // The record is history: when it cannot be written, the failure is still reported and the pass goes on.
+  let record: CertificateRecord | undefined;
+  let recordError: string | undefined;
+  try {
+    record = await ctx.records.update(spec.name, (previous) => ({
+      ...previous,
+      lastFailure: { at: new Date().toISOString(), error: message },
+      consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+    }));
+  } catch (updateError) {
+    recordError = `the certificate's record could not be updated: ${describeError(updateError)}`;
+  }
+  const consecutiveFailures = record?.consecutiveFailures ?? null;
+  log.error('renewal.failed', { error: message, consecutiveFailures, ...(recordError && { recordError }) });
   // Looked at again when the backoff ends: bounded by the lifetime left (from the last success when
   // nothing could be observed), so the daemon never forgets a failing certificate.
-  const lastSuccess = record.lastSuccess && { notBefore: new Date(record.lastSuccess.at), notAfter: new Date(record.lastSuccess.notAfter) };
-  const nextAssessmentAt = backoffUntil(record.consecutiveFailures ?? 1, new Date(), decision?.validity ?? lastSuccess);
+  const lastSuccess = record?.lastSuccess && { notBefore: new Date(record.lastSuccess.at), notAfter: new Date(record.lastSuccess.notAfter) };
+  const nextAssessmentAt = backoffUntil(consecutiveFailures ?? 1, new Date(), decision?.validity ?? lastSuccess);
   return { name: spec.name, result: 'failed', decision, error: message, nextAssessmentAt };
 }
 

@@ -36,6 +36,8 @@ export interface StatusRow {
   nextAttemptAt: string | null;
   /** What each `verify` endpoint serves, and whether it matches the deployed certificate. */
   served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
+  /** Who holds the certificate's lock now (renewing it, or wedged), and whether the lock still counts. */
+  lock: { holder: string; host: string; pid: number; since: string; ageSeconds: number; expiresAt: string; live: boolean; why: string } | null;
   /** Set when AWS could not be read for this certificate, or when a renewal could not even start (e.g. no hosted zone). */
   error?: string;
 }
@@ -45,7 +47,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
   const scope = ctx.forPass();
   const log = ctx.log.child({ command: 'status' });
   return mapWithConcurrency(selectCertificates(ctx.config.certificates, names), STATUS_CONCURRENCY, async (spec): Promise<StatusRow> => {
-    const base = { name: spec.name, domains: spec.domains };
+    const base = { name: spec.name, domains: spec.domains, lock: await lockOf(ctx, spec.name, now) };
     try {
       const { observation, decision, record, ari, served, problems } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
       const soonest = earliestExpiring(observation.regions);
@@ -100,4 +102,16 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
       };
     }
   });
+}
+
+/** The certificate's lock as status shows it; a store that cannot be read says so in `why`. */
+async function lockOf(ctx: AgentContext, name: string, now: Date): Promise<StatusRow['lock']> {
+  try {
+    const held = await ctx.store.readLease(name);
+    if (!held) return null;
+    const { holder, since, expiresAt, live, why } = held;
+    return { holder: holder.id, host: holder.host, pid: holder.pid, since, ageSeconds: Math.round((now.getTime() - Date.parse(since)) / 1000), expiresAt, live, why };
+  } catch (error) {
+    return { holder: '(unreadable)', host: '(unreadable)', pid: 0, since: now.toISOString(), ageSeconds: 0, expiresAt: now.toISOString(), live: false, why: `cannot read the lock: ${describeError(error)}` };
+  }
 }

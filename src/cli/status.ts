@@ -47,6 +47,7 @@ export function renderStatus(rows: StatusRow[]): string {
       if (row.window) details.push(`    window (${row.window.source}): ${row.window.start} .. ${row.window.end}`);
       details.push(`    ari: ${describeAri(row)}`);
       if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);
+      if (row.lock) details.push(`    locked by ${row.lock.holder} for ${row.lock.ageSeconds} s (${row.lock.live ? 'live' : 'stale, taken over by the next renewal'}: ${row.lock.why})`);
       if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last at ${row.lastErrorAt}: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
       else if (row.lastError) details.push(`    last failure (history, recovered since): ${row.lastErrorAt}: ${row.lastError}`);
       for (const entry of row.served) {

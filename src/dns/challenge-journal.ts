@@ -2,7 +2,7 @@ import type { Holder, StateStore } from '../store/state-store.js';
 import type { TxtRecord } from './route53-solver.js';
 
 interface JournalEntry {
-  /** Entries written before holders existed have only a pid. */
+  /** The full holder (host, boot id, pid, start time): judged like its lock. Entries written before holders existed have only a pid. */
   holder?: Holder;
   pid: number;
   runId: string;
@@ -29,7 +29,9 @@ export class ChallengeJournal {
 
   /**
    * Entries whose run is over: left by an earlier pass of this process (passes in one process never
-   * overlap), or by a process that is no longer at work (gone, or its lease on the certificate expired).
+   * overlap), or by a process that is no longer at work: it does not hold the certificate's lease any more,
+   * or its lease is stale by the same judgement that lets the next process take it over (another boot, its
+   * process gone or its PID reused, its heartbeat expired). So a killed run's TXT records go with the next pass.
    */
   async orphans(): Promise<{ entry: JournalEntry; forget: () => Promise<void> }[]> {
     const found = await this.store.list<JournalEntry>('journal#');

@@ -12,8 +12,9 @@ import { awsRequestHandler } from '../aws/clients.js';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
-import type { Holder, Lease, StateStore, StoreKey } from './state-store.js';
-import { newHolder } from './state-store.js';
+import { kindOfKey, describeParseError, shapeProblem } from './document-shapes.js';
+import type { Holder, Lease, LeaseView, StateStore, StoreKey } from './state-store.js';
+import { DEFAULT_LEASE_MS, newHolder } from './state-store.js';
 
 export interface DynamoDbStoreOptions {
   tableName: string;
@@ -24,14 +25,9 @@ export interface DynamoDbStoreOptions {
   renewEveryMs?: number;
   /** aws.requestTimeoutSeconds: a lease renewal must not wait on a hung call past the lease. */
   requestTimeoutSeconds?: number;
+  /** Where damaged documents are reported (`store.file.corrupt`). */
+  log?: AuditLogger;
 }
-
-/**
- * Two minutes: short enough that a crashed agent delays the next one's renewal by little, long
- * enough that two missed renewals (every 40 s) still keep it. Expiry is judged by each agent's clock:
- * keep them in NTP sync (seconds of skew are fine, minutes are not).
- */
-export const DEFAULT_LEASE_MS = 120_000;
 
 const MAX_UPDATE_ATTEMPTS = 20;
 
@@ -39,8 +35,10 @@ const MAX_UPDATE_ATTEMPTS = 20;
  * Shared state in one DynamoDB table for several agents (or a scheduled task without a disk).
  * Partition key `pk` (string), no sort key. Documents are items { pk, doc (JSON), version }; every
  * change is a conditional write on `version`, retried when another agent wrote in between. Leases are
- * items { pk: `lease#NAME`, holder, expiresAt (epoch ms), ttl (epoch s, for DynamoDB's TTL) } taken with
- * a conditional put: free, expired, or already ours.
+ * items { pk: `lease#NAME`, holder, pid, host, bootId, startTime, since, heartbeatAt, expiresAt (epoch ms),
+ * ttl (epoch s, for DynamoDB's TTL) } taken with a conditional put: free, expired, or already ours.
+ * A `doc` that is not JSON or not of its kind's shape reads as absent (logged once per item version);
+ * the item is left as it is for inspection until the next write of that key overwrites it.
  */
 export class DynamoDbStore implements StateStore {
   readonly type = 'dynamodb';
@@ -49,8 +47,12 @@ export class DynamoDbStore implements StateStore {
   private readonly table: string;
   private readonly leaseMs: number;
   private readonly renewEveryMs: number;
+  private readonly log?: AuditLogger;
+  /** Damaged items already reported (key@version): reported once, not on every read until they are overwritten. */
+  private readonly reported = new Set<string>();
 
   constructor(options: DynamoDbStoreOptions) {
+    this.log = options.log;
     this.table = options.tableName;
     this.client = countAwsRequests(new DynamoDBClient({ region: options.region, maxAttempts: 5, requestHandler: awsRequestHandler(options.requestTimeoutSeconds) }));
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -120,7 +122,8 @@ export class DynamoDbStore implements StateStore {
           ExclusiveStartKey: start,
         })));
       for (const item of page.Items ?? []) {
-        if (item.doc?.S) found.push({ key: item.pk!.S as StoreKey, value: JSON.parse(item.doc.S) as T });
+        const value = this.documentOf<T>(item);
+        if (value !== undefined) found.push({ key: item.pk!.S as StoreKey, value });
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -134,7 +137,7 @@ export class DynamoDbStore implements StateStore {
       const answer = await this.guard(
         `lease ${certificate}`, this.client.send(new PutItemCommand({
           TableName: this.table,
-          Item: this.leaseItem(certificate, now),
+          Item: this.leaseItem(certificate, now, now),
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
           ExpressionAttributeValues: { ':now': { N: String(now) }, ':me': { S: this.holder.id } },
           ReturnValues: 'ALL_OLD',
@@ -150,12 +153,40 @@ export class DynamoDbStore implements StateStore {
         table: this.table,
         lease: `lease#${certificate}`,
         previousHolder: previous.holder.S,
+        previousHost: previous.host?.S ?? null,
+        previousPid: previous.pid?.N ? Number(previous.pid.N) : null,
+        previousSince: previous.since?.N ? new Date(Number(previous.since.N)).toISOString() : null,
         previousExpiresAt: new Date(Number(previous.expiresAt?.N)).toISOString(),
         holder: this.holder.id,
-        why: 'its holder stopped renewing it (crashed or cut off) and it expired',
+        why: 'heartbeat expired: its holder stopped renewing it (crashed or cut off)',
       });
     }
     return this.keepRenewed(certificate, now, log);
+  }
+
+  async readLease(certificate: string): Promise<LeaseView | undefined> {
+    const item = (await this.guard(`read lease ${certificate}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })))).Item;
+    if (!item?.holder?.S) return undefined;
+    const expiresAt = Number(item.expiresAt?.N);
+    const heartbeatAt = item.heartbeatAt?.N ? Number(item.heartbeatAt.N) : undefined;
+    const live = expiresAt >= Date.now();
+    const until = Number.isNaN(expiresAt) ? 'unknown' : new Date(expiresAt).toISOString();
+    return {
+      holder: {
+        id: item.holder.S,
+        pid: Number(item.pid?.N ?? 0),
+        host: item.host?.S ?? '',
+        ...(item.bootId?.S && { bootId: item.bootId.S }),
+        ...(item.startTime?.S && { startTime: item.startTime.S }),
+      },
+      // Leases written before `since` was kept: their last renewal is all that is known.
+      since: new Date(Number(item.since?.N ?? heartbeatAt ?? expiresAt - this.leaseMs)).toISOString(),
+      heartbeatAt: heartbeatAt !== undefined ? new Date(heartbeatAt).toISOString() : null,
+      expiresAt: until,
+      live,
+      // Agents on other hosts cannot check each other's processes: a lease counts while it is renewed.
+      why: live ? `renewed by its holder, valid until ${until}` : `heartbeat expired: not renewed since ${until}`,
+    };
   }
 
   async isAtWork(holder: Holder, certificate: string): Promise<boolean> {
@@ -190,7 +221,7 @@ export class DynamoDbStore implements StateStore {
         await this.guard(
           `renew lease ${certificate}`, this.client.send(new PutItemCommand({
             TableName: this.table,
-            Item: this.leaseItem(certificate, now),
+            Item: this.leaseItem(certificate, now, takenAt),
             ConditionExpression: 'holder = :me',
             ExpressionAttributeValues: { ':me': { S: this.holder.id } },
           }), { abortSignal: AbortSignal.timeout(this.renewEveryMs) }));
@@ -235,23 +266,49 @@ export class DynamoDbStore implements StateStore {
     };
   }
 
-  private leaseItem(certificate: string, now: number): Record<string, AttributeValue> {
+  private leaseItem(certificate: string, now: number, since: number): Record<string, AttributeValue> {
     const expiresAt = now + this.leaseMs;
     return {
       pk: { S: `lease#${certificate}` },
       holder: { S: this.holder.id },
       pid: { N: String(this.holder.pid) },
       host: { S: this.holder.host },
+      ...(this.holder.bootId && { bootId: { S: this.holder.bootId } }),
+      ...(this.holder.startTime && { startTime: { S: this.holder.startTime } }),
+      since: { N: String(since) },
+      heartbeatAt: { N: String(now) },
       expiresAt: { N: String(expiresAt) },
       // DynamoDB's TTL (when enabled on `ttl`) removes leases long gone; an hour after expiry is plenty.
       ttl: { N: String(Math.ceil(expiresAt / 1000) + 3600) },
     };
   }
 
-  private async read<T>(key: StoreKey): Promise<{ value: T; version: number } | undefined> {
+  /** The item's document and version; a damaged document reads as absent but keeps its version, so the next write replaces it. */
+  private async read<T>(key: StoreKey): Promise<{ value: T | undefined; version: number } | undefined> {
     const item = (await this.guard(`read ${key}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: key } }, ConsistentRead: true })))).Item;
-    if (!item?.doc?.S) return undefined;
-    return { value: JSON.parse(item.doc.S) as T, version: Number(item.version?.N ?? 0) };
+    if (!item) return undefined;
+    return { value: this.documentOf<T>(item), version: Number(item.version?.N ?? 0) };
+  }
+
+  private documentOf<T>(item: Record<string, AttributeValue>): T | undefined {
+    const key = item.pk?.S ?? '';
+    if (item.doc?.S === undefined) return undefined;
+    let value: unknown;
+    let problem: string | undefined;
+    try {
+      value = JSON.parse(item.doc.S);
+      const kind = kindOfKey(key);
+      problem = kind && shapeProblem(kind, value);
+    } catch (error) {
+      problem = describeParseError(error);
+    }
+    if (!problem) return value as T;
+    const seen = `${key}@${item.version?.N ?? 0}`;
+    if (!this.reported.has(seen)) {
+      this.reported.add(seen);
+      this.log?.error('store.file.corrupt', { store: 'dynamodb', file: `${this.table}/${key}`, movedTo: null, error: `${problem}; read as absent, left in the table until the next write of ${key} replaces it` });
+    }
+    return undefined;
   }
 
   /** Errors name the table and what was being done; a missing table says how to create it. */

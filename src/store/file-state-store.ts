@@ -1,28 +1,37 @@
-import { closeSync, openSync, readdirSync, rmSync, writeSync, constants } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditLogger } from '../telemetry/logger.js';
-import { FileStore, isAlive } from './file-store.js';
-import { newHolder, type Holder, type Lease, type StateStore, type StoreKey } from './state-store.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { FileLocks } from './file-lock.js';
+import { FileStore, reportDamagedFilesTo } from './file-store.js';
+import { DEFAULT_LEASE_MS, newHolder, type Holder, type Lease, type LeaseView, type StateStore, type StoreKey } from './state-store.js';
 
-interface LockFile {
-  pid: number;
-  holder?: Holder;
-  since: string;
+export interface FileStateStoreOptions {
+  /** Where damaged files are reported (`store.file.corrupt`). */
+  log?: AuditLogger;
+  leaseMs?: number;
+  heartbeatEveryMs?: number;
 }
 
 /**
- * The default store: JSON files in stateDir (0700, files 0600, atomic writes), laid out as before
- * the store interface existed, so an existing stateDir keeps working. The lease is a lock file
- * holding the owner's pid: it lasts as long as that process, so it needs no renewal, and a lock
- * whose process is gone is taken over. Shared by processes on one machine only.
+ * The default store: JSON files in stateDir (0700, files 0600, atomic and durable writes; a damaged file
+ * is moved aside and read as absent), laid out as before the store interface existed, so an existing
+ * stateDir keeps working. The lease is a lock file that proves its holder (host, boot, process and its
+ * start time) and carries a heartbeat, like the DynamoDB lease (see file-lock.ts). Shared by processes
+ * on one machine, or by hosts sharing the directory (judged by heartbeat alone across hosts).
  */
 export class FileStateStore implements StateStore {
   readonly type = 'file';
   readonly holder = newHolder();
   readonly files: FileStore;
+  private readonly locks: FileLocks;
+  private readonly log?: AuditLogger;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: FileStateStoreOptions = {}) {
     this.files = new FileStore(dir);
+    this.log = options.log;
+    if (options.log) reportDamagedFilesTo(dir, options.log);
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.locks = new FileLocks(this.files, this.holder, { leaseMs, heartbeatEveryMs: options.heartbeatEveryMs ?? Math.floor(leaseMs / 3) });
   }
 
   async get<T>(key: StoreKey): Promise<T | undefined> {
@@ -53,7 +62,14 @@ export class FileStateStore implements StateStore {
       return [];
     }
     return files.flatMap((file) => {
-      const value = this.files.read<T>(`challenges/${file}`);
+      let value: T | undefined;
+      try {
+        value = this.files.read<T>(`challenges/${file}`);
+      } catch (error) {
+        // Unreadable and could not be moved aside: the other entries are still cleaned up.
+        this.log?.error('store.file.corrupt', { store: 'file', file: join(this.files.dir, 'challenges', file), movedTo: null, error: describeError(error) });
+        return [];
+      }
       // File names are RUNID-NAME.json; the run id is a UUID (36 characters).
       const stem = file.slice(0, -'.json'.length);
       const key: StoreKey = `journal#${stem.slice(0, 36)}#${stem.slice(37)}`;
@@ -62,36 +78,15 @@ export class FileStateStore implements StateStore {
   }
 
   async tryLease(certificate: string, log: AuditLogger): Promise<Lease | undefined> {
-    const relative = `locks/${certificate}.lock`;
-    const path = join(this.files.dir, relative);
-    this.files.ensureDir('locks');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        const lock: LockFile = { pid: process.pid, holder: this.holder, since: new Date().toISOString() };
-        writeSync(fd, JSON.stringify(lock));
-        closeSync(fd);
-        return { certificate, holder: this.holder, signal: new AbortController().signal, release: async () => rmSync(path, { force: true }) };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const previous = this.files.read<LockFile>(relative);
-        if (previous && isAlive(previous.pid)) return undefined;
-        rmSync(path, { force: true });
-        log.warn('store.lease.taken_over', {
-          store: 'file',
-          lease: relative,
-          previousHolder: previous?.holder?.id ?? (previous ? `pid ${previous.pid}` : null),
-          previousSince: previous?.since ?? null,
-          holder: this.holder.id,
-          why: 'the process that held it is gone',
-        });
-      }
-    }
-    return undefined;
+    return this.locks.take(certificate, log);
   }
 
-  async isAtWork(holder: Holder): Promise<boolean> {
-    return isAlive(holder.pid);
+  async readLease(certificate: string): Promise<LeaseView | undefined> {
+    return this.locks.view(certificate);
+  }
+
+  async isAtWork(holder: Holder, certificate: string): Promise<boolean> {
+    return this.locks.isAtWork(holder, certificate);
   }
 
   close(): void {}

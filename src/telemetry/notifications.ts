@@ -105,6 +105,12 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
         severity: 'info',
         text: `certkeeper: resolved: ${name} is healthy again (valid until ${String(fields.notAfter)}) after ${String(fields.previousFailures)} failure(s); last: ${String(fields.lastError ?? 'unknown')}`,
       };
+    case 'store.file.corrupt':
+      return {
+        ...base,
+        severity: 'warning',
+        text: `certkeeper: damaged state ${String(fields.file)} (${String(fields.error)}); ${fields.movedTo ? `moved aside to ${String(fields.movedTo)} and rebuilt from AWS and the CA` : 'read as absent'}`,
+      };
     case 'renewal.succeeded':
       if (!onSuccess) return undefined;
       return { ...base, severity: 'info', text: `certkeeper: renewed ${name}: serial ${String(fields.serial)}, valid until ${String(fields.notAfter)}` };

@@ -22,7 +22,7 @@ let atomic: AtomicWritesProxy;
 const stores: DynamoDbStore[] = [];
 const saved: Record<string, string | undefined> = {};
 
-function store(options: { leaseMs?: number; renewEveryMs?: number } = {}): DynamoDbStore {
+function store(options: { leaseMs?: number; renewEveryMs?: number; log?: ReturnType<typeof recordingLogger> } = {}): DynamoDbStore {
   const created = new DynamoDbStore({ tableName: TABLE, region: 'us-east-1', ...options });
   stores.push(created);
   return created;
@@ -70,13 +70,13 @@ describe('DynamoDB store', () => {
 
   it('put writes a whole document without reading it first, and an update after it still applies to what it wrote', async () => {
     const [a, b] = [store(), store()];
-    await a.put('facts#put-then-update', { n: 1 });
-    await b.put('facts#put-then-update', { n: 2 });
-    expect(await a.get('facts#put-then-update')).toEqual({ n: 2 });
-    expect(await a.update<{ n: number }>('facts#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 12 });
-    await a.put('facts#put-then-update', { n: 3 });
-    expect(await b.update<{ n: number }>('facts#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 13 });
-    await a.delete('facts#put-then-update');
+    await a.put('notices#put-then-update', { n: 1 });
+    await b.put('notices#put-then-update', { n: 2 });
+    expect(await a.get('notices#put-then-update')).toEqual({ n: 2 });
+    expect(await a.update<{ n: number }>('notices#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 12 });
+    await a.put('notices#put-then-update', { n: 3 });
+    expect(await b.update<{ n: number }>('notices#put-then-update', (current) => ({ n: (current?.n ?? 0) + 10 }))).toEqual({ n: 13 });
+    await a.delete('notices#put-then-update');
   });
 
   it('gives a lease to one agent at a time, and to the next once released', async () => {
@@ -188,6 +188,46 @@ describe('DynamoDB store', () => {
     expect((await new ChallengeJournal(me).orphans()).map((orphan) => orphan.entry.certificate)).toEqual([]);
     await live!.release();
     expect((await new ChallengeJournal(me).orphans()).map((orphan) => orphan.entry.certificate)).toEqual(['journal-live']);
+  });
+
+  it('a damaged document (not JSON, or the wrong shape) reads as absent, is reported once, and the next write replaces it', async () => {
+    const log = recordingLogger();
+    const a = store({ log });
+    const client = raw();
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'cert#damaged' }, doc: { S: '{"consecutiveFailures": 1, "acm": ' }, version: { N: '3' } } }));
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'ratelimits#damaged' }, doc: { S: '{"orders": "many"}' }, version: { N: '1' } } }));
+    expect(await a.get('cert#damaged')).toBeUndefined();
+    expect(await a.get('cert#damaged')).toBeUndefined();
+    expect(await a.get('ratelimits#damaged')).toBeUndefined();
+    expect(log.events).toEqual([
+      expect.objectContaining({ event: 'store.file.corrupt', level: 'error', store: 'dynamodb', file: `${TABLE}/cert#damaged`, movedTo: null, error: expect.stringMatching(/^not valid JSON .*left in the table until the next write of cert#damaged replaces it$/) }),
+      expect.objectContaining({ event: 'store.file.corrupt', file: `${TABLE}/ratelimits#damaged`, error: expect.stringMatching(/^wrong shape for a rate-limit ledger: orders: /) }),
+    ]);
+    // Left for inspection until then; the update starts from absent and wins the conditional write on the item's version.
+    expect(await a.update<{ consecutiveFailures: number }>('cert#damaged', (current) => ({ consecutiveFailures: (current?.consecutiveFailures ?? 0) + 1 }))).toEqual({ consecutiveFailures: 1 });
+    expect(await store().get('cert#damaged')).toEqual({ consecutiveFailures: 1 });
+    expect((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'cert#damaged' } }, ConsistentRead: true }))).Item?.version?.N).toBe('4');
+    await a.delete('cert#damaged');
+    await a.delete('ratelimits#damaged');
+    client.destroy();
+  });
+
+  it('shows who holds a lease, since when and until when; an expired one is not live', async () => {
+    const log = recordingLogger();
+    const a = store();
+    const reader = store();
+    expect(await reader.readLease('shown')).toBeUndefined();
+    const before = Date.now();
+    const lease = await a.tryLease('shown', log);
+    const view = await reader.readLease('shown');
+    expect(view).toMatchObject({ holder: { id: a.holder.id, pid: process.pid, host: a.holder.host, startTime: a.holder.startTime }, live: true, why: expect.stringMatching(/^renewed by its holder/) });
+    expect(Date.parse(view!.since)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(view!.expiresAt) - Date.parse(view!.heartbeatAt!)).toBe(120_000);
+    const client = raw();
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'lease#shown' }, holder: { S: a.holder.id }, expiresAt: { N: String(Date.now() - 1_000) } } }));
+    expect(await reader.readLease('shown')).toMatchObject({ live: false, heartbeatAt: null, why: expect.stringMatching(/^heartbeat expired/) });
+    await lease!.release();
+    client.destroy();
   });
 
   it('says how to create the table when it does not exist', async () => {

@@ -44,8 +44,22 @@ describe('deploy/container/Dockerfile', () => {
     expect(user).not.toMatch(/USER\s+(root|0)(:|$)/);
     expect(final.lines).toContain('VOLUME ["/var/lib/certkeeper"]');
     expect(final.lines.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
-    expect(final.lines).toContain('ENTRYPOINT ["certkeeper"]');
+    expect(final.lines).toContain('ENTRYPOINT ["tini", "--", "certkeeper"]');
     expect(final.lines).toContain('CMD ["run", "--config", "/etc/certkeeper/renewal.config.ts"]');
+  });
+
+  it('runs node under an init (tini from the Debian packages), so node is not PID 1; the stop timeout is documented', () => {
+    const install = final.lines.find((line) => /apt-get install/.test(line));
+    expect(install?.replace(/\s+/g, ' ')).toMatch(/apt-get update && apt-get install -y --no-install-recommends tini && rm -rf \/var\/lib\/apt\/lists\/\*/);
+    // Installed before the switch to the unprivileged user (apt needs root).
+    expect(final.lines.indexOf(install!)).toBeLessThan(final.lines.findIndex((line) => line.startsWith('USER')));
+    expect(final.lines).toContain('STOPSIGNAL SIGTERM');
+    const dockerfile = read('deploy/container/Dockerfile');
+    expect(dockerfile).toMatch(/--stop-timeout 30/);
+    const readme = read('deploy/container/README.md');
+    expect(readme).toMatch(/--stop-timeout 30/);
+    expect(readme).toMatch(/stop_grace_period: 30s/);
+    expect(readme).toMatch(/--init/);
   });
 });
 
@@ -66,6 +80,13 @@ describe('deploy/systemd/certkeeper.service', () => {
     expect(settings.get('SystemCallFilter')?.[0]).toBe('@system-service');
     expect(settings.has('MemoryDenyWriteExecute')).toBe(false);
     expect(unit).toMatch(/MemoryDenyWriteExecute.*NOT set[\s\S]*JIT/);
+  });
+
+  it('gives SIGTERM at least 30 s, as the container does (the daemon stops within 20 s)', () => {
+    expect(settings.get('KillSignal')).toEqual(['SIGTERM']);
+    const [timeout] = settings.get('TimeoutStopSec') ?? [];
+    const seconds = Number(/^(\d+)s?$/.exec(timeout ?? '')?.[1] ?? /^(\d+)min$/.exec(timeout ?? '')?.[1] ?? NaN) * (timeout?.endsWith('min') ? 60 : 1);
+    expect(seconds).toBeGreaterThanOrEqual(30);
   });
 });
 
