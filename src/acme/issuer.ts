@@ -6,10 +6,10 @@ import type { ChallengeJournal } from '../dns/challenge-journal.js';
 import type { ChallengeTarget, HostedZoneFinder } from '../dns/hosted-zones.js';
 import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
 import { challengeBaseName } from '../config/domains.js';
-import { checkChain, checkIssuedCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
+import { checkChain, checkIssuedCertificate, readCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
 import { createCertificateKey, createCsr } from '../pki/keys.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import { identifierSetKey } from '../policy/rate-limits.js';
+import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
 import type { Turn } from '../util/work-slots.js';
 import type { CaProblem } from './ca-http.js';
@@ -154,11 +154,13 @@ async function finalize(spec: CertificateSpec, ctx: IssueContext, order: acme.Or
   const fullchain = await client.getCertificate(finalized, ctx.preferredChain);
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
-  const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
-  checkChain(leafPem, intermediates);
+  // Issued, whatever becomes of it here: the CA counts it (deployed or not).
   await ctx.rateLimits.update((ledger) =>
     ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
   );
+  await refuseIfClockDisagrees(spec, leafPem, ctx);
+  const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
+  checkChain(leafPem, intermediates);
   const chain = intermediates.filter((pem) => !isSelfSigned(pem));
   const top = chain[chain.length - 1];
   log.info('acme.order.finalized', {
@@ -185,9 +187,11 @@ async function finalize(spec: CertificateSpec, ctx: IssueContext, order: acme.Or
 async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<acme.Order & { replaces?: string }> {
   const identifiers = spec.domains.map((value) => ({ type: 'dns' as const, value }));
   const request = async (replaces: string | undefined) => {
-    await ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
     // acme-client passes extra newOrder fields through; its type lacks `replaces` and `profile`.
-    return ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]);
+    const order = await ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]);
+    // Counted once the CA has accepted it: a newOrder the CA refused is no order for the CA either.
+    await ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
+    return order;
   };
   let replaces = ctx.replaces;
   let order: acme.Order;
@@ -202,6 +206,31 @@ async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<ac
   }
   ctx.log.info('acme.order.created', { orderUrl: order.url, domains: spec.domains, replaces: replaces ?? null, profile: ctx.profile ?? null });
   return Object.assign(order, { replaces });
+}
+
+/**
+ * A certificate that is already expired, or not valid for a while yet, by this machine's clock: the CA
+ * and this clock disagree, and ordering again would get the same answer. Recorded (the ledger then
+ * holds further orders for these names while the clock still disagrees, see policy/rate-limits.ts) and
+ * reported as a clock problem, never deployed.
+ */
+async function refuseIfClockDisagrees(spec: CertificateSpec, leafPem: string, ctx: IssueContext): Promise<void> {
+  let facts: CertificateFacts;
+  try {
+    facts = readCertificate(leafPem);
+  } catch {
+    return; // unparsable: checkIssuedCertificate says so
+  }
+  const now = new Date();
+  const expired = facts.notAfter <= now;
+  if (!expired && facts.notBefore.getTime() <= now.getTime() + CLOCK_TOLERANCE_MS) return;
+  const validity = { notBefore: facts.notBefore.toISOString(), notAfter: facts.notAfter.toISOString() };
+  await ctx.rateLimits.update((ledger) => ledger.clockSkews.push({ identifiers: identifierSetKey(spec.domains), at: now.toISOString(), serial: facts.serial, ...validity }));
+  const why = expired
+    ? `the certificate the CA just issued is already expired by this machine's clock (${now.toISOString()}): the clock is probably ahead`
+    : `the certificate the CA just issued is not valid yet by this machine's clock (${now.toISOString()}): the clock is probably behind`;
+  ctx.log.error('clock.skew', { localTime: now.toISOString(), serial: facts.serial, ...validity, why });
+  throw new Error(`clock problem: ${why}; the certificate (serial ${facts.serial}, valid ${validity.notBefore} to ${validity.notAfter}) is not deployed; set the clock right (NTP)`);
 }
 
 function isSelfSigned(pem: string): boolean {

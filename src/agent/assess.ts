@@ -4,7 +4,7 @@ import type { CertificateSpec } from '../config/schema.js';
 import { challengeBaseName } from '../config/domains.js';
 import { observeCertificate, type Observation } from '../observe/deployed.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
-import { rateLimitBlocks } from '../policy/rate-limits.js';
+import { CLOCK_TOLERANCE_MS, identifierSetKey, rateLimitBlocks, rateLimitPolicy } from '../policy/rate-limits.js';
 import { pickMomentIn } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
@@ -41,6 +41,12 @@ export interface AssessOptions {
 const MAX_ARI_RECHECK_MS = 12 * 3_600_000;
 const ARI_FAILURE_RECHECK_MS = 15 * 60_000;
 
+/** A stored next-check time further ahead than it could have been set (a clock that ran ahead) is not believed: ask now. */
+function believableCheck(nextCheckAt: string, longestMs: number, now: Date): boolean {
+  const at = new Date(nextCheckAt).getTime();
+  return at > now.getTime() && at <= now.getTime() + longestMs + CLOCK_TOLERANCE_MS;
+}
+
 /** Observe (ACM, the CA's renewal information, the agent's records), then decide. Reads only. */
 export async function assessCertificate(
   spec: CertificateSpec,
@@ -66,7 +72,13 @@ export async function assessCertificate(
       consecutiveFailures: record.consecutiveFailures ?? 0,
       lastFailureAt: record.lastFailure ? new Date(record.lastFailure.at) : undefined,
     },
-    rateLimits: rateLimitBlocks(await ctx.rateLimits.get(), spec.domains, replaces !== undefined, now),
+    rateLimits: rateLimitBlocks(
+      await ctx.rateLimits.get(),
+      rateLimitPolicy(ctx.config.acme.rateLimits, ctx.config.acme.directoryUrl),
+      // Let's Encrypt counts an order for exactly the names of the deployed certificate as a renewal.
+      { domains: spec.domains, willReplace: replaces !== undefined, renewsSameNames: deployed !== undefined && identifierSetKey(deployed.domains) === identifierSetKey(spec.domains) },
+      now,
+    ),
   });
   const look = { served: true, zones: true, ...options.look };
   const served = await Promise.all(
@@ -100,9 +112,9 @@ export async function assessCertificate(
 async function renewalWindow(name: string, record: CertificateRecord, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
   const stored = record.ari?.certId === certId ? record.ari : undefined;
   const storedWindow = stored && { start: new Date(stored.start), end: new Date(stored.end), chosenAt: new Date(stored.chosenAt), explanationURL: stored.explanationURL };
-  if (stored && new Date(stored.nextCheckAt) > now) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };
+  if (stored && believableCheck(stored.nextCheckAt, MAX_ARI_RECHECK_MS, now)) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };
   const unavailable = record.ariUnavailable?.certId === certId ? record.ariUnavailable : undefined;
-  if (unavailable && new Date(unavailable.nextCheckAt) > now) {
+  if (unavailable && believableCheck(unavailable.nextCheckAt, ARI_FAILURE_RECHECK_MS, now)) {
     return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: unavailable.error, nextCheckAt: unavailable.nextCheckAt };
   }
 

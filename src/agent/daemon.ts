@@ -2,27 +2,34 @@ import { scheduleJob } from 'node-schedule';
 import { describeError } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { AgentContext } from './context.js';
-import { runPass, type CertificateOutcome } from './pass.js';
+import { runPass } from './pass.js';
+import { WakeUpPlan } from './wake-up-plan.js';
 import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
 
 const DAY_MS = 86_400_000;
 
 // setTimeout cannot wait longer than this (about 24.8 days); a longer wait is re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// A look planned for now (or the past) still waits this long: no tight loop, whatever a plan says.
+const MIN_WAKE_UP_MS = 1_000;
 
 /**
  * `certkeeper run`: a pass at start, then one per tick of the cron schedule (after a random jitter),
- * and one for the certificates whose planned renewal time comes due between ticks; never two passes
- * at once. Resolves when `signal` aborts and the pass under way has finished or cleaned up.
+ * and one whenever a certificate's planned look comes due between ticks; never two passes at once.
+ * The wake-up plan keeps the next look of every managed certificate from every pass, and one timer is
+ * armed for the earliest after each pass. Resolves when `signal` aborts and the pass under way has
+ * finished or cleaned up.
  */
 export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise<void> {
   const { jitterSeconds, timezone } = ctx.config.schedule;
   const cron = ctx.config.schedule.cron ?? twiceADayAtRandom();
+  const plan = new WakeUpPlan();
   let running: Promise<void> | undefined;
   let wakeUp: NodeJS.Timeout | undefined;
 
   const pass = (trigger: 'start' | 'schedule' | 'due', names?: string[]) => {
     if (running) {
+      // Nothing is lost: the plan still holds what was due, and the timer is armed again after the running pass.
       ctx.log.warn('pass.skipped', { trigger, why: 'the previous pass is still running' });
       return;
     }
@@ -30,25 +37,32 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
       try {
         if (trigger === 'schedule' && jitterSeconds > 0) await sleep(Math.random() * jitterSeconds * 1000, signal);
         const outcomes = await runPass(ctx, { signal, names });
-        if (!signal.aborted) armWakeUp(outcomes);
+        plan.merge(outcomes, Date.now());
       } catch (error) {
-        if (!signal.aborted) ctx.log.error('pass.failed', { error: describeError(error) });
+        if (!signal.aborted) {
+          ctx.log.error('pass.failed', { error: describeError(error) });
+          plan.passFailed(names, Date.now());
+        }
       } finally {
         running = undefined;
+        if (!signal.aborted) armWakeUp();
       }
     })();
   };
 
-  /** Sleeps until the earliest planned renewal (or look at a fresh certificate), then a pass for just those. */
-  const armWakeUp = (outcomes: CertificateOutcome[]) => {
+  /** One timer for the earliest planned look; when it fires, one pass for every certificate due by then. */
+  const armWakeUp = () => {
     clearTimeout(wakeUp);
-    const planned = outcomes.flatMap((o) => (o.nextAssessmentAt ? [{ name: o.name, at: o.nextAssessmentAt.getTime() }] : []));
-    if (planned.length === 0) return;
-    const earliest = Math.min(...planned.map((p) => p.at));
-    const names = planned.filter((p) => p.at === earliest).map((p) => p.name);
-    const wait = Math.max(1_000, earliest - Date.now());
-    ctx.log.debug('daemon.wake_up_armed', { at: new Date(earliest).toISOString(), certificates: names });
-    wakeUp = setTimeout(() => (wait > MAX_TIMER_MS ? armWakeUp(outcomes) : pass('due', names)), Math.min(wait, MAX_TIMER_MS));
+    const next = plan.next();
+    if (!next) return;
+    const wait = Math.max(MIN_WAKE_UP_MS, next.at - Date.now());
+    ctx.log.debug('daemon.wake_up_armed', { at: new Date(next.at).toISOString(), certificates: next.names });
+    wakeUp = setTimeout(() => {
+      const due = plan.due(Date.now());
+      // Early (a wait longer than a timer can hold, or the clock moved): arm again.
+      if (due.length === 0) armWakeUp();
+      else pass('due', due);
+    }, Math.min(wait, MAX_TIMER_MS));
   };
 
   const job = scheduleJob(timezone ? { rule: cron, tz: timezone } : cron, () => pass('schedule'));

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { earliestExpiring, type Decision } from '../policy/decide.js';
-import { identifierSetKey } from '../policy/rate-limits.js';
+import { backoffUntil } from '../policy/backoff.js';
+import { identifierSetKey, MAX_CA_RETRY_AFTER_MS } from '../policy/rate-limits.js';
 import { plannedRenewal } from '../policy/renewal-time.js';
+import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
@@ -76,7 +78,11 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   );
   const acted = new Map<number, CertificateOutcome>();
   const slots = new WorkSlots(ctx.config.concurrency);
-  for (const wave of renewalWaves(looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : [])))) {
+  const due = looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : []));
+  // Closest to expiry first (nothing deployed last): after an outage these are in the first wave.
+  const expiresAt = (entry: DueCertificate) => entry.decision.validity?.notAfter.getTime() ?? Infinity;
+  due.sort((a, b) => expiresAt(a) - expiresAt(b));
+  for (const wave of renewalWaves(due)) {
     await Promise.all(
       wave.map((due) => {
         // Until it knows whether it presents, each renewal of the wave holds the Route 53 batchers open.
@@ -139,6 +145,13 @@ async function lookAtCertificate(
     const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, { ...options, look: { zones: false } });
     decision = assessment.decision;
     const deployed = earliestExpiring(assessment.observation.regions);
+    const notServed = assessment.served.filter((entry) => !entry.matches);
+    const previousFailures = assessment.record.consecutiveFailures ?? 0;
+    // Valid, served and not due is healthy, whatever earlier attempts failed: the count goes back to 0,
+    // the last failure stays in the record as history.
+    const healthy = decision.action === 'none' && decision.checks.includes('UpToDate') && notServed.length === 0;
+    // A record that cannot be written now is reset by a later pass.
+    if (healthy && previousFailures > 0) await ctx.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 })).catch(() => undefined);
     log.info('renewal.decided', {
       action: decision.action,
       checks: decision.checks,
@@ -147,22 +160,55 @@ async function lookAtCertificate(
       // What is deployed and the history: the metrics and the health check follow these.
       serial: deployed?.serial ?? null,
       notAfter: deployed?.notAfter.toISOString() ?? null,
-      consecutiveFailures: assessment.record.consecutiveFailures ?? 0,
+      emergencyAt: decision.validity?.emergencyAt.toISOString() ?? null,
+      consecutiveFailures: healthy ? 0 : previousFailures,
       lastSuccessAt: assessment.record.lastSuccess?.at ?? null,
       ...(options.force && { forcedBecause: options.reason ?? null }),
     });
+    if (healthy && previousFailures > 0) logRecovered(log, assessment.record, deployed?.serial, deployed?.notAfter);
     await announceEmergency(spec, assessment, ctx, log);
-    const notServed = assessment.served.filter((entry) => !entry.matches);
     if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
       const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
-      log.error('deploy.not_served', { error, served: assessment.served });
+      // A failure of this certificate like any other: counted, so that serving it again is a recovery.
+      const record = await ctx.records
+        .update(spec.name, (previous) => ({
+          ...previous,
+          lastFailure: { at: new Date().toISOString(), error },
+          consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+        }))
+        .catch(() => undefined);
+      log.error('deploy.not_served', { error, served: assessment.served, consecutiveFailures: record?.consecutiveFailures ?? null });
       return { outcome: { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined } };
+    }
+    // Held past the emergency point (rate limits) or by a clock problem: failing, not quietly waiting.
+    if (decision.action === 'none' && decision.checks.includes('HeldPastEmergency')) {
+      log.error('renewal.held_past_emergency', {
+        until: decision.renewAt?.toISOString() ?? null,
+        emergencyAt: decision.validity?.emergencyAt.toISOString() ?? null,
+        notAfter: deployed?.notAfter.toISOString() ?? null,
+        checks: decision.checks,
+        reasons: decision.reasons,
+      });
+    }
+    if (decision.action === 'none' && (decision.checks.includes('HeldPastEmergency') || decision.checks.includes('ClockSkew'))) {
+      return { outcome: { name: spec.name, result: 'failed', decision, error: decision.reasons.join('; '), nextAssessmentAt: decision.renewAt ?? undefined } };
     }
     if (decision.action === 'none') return { outcome: { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined } };
     return { due: { spec, log, decision } };
   } catch (error) {
     return { outcome: await failed(spec, ctx, log, options, decision, error) };
   }
+}
+
+/** A certificate that was failing is healthy again: said once, so alerts and notifications resolve. */
+function logRecovered(log: AuditLogger, record: CertificateRecord, serial: string | undefined, notAfter: Date | undefined): void {
+  log.info('certificate.recovered', {
+    previousFailures: record.consecutiveFailures ?? 0,
+    lastError: record.lastFailure?.error ?? null,
+    lastFailureAt: record.lastFailure?.at ?? null,
+    serial: serial ?? null,
+    notAfter: notAfter?.toISOString() ?? null,
+  });
 }
 
 /** Takes the certificate's lease, looks again, and renews or redeploys it. */
@@ -219,13 +265,14 @@ async function actOnCertificate(
           throw error;
         }
       });
+      // The last failure stays as history (status shows it); the count starts again.
       await ctx.records.update(spec.name, (record) => ({
         ...record,
         lastSuccess: { at: new Date().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
-        lastFailure: undefined,
         consecutiveFailures: 0,
       }));
       log.info('renewal.succeeded', { serial: renewed.serial, notAfter: renewed.notAfter.toISOString(), deployments: renewed.deployments });
+      if ((current.record.consecutiveFailures ?? 0) > 0) logRecovered(log, current.record, renewed.serial, renewed.notAfter);
       // The CA's window for the new certificate is asked for at that look; the backstop point bounds it.
       const nextAssessmentAt = plannedRenewal(renewed, new Date(), { renewBefore: spec.renewBefore }).renewAt;
       return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments, nextAssessmentAt };
@@ -252,29 +299,35 @@ async function failed(
     return { name: spec.name, result: 'cancelled', decision, error: message };
   }
   // The record is history: when it cannot be written, the failure is still reported and the pass goes on.
-  let consecutiveFailures: number | null = null;
+  let record: CertificateRecord | undefined;
   let recordError: string | undefined;
   try {
-    const record = await ctx.records.update(spec.name, (previous) => ({
+    record = await ctx.records.update(spec.name, (previous) => ({
       ...previous,
       lastFailure: { at: new Date().toISOString(), error: message },
       consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
     }));
-    consecutiveFailures = record.consecutiveFailures ?? null;
   } catch (updateError) {
     recordError = `the certificate's record could not be updated: ${describeError(updateError)}`;
   }
+  const consecutiveFailures = record?.consecutiveFailures ?? null;
   log.error('renewal.failed', { error: message, consecutiveFailures, ...(recordError && { recordError }) });
-  return { name: spec.name, result: 'failed', decision, error: message };
+  // Looked at again when the backoff ends: bounded by the lifetime left (from the last success when
+  // nothing could be observed), so the daemon never forgets a failing certificate.
+  const lastSuccess = record?.lastSuccess && { notBefore: new Date(record.lastSuccess.at), notAfter: new Date(record.lastSuccess.notAfter) };
+  const nextAssessmentAt = backoffUntil(consecutiveFailures ?? 1, new Date(), decision?.validity ?? lastSuccess);
+  return { name: spec.name, result: 'failed', decision, error: message, nextAssessmentAt };
 }
 
 /** The CA said `rateLimited` (HTTP 429): nothing more for these names until its Retry-After (an hour when it gave none). */
 async function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentContext, log: AuditLogger): Promise<void> {
   const limited = problems.find((problem) => problem.status === 429 || problem.type?.endsWith(':rateLimited'));
   if (!limited) return;
-  const until = new Date(Date.now() + (limited.retryAfterSeconds ?? 3600) * 1000).toISOString();
+  const now = Date.now();
+  // Never longer than the longest Retry-After believed (a stored block beyond it would be discarded anyway).
+  const until = new Date(now + Math.min(MAX_CA_RETRY_AFTER_MS, (limited.retryAfterSeconds ?? 3600) * 1000)).toISOString();
   const detail = limited.detail ?? `HTTP ${limited.status}`;
-  await ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail }));
+  await ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail, at: new Date(now).toISOString() }));
   log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
 }
 

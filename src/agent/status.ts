@@ -27,8 +27,11 @@ export interface StatusRow {
   /** The renewal window in force: the CA's (ARI) or certkeeper's backstop rule. */
   window: { source: 'ari' | 'backstop'; start: string; end: string } | null;
   ari: { status: string; start?: string; end?: string; chosenAt?: string; note?: string; nextCheckAt?: string };
+  /** Failed attempts in a row now (0 once the certificate is valid, served and not due again). */
   consecutiveFailures: number;
+  /** The last failure and when, kept as history after a recovery. */
   lastError: string | null;
+  lastErrorAt: string | null;
   /** When the next attempt may start after failures (backoff), if later than now. */
   nextAttemptAt: string | null;
   /** What each `verify` endpoint serves, and whether it matches the deployed certificate. */
@@ -72,6 +75,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
         },
         consecutiveFailures: record.consecutiveFailures ?? 0,
         lastError: record.lastFailure?.error ?? null,
+        lastErrorAt: record.lastFailure?.at ?? null,
         nextAttemptAt: backoff?.toISOString() ?? null,
         served,
         ...(problems.length > 0 && { error: problems.join('; ') }),
@@ -91,6 +95,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
         ari: { status: 'unknown' },
         consecutiveFailures: 0,
         lastError: null,
+        lastErrorAt: null,
         nextAttemptAt: null,
         served: [],
         error: describeError(error),

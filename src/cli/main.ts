@@ -7,6 +7,7 @@ import { discoverCommand } from './discover.js';
 import { iamPolicyCommand } from './iam-policy.js';
 import { planCommand, statusCommand } from './status.js';
 import type { CliIo } from './io.js';
+import { createLogger, type AuditLogger } from '../telemetry/logger.js';
 
 /** Exit codes are a contract: 0 all good, 1 a certificate failed, 2 usage or config error. */
 export const EXIT_OK = 0;
@@ -15,10 +16,11 @@ export const EXIT_USAGE = 2;
 
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let exitCode = EXIT_OK;
+  const errors = new ErrorReport(io);
   const program = new Command('certkeeper')
     .description('Keeps TLS certificates on AWS from ever lapsing: ACME DNS-01 on Route 53, deployed to ACM and load balancers.')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => errors.usageText(text) })
     .showHelpAfterError('(run certkeeper --help for usage)');
   const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
 
@@ -95,14 +97,59 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
+      errors.usageDone();
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (error instanceof ConfigError || error instanceof UnknownCertificateError) {
-      io.stderr.write(`certkeeper: ${error.message}\n`);
+    if (error instanceof ConfigError) {
+      errors.config(error.message, error.file);
       return EXIT_USAGE;
     }
-    io.stderr.write(`certkeeper: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof UnknownCertificateError) {
+      errors.usage(error.message);
+      return EXIT_USAGE;
+    }
+    errors.failed(error instanceof Error ? error.message : String(error));
     return EXIT_FAILED;
+  }
+}
+
+/**
+ * Errors around a command's work (config, usage, a command that failed as a whole): readable text at a
+ * terminal, as before; otherwise one JSON audit event each, so that every line on stderr stays JSON.
+ */
+class ErrorReport {
+  private readonly log?: AuditLogger;
+  private pendingUsage = '';
+
+  constructor(private readonly io: CliIo) {
+    if (!(io.stderr as NodeJS.WriteStream).isTTY) this.log = createLogger({ stream: io.stderr, pretty: false });
+  }
+
+  config(message: string, file: string | undefined): void {
+    if (this.log) this.log.error('config.error', { error: message, file: file ?? null });
+    else this.io.stderr.write(`certkeeper: ${message}\n`);
+  }
+
+  usage(message: string): void {
+    if (this.log) this.log.error('cli.usage_error', { error: message });
+    else this.io.stderr.write(`certkeeper: ${message}\n`);
+  }
+
+  failed(message: string): void {
+    if (this.log) this.log.error('command.failed', { error: message });
+    else this.io.stderr.write(`certkeeper: ${message}\n`);
+  }
+
+  /** What commander writes for a usage error (the error, then the hint): kept until it is done. */
+  usageText(text: string): void {
+    if (this.log) this.pendingUsage += text;
+    else this.io.stderr.write(text);
+  }
+
+  usageDone(): void {
+    const text = this.pendingUsage.trim();
+    this.pendingUsage = '';
+    if (text) this.usage(text.replace(/^error: /, ''));
   }
 }
 

@@ -30,7 +30,7 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
       // Default: every interface, as Prometheus exporters do: a scraper runs on another machine or outside the container.
       const host = options.metricsHost ?? ctx.config.metrics?.host;
       metrics = await startMetricsServer({ port, host, health });
-      ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz'] });
+      ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz', '/readyz'] });
     }
     process.on('SIGINT', stop).on('SIGTERM', stop);
     await runDaemon(ctx, controller.signal);

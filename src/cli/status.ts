@@ -48,7 +48,8 @@ export function renderStatus(rows: StatusRow[]): string {
       details.push(`    ari: ${describeAri(row)}`);
       if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);
       if (row.lock) details.push(`    locked by ${row.lock.holder} for ${row.lock.ageSeconds} s (${row.lock.live ? 'live' : 'stale, taken over by the next renewal'}: ${row.lock.why})`);
-      if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
+      if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last at ${row.lastErrorAt}: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
+      else if (row.lastError) details.push(`    last failure (history, recovered since): ${row.lastErrorAt}: ${row.lastError}`);
       for (const entry of row.served) {
         details.push(`    served by ${entry.endpoint}: ${entry.error ?? `serial ${entry.serial}`}${entry.matches ? '' : ' (NOT the deployed certificate)'}`);
       }

@@ -5,12 +5,22 @@ import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { configSchema, type ResolvedConfig } from './schema.js';
 
-/** A config that cannot be used: the CLI prints `message` and exits 2. */
+/** A config that cannot be used: the CLI reports `message` (and the file) and exits 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+  }
 }
 
 export const DEFAULT_CONFIG_PATH = './renewal.config.ts';
+
+/** A config module that has not finished loading by then never will (e.g. a top-level await that never settles). */
+export const CONFIG_LOAD_TIMEOUT_MS = 10_000;
 
 /**
  * Loads renewal.config.ts (or .js/.mjs) with jiti, so TypeScript configs work on Node 20 without a
@@ -20,15 +30,31 @@ export const DEFAULT_CONFIG_PATH = './renewal.config.ts';
 export async function loadConfig(path: string = DEFAULT_CONFIG_PATH): Promise<ResolvedConfig> {
   const configPath = resolve(path);
   if (!existsSync(configPath)) {
-    throw new ConfigError(`config file not found: ${path}\n  create one (see renewal.config.ts in the certkeeper repository) or pass --config FILE`);
+    throw new ConfigError(`config file not found: ${path}\n  create one (see renewal.config.ts in the certkeeper repository) or pass --config FILE`, configPath);
   }
   const selfEntry = fileURLToPath(new URL('../index.js', import.meta.url));
   const jiti = createJiti(import.meta.url, { moduleCache: false, alias: { certkeeper: selfEntry } });
   let raw: unknown;
+  let timer: NodeJS.Timeout | undefined;
+  // The timer also keeps the process alive: a load that never settles ends in this error, not in a silent exit.
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConfigError(
+            `cannot load ${path}: it did not finish loading within ${CONFIG_LOAD_TIMEOUT_MS / 1000} s (a top-level await that never settles?); the config must export its object without waiting on anything that may hang`,
+            configPath,
+          ),
+        ),
+      CONFIG_LOAD_TIMEOUT_MS,
+    );
+  });
   try {
-    raw = await jiti.import(configPath, { default: true });
+    raw = await Promise.race([jiti.import(configPath, { default: true }), timeout]);
   } catch (error) {
-    throw new ConfigError(`cannot load ${path}: ${firstLine(error)}`);
+    throw error instanceof ConfigError ? error : new ConfigError(`cannot load ${path}: ${firstLine(error)}`, configPath);
+  } finally {
+    clearTimeout(timer);
   }
   return validateConfig(raw, configPath);
 }
@@ -38,7 +64,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const result = configSchema.safeParse(raw, { error: describeIssue });
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
-    throw new ConfigError(`invalid config ${configPath}:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid config ${configPath}:\n${lines.join('\n')}`, configPath);
   }
   const base = dirname(configPath);
   const config = result.data;

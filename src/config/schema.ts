@@ -170,6 +170,21 @@ const certificate = z
     );
   });
 
+const RATE_LIMIT_SHAPE = '"letsencrypt", "none", or limits such as { duplicateCertificates: { count: 5, windowHours: 168 } }';
+/** One explicit limit: `count` in any `windowHours` (at most 7 days, Let's Encrypt's longest window). */
+const configuredLimit = z.strictObject({
+  count: z.number().int().min(1, { error: expecting('a whole number of requests, at least 1') }),
+  windowHours: z.number().positive({ error: expecting('a number of hours such as 3 or 168') }).max(168, { error: expecting('at most 168 hours (7 days)') }),
+});
+const rateLimitSetting = z.union(
+  [
+    z.literal('letsencrypt'),
+    z.literal('none'),
+    z.strictObject({ duplicateCertificates: configuredLimit.optional(), newOrders: configuredLimit.optional(), failedValidations: configuredLimit.optional() }),
+  ],
+  { error: (issue) => (issue.input === undefined ? undefined : `${JSON.stringify(issue.input)} is not valid; expected ${RATE_LIMIT_SHAPE}`) },
+);
+
 const acme = z.strictObject({
   /** Let's Encrypt production by default; use its staging directory while trying things out. */
   directoryUrl: z
@@ -199,6 +214,12 @@ const acme = z.strictObject({
     .optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
   preferredChain: z.string().min(1).optional(),
+  /**
+   * Rate-limit guards: "letsencrypt" (Let's Encrypt's published limits and renewal exemptions), "none",
+   * or explicit limits. Default: "letsencrypt" on Let's Encrypt's directories, "none" elsewhere. The
+   * CA's own refusals (rateLimited, Retry-After) are honoured whatever this says.
+   */
+  rateLimits: rateLimitSetting.optional(),
   /**
    * Where the account key lives: by default a 0600 file in stateDir; in Secrets Manager or an SSM
    * SecureString parameter so agents without a shared disk use one account. Created there once if absent.

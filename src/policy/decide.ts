@@ -1,6 +1,7 @@
 import type { KeyType } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { backoffUntil } from './backoff.js';
+import { CLOCK_TOLERANCE_MS } from './rate-limits.js';
 import { emergencyPoint, formatDays, plannedRenewal, type RenewBefore, type RenewalPlan } from './renewal-time.js';
 
 /**
@@ -41,10 +42,16 @@ export interface FailureHistory {
   lastFailureAt?: Date;
 }
 
-/** A rate-limit guard that holds renewals back until a time (computed by policy/rate-limits.ts). */
+/**
+ * A guard that holds renewals back until a time (computed by policy/rate-limits.ts): `guard`, one of
+ * certkeeper's own rate-limit guards; `ca`, the CA's own `rateLimited` answer (`since`: when it said
+ * so); `clock`, this machine's clock disagrees with the CA's last certificate.
+ */
 export interface RateLimitBlock {
   check: string;
+  kind: 'guard' | 'ca' | 'clock';
   until: Date;
+  since?: Date;
   reason: string;
 }
 
@@ -69,6 +76,8 @@ export interface Decision {
   renewAt: Date | null;
   /** The renewal window in force and where it came from (absent when nothing is deployed). */
   plan?: RenewalPlan;
+  /** Validity of the deployed certificate that expires first, and its emergency point (absent when nothing is deployed). */
+  validity?: { notBefore: Date; notAfter: Date; emergencyAt: Date };
 }
 
 interface Trigger {
@@ -149,6 +158,7 @@ const TRIGGERS: TriggerCheck[] = [forced, notDeployed, domainsDiffer, keyTypeDif
 export function decide(input: DecisionInput): Decision {
   const soonest = earliestExpiring(input.observed);
   const plan = soonest ? plannedRenewal(soonest, input.now, { ari: input.ari, renewBefore: input.desired.renewBefore }) : undefined;
+  const validity = soonest && { notBefore: soonest.notBefore, notAfter: soonest.notAfter, emergencyAt: emergencyPoint(soonest) };
   const triggers = TRIGGERS.flatMap((check) => {
     const found = check(input, plan);
     return found === null ? [] : Array.isArray(found) ? found : [found];
@@ -164,6 +174,7 @@ export function decide(input: DecisionInput): Decision {
         reasons: [...drift, ...leftovers],
         renewAt: input.now,
         plan,
+        validity,
       };
     }
     const renewAt = plan!.renewAt;
@@ -173,41 +184,85 @@ export function decide(input: DecisionInput): Decision {
       reasons: [`${describeRemaining(soonest!, input.now)}; ${plan!.description}; renewing at ${iso(renewAt)}`],
       renewAt,
       plan,
+      validity,
     };
   }
 
-  const guards = holdBack(input, triggers, soonest);
-  if (guards.length === 0) {
-    return { action: 'renew', checks: triggers.map((t) => t.check), reasons: triggers.map((t) => t.reason), renewAt: input.now, plan };
-  }
-  const until = new Date(Math.max(...guards.map((guard) => guard.until.getTime())));
-  return {
-    action: 'none',
-    checks: [...triggers.map((t) => t.check), ...guards.map((g) => g.check)],
-    reasons: [...triggers.map((t) => t.reason), ...guards.map((g) => g.reason)],
-    renewAt: until,
+  const renew = (extra: { checks: string[]; reasons: string[] } = { checks: [], reasons: [] }): Decision => ({
+    action: 'renew',
+    checks: [...triggers.map((t) => t.check), ...extra.checks],
+    reasons: [...triggers.map((t) => t.reason), ...extra.reasons],
+    renewAt: input.now,
     plan,
-  };
+    validity,
+  });
+  let guards = holdBack(input, triggers, soonest);
+  if (guards.length === 0) return renew();
+
+  // The CA is the authority: at the emergency point certkeeper's own guards, and a CA refusal from
+  // before it, yield: one order the CA may refuse costs less than a certificate that lapses. A refusal
+  // of that very order (recorded at or after the emergency point) is honoured.
+  if (validity && input.now >= validity.emergencyAt) {
+    const yielding = guards.filter((guard) => guard.kind === 'guard' || (guard.kind === 'ca' && (!guard.since || guard.since < validity.emergencyAt)));
+    guards = guards.filter((guard) => !yielding.includes(guard));
+    if (guards.length === 0) {
+      return renew({
+        checks: [...yielding.map((guard) => guard.check), 'EmergencyOverride'],
+        reasons: [
+          ...yielding.map((guard) => guard.reason),
+          `less than 1/20 of its lifetime left: ordering anyway despite ${yielding.map((guard) => guard.check).join(', ')} (the CA decides; a refusal is recorded and honoured)`,
+        ],
+      });
+    }
+  }
+
+  const until = new Date(Math.max(...guards.map((guard) => guard.until.getTime())));
+  const checks = [...triggers.map((t) => t.check), ...guards.map((g) => g.check)];
+  const reasons = [...triggers.map((t) => t.reason), ...guards.map((g) => g.reason)];
+  // A hold that outlasts the emergency point is never quiet: reported as failing, and ends at that point
+  // (when only certkeeper's own guards or an earlier CA refusal hold it, the order is then tried).
+  if (validity && until > validity.emergencyAt) {
+    const tried = input.now < validity.emergencyAt && guards.every((guard) => guard.kind !== 'clock');
+    return {
+      action: 'none',
+      checks: [...checks, 'HeldPastEmergency'],
+      reasons: [
+        ...reasons,
+        tried
+          ? `held past its emergency point (${iso(validity.emergencyAt)}, 1/20 of its lifetime before expiry): failing; certkeeper orders anyway at that point`
+          : `held past its emergency point (${iso(validity.emergencyAt)}, 1/20 of its lifetime before expiry): failing until ${iso(until)}`,
+      ],
+      renewAt: tried ? validity.emergencyAt : until,
+      plan,
+      validity,
+    };
+  }
+  return { action: 'none', checks, reasons, renewAt: until, plan, validity };
 }
 
-/** Guards against renewing right now: failure backoff (not for forced or emergency renewals) and rate limits. */
+/**
+ * Guards against renewing right now: failure backoff (bounded by the lifetime left; not for forced or
+ * emergency renewals), rate limits (not with ignoreRateLimits) and a clock problem (not when forced).
+ */
 function holdBack(input: DecisionInput, triggers: Trigger[], soonest: CertificateFacts | undefined): RateLimitBlock[] {
   const { now, history, force } = input;
   const guards: RateLimitBlock[] = [];
   const emergencyNow = triggers.some((t) => t.check === 'Emergency' || t.check === 'Expired');
-  if (!force && !emergencyNow && history && history.consecutiveFailures > 0 && history.lastFailureAt) {
-    const retryAt = backoffUntil(history.consecutiveFailures, history.lastFailureAt, soonest ? emergencyPoint(soonest) : undefined);
+  // A failure recorded in the future comes from a clock that ran ahead: not believed (it would hold for as long).
+  const believable = history?.lastFailureAt && history.lastFailureAt.getTime() <= now.getTime() + CLOCK_TOLERANCE_MS;
+  if (!force && !emergencyNow && history && history.consecutiveFailures > 0 && history.lastFailureAt && believable) {
+    const retryAt = backoffUntil(history.consecutiveFailures, history.lastFailureAt, soonest);
     if (retryAt > now) {
       guards.push({
         check: 'Backoff',
+        kind: 'guard',
         until: retryAt,
         reason: `waiting until ${iso(retryAt)} before trying again: ${history.consecutiveFailures} failed attempt${history.consecutiveFailures === 1 ? '' : 's'} in a row (last at ${iso(history.lastFailureAt)})`,
       });
     }
   }
-  if (!input.ignoreRateLimits) {
-    guards.push(...(input.rateLimits ?? []).filter((block) => block.until > now));
-  }
+  const current = (input.rateLimits ?? []).filter((block) => block.until > now);
+  guards.push(...current.filter((block) => (block.kind === 'clock' ? !force : !input.ignoreRateLimits)));
   return guards;
 }
 

@@ -1,91 +1,295 @@
 import type { RateLimitBlock } from './decide.js';
 
 /**
- * What the agent has asked of the CA, kept per ACME account, so it stops *before* the CA's limits
- * (Let's Encrypt's published ones) instead of learning them from errors.
+ * Rate-limit guards: certkeeper stops *before* a CA's limits instead of learning them from refusals,
+ * but only for the CA whose limits it knows (`acme.rateLimits`). The CA's own refusals (`rateLimited`
+ * with Retry-After) are always honoured, whatever the setting.
+ */
+
+/** One limit as the config writes it: `count` in any `windowHours`. */
+export interface ConfiguredLimit {
+  count: number;
+  windowHours: number;
+}
+
+/** `acme.rateLimits`: a CA's published limits by name, none, or explicit ones. */
+export type RateLimitSetting =
+  | 'letsencrypt'
+  | 'none'
+  | { duplicateCertificates?: ConfiguredLimit; newOrders?: ConfiguredLimit; failedValidations?: ConfiguredLimit };
+
+export interface Limit {
+  count: number;
+  windowMs: number;
+}
+
+/** The limits in force for one ACME directory. */
+export interface RateLimitPolicy {
+  /** Whose limits, as reasons name them ("Let's Encrypt", "acme.rateLimits"); "none" when no guard applies. */
+  source: string;
+  /** Certificates for exactly the same set of names. */
+  duplicateCertificates?: Limit;
+  /** newOrder requests the CA accepted, per account. */
+  newOrders?: Limit;
+  /** Failed validations of one name, per account. */
+  failedValidations?: Limit;
+  /**
+   * Let's Encrypt's renewal exemptions: an order with ARI `replaces` is exempt from every limit, and an
+   * order for exactly the names of a certificate already issued from the new-orders limit.
+   */
+  renewalExemptions: boolean;
+}
+
+export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * Let's Encrypt's limits as https://letsencrypt.org/docs/rate-limits/ states them (revision of
+ * 2025-04-01, read for this code): "New Certificates per Exact Set of Hostnames" 5 per 7 days, "New
+ * Orders per Account" 300 per 3 hours, "Authorization Failures per Hostname per Account" 5 per hour,
+ * each a token bucket (a burst up to the limit, then one more every window/limit). "Limit Exemptions
+ * for Renewals": an ARI renewal (`replaces`) is exempt from all limits; an order for exactly the names
+ * of an earlier certificate is exempt from new orders and certificates per registered domain.
+ * Not guarded here, so only the CA's own refusal applies: certificates per registered domain (50 per 7
+ * days; needs the Public Suffix List, and renewals are exempt), consecutive authorization failures
+ * (3,600; out of reach with certkeeper's backoff), account registrations and per-second request limits
+ * (503 with Retry-After, retried by the ACME client).
+ */
+const LETS_ENCRYPT: RateLimitPolicy = {
+  source: "Let's Encrypt",
+  duplicateCertificates: { count: 5, windowMs: 7 * DAY },
+  newOrders: { count: 300, windowMs: 3 * HOUR },
+  failedValidations: { count: 5, windowMs: HOUR },
+  renewalExemptions: true,
+};
+
+/**
+ * The staging directory, per https://letsencrypt.org/docs/staging-environment/ (revision of
+ * 2024-06-11): 30,000 duplicate certificates per week, 1,500 new orders per 3 hours, 60 failed
+ * validations per hour; otherwise as production.
+ */
+const LETS_ENCRYPT_STAGING_LIMITS: RateLimitPolicy = {
+  source: "Let's Encrypt staging",
+  duplicateCertificates: { count: 30_000, windowMs: 7 * DAY },
+  newOrders: { count: 1_500, windowMs: 3 * HOUR },
+  failedValidations: { count: 60, windowMs: HOUR },
+  renewalExemptions: true,
+};
+
+const NONE: RateLimitPolicy = { source: 'none', renewalExemptions: false };
+
+/** The longest window a limit may have (Let's Encrypt's longest): the ledger keeps entries that long. */
+export const MAX_LIMIT_WINDOW_MS = 7 * DAY;
+
+/**
+ * The policy for a directory: by default Let's Encrypt's limits on its own directories (production or
+ * staging) and none elsewhere (Pebble, step-ca, another CA: their limits are not Let's Encrypt's).
+ * Explicit limits apply to every order, without exemptions.
+ */
+export function rateLimitPolicy(setting: RateLimitSetting | undefined, directoryUrl: string): RateLimitPolicy {
+  const letsEncrypt = directoryUrl === LETS_ENCRYPT_STAGING ? LETS_ENCRYPT_STAGING_LIMITS : LETS_ENCRYPT;
+  if (setting === undefined) return directoryUrl === LETS_ENCRYPT_PRODUCTION || directoryUrl === LETS_ENCRYPT_STAGING ? letsEncrypt : NONE;
+  if (setting === 'letsencrypt') return letsEncrypt;
+  if (setting === 'none') return NONE;
+  const limit = (configured?: ConfiguredLimit) => configured && { count: configured.count, windowMs: configured.windowHours * HOUR };
+  return {
+    source: 'acme.rateLimits',
+    duplicateCertificates: limit(setting.duplicateCertificates),
+    newOrders: limit(setting.newOrders),
+    failedValidations: limit(setting.failedValidations),
+    renewalExemptions: false,
+  };
+}
+
+/**
+ * What the CA counted for this ACME account (one per directory), and what it said: kept in the store,
+ * shared by every agent using it.
  */
 export interface RateLimitLedger {
-  /** newOrder requests, ISO times. */
+  /** newOrder requests the CA accepted (a refused one is no order), ISO times. */
   orders: string[];
-  /** Certificates issued, per identifier set (sorted, comma-joined); `replaced`: ordered with ARI `replaces`. */
+  /** Certificates the CA issued (deployed or not), per identifier set (sorted, comma-joined); `replaced`: ordered with ARI `replaces`. */
   issuances: { at: string; identifiers: string; replaced: boolean }[];
   /** Failed DNS-01 validations, per identifier. */
   failedValidations: { at: string; identifier: string }[];
-  /** The CA answered `rateLimited` with a Retry-After: nothing for these identifiers until then. */
-  caLimits: { identifiers: string; until: string; detail: string }[];
+  /** The CA answered `rateLimited`: nothing for these identifiers until `until`; `at`: when it said so (absent in older ledgers). */
+  caLimits: { identifiers: string; until: string; detail: string; at?: string }[];
+  /** A certificate the CA issued was not valid by this machine's clock when it arrived (see clockSkewBlocks). */
+  clockSkews: { identifiers: string; at: string; serial: string; notBefore: string; notAfter: string }[];
 }
 
-export const LIMITS = {
-  duplicateCertificates: { count: 5, windowMs: 7 * 86_400_000 },
-  newOrders: { count: 300, windowMs: 3 * 3_600_000 },
-  failedValidations: { count: 5, windowMs: 3_600_000 },
-};
+/** Another agent's clock may run a little ahead: a time this far in the future is still believed. */
+export const CLOCK_TOLERANCE_MS = 5 * 60_000;
+/** The longest wait a CA's Retry-After is honoured for; a stored `until` beyond now + this is an impossible future. */
+export const MAX_CA_RETRY_AFTER_MS = 7 * DAY;
+/** While the clock disagrees with the CA, the decision is looked at again this often. */
+const CLOCK_RECHECK_MS = HOUR;
 
 export function emptyLedger(): RateLimitLedger {
-  return { orders: [], issuances: [], failedValidations: [], caLimits: [] };
+  return { orders: [], issuances: [], failedValidations: [], caLimits: [], clockSkews: [] };
 }
 
 export function identifierSetKey(domains: string[]): string {
   return [...new Set(domains.map((domain) => domain.toLowerCase()))].sort().join(',');
 }
 
-/** Guards for ordering `domains` now; a renewal that will send ARI `replaces` is exempt from the duplicate limit. */
-export function rateLimitBlocks(ledger: RateLimitLedger, domains: string[], willReplace: boolean, now: Date): RateLimitBlock[] {
-  const identifiers = identifierSetKey(domains);
-  const blocks: RateLimitBlock[] = [];
-  const recent = (times: string[], windowMs: number) => times.map((at) => new Date(at)).filter((at) => now.getTime() - at.getTime() < windowMs).sort((a, b) => a.getTime() - b.getTime());
-  const untilRoom = (times: Date[], limit: { count: number; windowMs: number }) => new Date(times[times.length - limit.count]!.getTime() + limit.windowMs);
+/** The order the guards judge: its names, whether it sends ARI `replaces`, and whether it renews a certificate for exactly these names. */
+export interface PlannedOrder {
+  domains: string[];
+  willReplace: boolean;
+  renewsSameNames: boolean;
+}
 
-  if (!willReplace) {
-    const duplicates = recent(
-      ledger.issuances.filter((entry) => entry.identifiers === identifiers && !entry.replaced).map((entry) => entry.at),
-      LIMITS.duplicateCertificates.windowMs,
-    );
-    if (duplicates.length >= LIMITS.duplicateCertificates.count) {
-      const until = untilRoom(duplicates, LIMITS.duplicateCertificates);
+/** Guards for ordering `order` now under `policy`, plus the CA's own refusals and clock problems, which always apply. */
+export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy, order: PlannedOrder, now: Date): RateLimitBlock[] {
+  const ledger = usableLedger(stored, now);
+  const identifiers = identifierSetKey(order.domains);
+  const blocks: RateLimitBlock[] = [];
+  const ariExempt = policy.renewalExemptions && order.willReplace;
+  const rule = (limit: Limit, per: string) => `${policy.source}: ${limit.count} ${per} ${describeWindow(limit.windowMs)}, one more every ${describeWindow(limit.windowMs / limit.count)}`;
+
+  if (policy.duplicateCertificates && !ariExempt) {
+    const limit = policy.duplicateCertificates;
+    // Let's Encrypt counts no ARI renewal; explicit limits count every certificate.
+    const times = ledger.issuances.filter((entry) => entry.identifiers === identifiers && !(policy.renewalExemptions && entry.replaced)).map((entry) => entry.at);
+    const until = bucketEmptyUntil(times, limit, now);
+    if (until) {
       blocks.push({
         check: 'DuplicateCertificateLimit',
+        kind: 'guard',
         until,
-        reason: `${duplicates.length} certificates for exactly these names in the last 7 days (limit ${LIMITS.duplicateCertificates.count}); waiting until ${until.toISOString()}`,
+        reason: `certificates for exactly these names used up the duplicate limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}`,
       });
     }
   }
 
-  const orders = recent(ledger.orders, LIMITS.newOrders.windowMs);
-  if (orders.length >= LIMITS.newOrders.count) {
-    const until = untilRoom(orders, LIMITS.newOrders);
-    blocks.push({ check: 'NewOrderLimit', until, reason: `${orders.length} new orders on this ACME account in the last 3 hours (limit ${LIMITS.newOrders.count}); waiting until ${until.toISOString()}` });
+  if (policy.newOrders && !ariExempt && !(policy.renewalExemptions && order.renewsSameNames)) {
+    const limit = policy.newOrders;
+    const until = bucketEmptyUntil(ledger.orders, limit, now);
+    if (until) {
+      blocks.push({ check: 'NewOrderLimit', kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
+    }
   }
 
-  for (const domain of new Set(domains.map((d) => d.toLowerCase().replace(/^\*\./, '')))) {
-    const failures = recent(
-      ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at),
-      LIMITS.failedValidations.windowMs,
-    );
-    if (failures.length >= LIMITS.failedValidations.count) {
-      const until = untilRoom(failures, LIMITS.failedValidations);
-      blocks.push({
-        check: 'FailedValidationLimit',
-        until,
-        reason: `${failures.length} failed validations for ${domain} in the last hour (limit ${LIMITS.failedValidations.count}); waiting until ${until.toISOString()}`,
-      });
+  if (policy.failedValidations && !ariExempt) {
+    const limit = policy.failedValidations;
+    for (const domain of new Set(order.domains.map((d) => d.toLowerCase().replace(/^\*\./, '')))) {
+      const until = bucketEmptyUntil(ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at), limit, now);
+      if (until) {
+        blocks.push({
+          check: 'FailedValidationLimit',
+          kind: 'guard',
+          until,
+          reason: `failed validations of ${domain} used up the limit (${rule(limit, 'per name per')}); waiting until ${until.toISOString()}`,
+        });
+      }
     }
   }
 
   for (const limit of ledger.caLimits) {
     if (limit.identifiers !== identifiers || new Date(limit.until) <= now) continue;
-    blocks.push({ check: 'CaRateLimited', until: new Date(limit.until), reason: `the CA said rateLimited ("${limit.detail}"); waiting until ${limit.until} as it asked` });
+    blocks.push({
+      check: 'CaRateLimited',
+      kind: 'ca',
+      until: new Date(limit.until),
+      since: limit.at ? new Date(limit.at) : undefined,
+      reason: `the CA said rateLimited ("${limit.detail}"); waiting until ${limit.until} as it asked`,
+    });
   }
+
+  blocks.push(...clockSkewBlocks(ledger, identifiers, now));
   return blocks;
 }
 
-/** Drops entries older than every window, so the ledger stays small. */
-export function pruneLedger(ledger: RateLimitLedger, now: Date): RateLimitLedger {
-  const keep = (at: string, windowMs: number) => now.getTime() - new Date(at).getTime() < windowMs;
+/**
+ * The last certificate the CA issued for these names was not valid by this machine's clock when it
+ * arrived: ordering again would get the same answer. Held (and reported) while the clock still
+ * disagrees with that certificate; once it agrees again (the clock was corrected), the entry is moot.
+ */
+function clockSkewBlocks(ledger: RateLimitLedger, identifiers: string, now: Date): RateLimitBlock[] {
+  const latest = ledger.clockSkews.filter((entry) => entry.identifiers === identifiers).at(-1);
+  if (!latest || !clockDisagrees(latest, now)) return [];
+  const notBefore = new Date(latest.notBefore);
+  const ahead = now >= new Date(latest.notAfter);
+  const until = new Date(Math.min(now.getTime() + CLOCK_RECHECK_MS, ahead ? Infinity : notBefore.getTime()));
+  return [
+    {
+      check: 'ClockSkew',
+      kind: 'clock',
+      until,
+      reason: `clock problem: the certificate the CA issued at ${latest.at} (serial ${latest.serial}, valid ${latest.notBefore} to ${latest.notAfter}) is not valid by this machine's clock (now ${now.toISOString()}): set the clock right (NTP); ordering again would get the same answer, so certkeeper does not until then`,
+    },
+  ];
+}
+
+function clockDisagrees(entry: RateLimitLedger['clockSkews'][number], now: Date): boolean {
+  return now.getTime() < new Date(entry.notBefore).getTime() - CLOCK_TOLERANCE_MS || now >= new Date(entry.notAfter);
+}
+
+/**
+ * A token bucket, as Let's Encrypt counts: `count` tokens, one back every window/count. Replayed over
+ * the ledger's times (older ones than the window cannot matter: the bucket is full again by then);
+ * returns when the next token comes back if none is left now, else undefined.
+ */
+export function bucketEmptyUntil(times: string[], limit: Limit, now: Date): Date | undefined {
+  const interval = limit.windowMs / limit.count;
+  const recent = times
+    .map((at) => new Date(at).getTime())
+    .filter((at) => now.getTime() - at < limit.windowMs && at <= now.getTime())
+    .sort((a, b) => a - b);
+  if (recent.length < limit.count) return undefined;
+  let tokens = limit.count;
+  let last = recent[0]!;
+  for (const at of recent) {
+    tokens = Math.min(limit.count, tokens + (at - last) / interval) - 1;
+    last = at;
+  }
+  // Whole milliseconds, with room for floating-point dust: at `until` the token is back.
+  const until = last + Math.ceil((1 - tokens) * interval - 1e-6);
+  return now.getTime() >= until ? undefined : new Date(until);
+}
+
+/**
+ * What of a stored ledger can be believed now: entries recorded in the future (a clock that ran ahead,
+ * since corrected) and CA limits reaching beyond the longest Retry-After from now are discarded, so a
+ * clock's mistake cannot hold a certificate for a year.
+ */
+export function usableLedger(ledger: RateLimitLedger, now: Date): RateLimitLedger {
+  const full = { ...emptyLedger(), ...ledger };
+  const latest = now.getTime() + CLOCK_TOLERANCE_MS;
+  const past = (at: string) => new Date(at).getTime() <= latest;
   return {
-    orders: ledger.orders.filter((at) => keep(at, LIMITS.newOrders.windowMs)),
-    issuances: ledger.issuances.filter((entry) => keep(entry.at, LIMITS.duplicateCertificates.windowMs)),
-    failedValidations: ledger.failedValidations.filter((entry) => keep(entry.at, LIMITS.failedValidations.windowMs)),
-    caLimits: ledger.caLimits.filter((entry) => new Date(entry.until) > now),
+    orders: full.orders.filter(past),
+    issuances: full.issuances.filter((entry) => past(entry.at)),
+    failedValidations: full.failedValidations.filter((entry) => past(entry.at)),
+    caLimits: full.caLimits.filter((entry) => (entry.at === undefined || past(entry.at)) && new Date(entry.until).getTime() <= now.getTime() + MAX_CA_RETRY_AFTER_MS),
+    clockSkews: full.clockSkews.filter((entry) => past(entry.at)),
   };
+}
+
+/** Drops what no guard needs any more (and what cannot be believed), so the ledger stays small. */
+export function pruneLedger(ledger: RateLimitLedger, now: Date): RateLimitLedger {
+  const usable = usableLedger(ledger, now);
+  const recent = (at: string) => now.getTime() - new Date(at).getTime() < MAX_LIMIT_WINDOW_MS;
+  return {
+    orders: usable.orders.filter(recent),
+    issuances: usable.issuances.filter((entry) => recent(entry.at)),
+    failedValidations: usable.failedValidations.filter((entry) => recent(entry.at)),
+    caLimits: usable.caLimits.filter((entry) => new Date(entry.until) > now),
+    clockSkews: usable.clockSkews.filter((entry) => clockDisagrees(entry, now)),
+  };
+}
+
+/** "7 days", "3 hours", "hour", "34 hours", "12 minutes": a window or interval in words. */
+function describeWindow(ms: number): string {
+  const units: [number, string][] = [[DAY, 'day'], [HOUR, 'hour'], [60_000, 'minute'], [1_000, 'second']];
+  for (const [size, unit] of units) {
+    if (ms < size || (ms % size !== 0 && ms < 2 * size)) continue;
+    const n = Math.round(ms / size);
+    return n === 1 ? unit : `${n} ${unit}s`;
+  }
+  return `${Math.round(ms)} ms`;
 }

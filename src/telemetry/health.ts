@@ -1,26 +1,32 @@
 import type { AuditEntry, AuditLogger } from './logger.js';
+import { ReadinessTracker } from './readiness.js';
 import { cronIntervalMs } from './schedule-interval.js';
 
 export interface HealthReport {
   healthy: boolean;
-  /** `ok`, `starting` (no pass finished yet, still within the allowed time), `failing` or `stale`. */
-  status: 'ok' | 'starting' | 'failing' | 'stale';
+  /** `ok`, `starting` (no pass finished yet, still within the allowed time) or `stale`. */
+  status: 'ok' | 'starting' | 'stale';
   /** Why, in words, when not healthy. */
   reason?: string;
-  lastPass?: { finishedAt: string; runId?: string; failed: number; failedCertificates: string[] };
-  /** A pass must finish at least this often (2 × the schedule's longest gap + its jitter). */
+  /** For information: a failed certificate does not make the agent unhealthy (see `/readyz`). */
+  lastPass?: { finishedAt: string; runId?: string; failed: number; failedCertificates: string[]; error?: string };
+  /** A pass must start or finish at least this often (2 × the schedule's longest gap + its jitter). */
   maxPassAgeSeconds?: number;
 }
 
 /**
- * `/healthz`: unhealthy when the last pass failed (a certificate failed, or the pass itself) or when no
- * pass has finished within 2 × the schedule's interval. Like metrics, it follows the audit events: the
- * daemon says its schedule in `daemon.started` (also the random default), passes end in `pass.finished`.
+ * The daemon's health, from the audit events it writes (the daemon says its schedule in
+ * `daemon.started`, also the random default; passes end in `pass.finished`):
+ * - liveness (`/healthz`, `report()`): the loop runs and passes happen on schedule; unhealthy only when
+ *   no pass started or finished within 2 × the schedule's interval. A failing certificate is not a
+ *   reason to restart the agent: a restart would not fix it, only stop it from retrying.
+ * - readiness (`/readyz`, `readiness.report()`): what is true of the certificates now (readiness.ts).
  */
 export class HealthTracker {
+  readonly readiness: ReadinessTracker;
   private readonly startedAt: number;
   private maxPassAgeMs?: number;
-  private lastPass?: NonNullable<HealthReport['lastPass']> & { at: number; threw?: string };
+  private lastPass?: NonNullable<HealthReport['lastPass']> & { at: number };
   /** When the last pass started: a long pass under way is not a stale agent (until it overruns too). */
   private lastStartAt?: number;
   /** Certificates that failed, per runId, until that pass finishes. */
@@ -28,13 +34,16 @@ export class HealthTracker {
 
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now();
+    this.readiness = new ReadinessTracker(now);
   }
 
   follow(log: AuditLogger): () => void {
     return log.subscribe((entry) => this.observe(entry));
   }
 
-  observe({ event, fields }: AuditEntry): void {
+  observe(entry: AuditEntry): void {
+    this.readiness.observe(entry);
+    const { event, fields } = entry;
     const runId = typeof fields.runId === 'string' ? fields.runId : undefined;
     switch (event) {
       case 'daemon.started':
@@ -62,7 +71,7 @@ export class HealthTracker {
         return;
       }
       case 'pass.failed':
-        this.lastPass = { at: this.now(), finishedAt: new Date(this.now()).toISOString(), failed: 0, failedCertificates: [], threw: String(fields.error ?? 'unknown error') };
+        this.lastPass = { at: this.now(), finishedAt: new Date(this.now()).toISOString(), failed: 0, failedCertificates: [], error: String(fields.error ?? 'unknown error') };
         return;
     }
   }
@@ -70,24 +79,18 @@ export class HealthTracker {
   report(): HealthReport {
     const now = this.now();
     const maxPassAgeSeconds = this.maxPassAgeMs !== undefined ? Math.round(this.maxPassAgeMs / 1000) : undefined;
-    const base = { maxPassAgeSeconds };
+    const base = { maxPassAgeSeconds, ...(this.lastPass && { lastPass: this.publicLastPass() }) };
     const since = Math.max(this.lastPass?.at ?? this.startedAt, this.lastStartAt ?? 0);
     if (this.maxPassAgeMs !== undefined && now - since > this.maxPassAgeMs) {
       const what = this.lastPass ? `the last pass started or finished at ${new Date(since).toISOString()}` : `no pass has finished since the start at ${new Date(this.startedAt).toISOString()}`;
-      return { ...base, healthy: false, status: 'stale', reason: `${what}, more than ${maxPassAgeSeconds} s ago (2 × the schedule's longest interval + its jitter)`, lastPass: this.publicLastPass() };
+      return { ...base, healthy: false, status: 'stale', reason: `${what}, more than ${maxPassAgeSeconds} s ago (2 × the schedule's longest interval + its jitter)` };
     }
-    if (!this.lastPass) return { ...base, healthy: true, status: 'starting' };
-    if (this.lastPass.threw) return { ...base, healthy: false, status: 'failing', reason: `the last pass failed: ${this.lastPass.threw}`, lastPass: this.publicLastPass() };
-    if (this.lastPass.failed > 0) {
-      const names = this.lastPass.failedCertificates.length ? `: ${this.lastPass.failedCertificates.join(', ')}` : '';
-      return { ...base, healthy: false, status: 'failing', reason: `${this.lastPass.failed} certificate(s) failed in the last pass${names}`, lastPass: this.publicLastPass() };
-    }
-    return { ...base, healthy: true, status: 'ok', lastPass: this.publicLastPass() };
+    return { ...base, healthy: true, status: this.lastPass ? 'ok' : 'starting' };
   }
 
   private publicLastPass(): HealthReport['lastPass'] {
     if (!this.lastPass) return undefined;
-    const { at: _at, threw: _threw, ...rest } = this.lastPass;
+    const { at: _at, ...rest } = this.lastPass;
     return rest;
   }
 }

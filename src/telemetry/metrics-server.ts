@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthTracker } from './health.js';
-import { registry } from './metrics.js';
+import { registry, reportReadiness } from './metrics.js';
 
 export interface MetricsServer {
   /** The bound address and port (the port is the real one when 0 was asked for). */
@@ -10,8 +10,9 @@ export interface MetricsServer {
 }
 
 /**
- * `GET /metrics` (Prometheus text format) and `GET /healthz` (200 or 503 with a small JSON body saying
- * why). Nothing else is served; the process's own work never waits on a scrape.
+ * `GET /metrics` (Prometheus text format), `GET /healthz` (liveness) and `GET /readyz` (readiness), the
+ * last two 200 or 503 with a small JSON body saying why. Nothing else is served; the process's own work
+ * never waits on a scrape.
  */
 export async function startMetricsServer(options: { port: number; host?: string; health: HealthTracker }): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
@@ -32,7 +33,12 @@ export async function startMetricsServer(options: { port: number; host?: string;
       response.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(report)}\n`);
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    if (path === '/readyz') {
+      const report = options.health.readiness.report();
+      response.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(report)}\n`);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
   });
   // Keep-alive connections from a scraper would hold shutdown up.
   server.keepAliveTimeout = 5_000;
@@ -42,10 +48,12 @@ export async function startMetricsServer(options: { port: number; host?: string;
     );
     server.listen(options.port, options.host, () => resolve());
   });
+  const stopReporting = reportReadiness(() => options.health.readiness.conditions());
   return {
     address: server.address() as AddressInfo,
     close: () =>
       new Promise<void>((resolve) => {
+        stopReporting();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

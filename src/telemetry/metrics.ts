@@ -40,6 +40,34 @@ export const certificateLastSuccess = new Gauge({
   registers,
 });
 
+/** Where the ready condition of each certificate comes from at scrape time (see reportReadiness). */
+let readinessSource: (() => { name: string; ready: boolean }[]) | undefined;
+
+export const certificateReadyStatus = new Gauge({
+  name: 'certkeeper_certificate_ready_status',
+  help: 'Whether the certificate is ready (valid now, served, not held or failing past its emergency point), as cert-manager does: the series of the current condition is 1, the other 0',
+  labelNames: ['name', 'condition'] as const,
+  registers,
+  // Judged at each scrape against the clock: a certificate that expires while nothing happens turns False.
+  collect() {
+    if (!readinessSource) return;
+    this.reset();
+    for (const { name, ready } of readinessSource()) {
+      this.set({ name, condition: 'True' }, ready ? 1 : 0);
+      this.set({ name, condition: 'False' }, ready ? 0 : 1);
+    }
+  },
+});
+
+/** `certkeeper_certificate_ready_status` follows `source` (the readiness tracker) until the returned function is called. */
+export function reportReadiness(source: () => { name: string; ready: boolean }[]): () => void {
+  readinessSource = source;
+  return () => {
+    if (readinessSource === source) readinessSource = undefined;
+    certificateReadyStatus.reset();
+  };
+}
+
 export const renewalsTotal = new Counter({
   name: 'certkeeper_renewals_total',
   help: 'Renewal attempts by result (success, failure)',
@@ -103,6 +131,10 @@ export function updateFromEvent({ event, fields }: AuditEntry): void {
       if (!name) return;
       renewalsTotal.inc({ name, result: 'failure' });
       if (typeof fields.consecutiveFailures === 'number') certificateConsecutiveFailures.set({ name }, fields.consecutiveFailures);
+      return;
+    case 'deploy.not_served':
+      // A pass's look that finds it not served counts as a failure of the certificate.
+      if (name && typeof fields.consecutiveFailures === 'number') certificateConsecutiveFailures.set({ name }, fields.consecutiveFailures);
       return;
     case 'pass.finished':
       if (typeof fields.durationMs === 'number') passDuration.observe(fields.durationMs / 1000);

@@ -3,7 +3,7 @@ import { describeError } from './logger.js';
 
 /** What a person is told: the audit event's fields, plus a one-line summary (Slack's `text`). */
 export interface Notification {
-  /** The audit event it is about (`renewal.failed`, `certificate.emergency`, `deploy.not_served`, `renewal.succeeded`). */
+  /** The audit event it is about (`renewal.failed`, `certificate.emergency`, `deploy.not_served`, `renewal.held_past_emergency`, `clock.skew`, `pass.failed`, `certificate.recovered`, `renewal.succeeded`). */
   event: string;
   severity: 'critical' | 'warning' | 'info';
   text: string;
@@ -92,6 +92,19 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
           ? `certkeeper: ${name} expired at ${String(fields.notAfter)}; renewing now`
           : `certkeeper: ${name} has less than 1/20 of its lifetime left (expires ${String(fields.notAfter)}); renewing now`,
       };
+    case 'renewal.held_past_emergency':
+      return { ...base, severity: 'critical', text: `certkeeper: ${name} is held past its emergency point (expires ${String(fields.notAfter)}): ${lastOf(fields.reasons)}` };
+    case 'clock.skew':
+      return { ...base, severity: 'critical', text: `certkeeper: clock problem renewing ${name}: ${String(fields.why ?? '')}; nothing is ordered again until the clock is right` };
+    case 'pass.failed':
+      return { ...base, severity: 'critical', text: `certkeeper: a pass failed as a whole (no certificate was looked at): ${String(fields.error ?? 'unknown error')}` };
+    case 'certificate.recovered':
+      // Resolves what the earlier failure notifications raised: sent whatever onSuccess says.
+      return {
+        ...base,
+        severity: 'info',
+        text: `certkeeper: resolved: ${name} is healthy again (valid until ${String(fields.notAfter)}) after ${String(fields.previousFailures)} failure(s); last: ${String(fields.lastError ?? 'unknown')}`,
+      };
     case 'store.file.corrupt':
       return {
         ...base,
@@ -104,6 +117,10 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
     default:
       return undefined;
   }
+}
+
+function lastOf(value: unknown): string {
+  return Array.isArray(value) && value.length > 0 ? String(value[value.length - 1]) : '';
 }
 
 /** The JSON a channel sends: Slack reads `text`; everything else is the event, for machines. */

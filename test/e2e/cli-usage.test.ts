@@ -1,10 +1,20 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { CERTKEEPER_BIN, collect, eventsNamed, runCli, type CliResult } from './cli.js';
 
-/** Usage and config errors: exit code 2, one clear message on stderr, nothing on stdout, no AWS or CA contacted. */
+/**
+ * Usage and config errors: exit code 2, one clear message on stderr, nothing on stdout, no AWS or CA
+ * contacted. stderr is not a terminal here, so the message is one JSON event (every line stays JSON).
+ */
+
+/** The one event on stderr, and its message. */
+function onlyEvent(run: CliResult, event: string): string {
+  expect(run.events.map((e) => e.event)).toEqual([event]);
+  return String(eventsNamed(run.events, event)[0]!.error);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'certkeeper-cli-'));
 const noAws = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' };
@@ -29,28 +39,63 @@ describe('command line errors exit 2', () => {
       const run = await runCli([...command, '--config', bad], noAws);
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toBe(
-        `certkeeper: invalid config ${bad}:\n  - aws.region: "eu-middle-3" is not an AWS region known to certkeeper; expected a region code such as "us-east-1" or "eu-west-1"\n`,
+      expect(onlyEvent(run, 'config.error')).toBe(
+        `invalid config ${bad}:\n  - aws.region: "eu-middle-3" is not an AWS region known to certkeeper; expected a region code such as "us-east-1" or "eu-west-1"`,
       );
+      expect(run.events[0]).toMatchObject({ level: 'error', file: bad });
     }
   });
 
   it('for a missing config file', async () => {
     const run = await runCli(['status', '--config', join(dir, 'absent.ts')], noAws);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`config file not found: ${join(dir, 'absent.ts')}`);
+    expect(onlyEvent(run, 'config.error')).toContain(`config file not found: ${join(dir, 'absent.ts')}`);
   });
 
-  it('for an unknown option or command', async () => {
-    expect((await runCli(['renew', '--forcee'])).code).toBe(2);
-    expect((await runCli(['renwe'])).code).toBe(2);
+  it('for an unknown option or command, as one JSON event', async () => {
+    const option = await runCli(['renew', '--forcee']);
+    expect(option.code).toBe(2);
+    expect(onlyEvent(option, 'cli.usage_error')).toBe("unknown option '--forcee'\n(Did you mean --force?)\n(run certkeeper --help for usage)");
+    const command = await runCli(['renwe']);
+    expect(command.code).toBe(2);
+    expect(onlyEvent(command, 'cli.usage_error')).toMatch(/^unknown command 'renwe'/);
   });
 
   it('for a certificate name the config does not have', async () => {
     const good = configFile('good.config.mjs', `export default ${JSON.stringify(valid)};`);
     const run = await runCli(['renew', '--force', 'apii', '--config', good], noAws);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('certkeeper: unknown certificate "apii"; the config has: api\n');
+    expect(onlyEvent(run, 'cli.usage_error')).toBe('unknown certificate "apii"; the config has: api');
+  });
+
+  it('for a config that never finishes loading (a top-level await that never settles): exit 2 naming the file, never a silent 0', async () => {
+    // One awaits nothing at all; the other keeps a timer going, so the process would never end by itself.
+    const idle = configFile('idle.config.mjs', `await new Promise(() => {});\nexport default ${JSON.stringify(valid)};\n`);
+    const busy = configFile('busy.config.mjs', `await new Promise(() => setInterval(() => {}, 1_000));\nexport default ${JSON.stringify(valid)};\n`);
+    const runs = await Promise.all([runCli(['run', '--config', idle], noAws), runCli(['status', '--config', busy], noAws)]);
+    for (const [run, file] of [[runs[0], idle], [runs[1], busy]] as const) {
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(onlyEvent(run, 'config.error')).toMatch(/^cannot load .*\.config\.mjs: it did not finish loading within 10 s/);
+      expect(run.events[0]).toMatchObject({ file });
+    }
+  }, 40_000);
+
+  it('a Node process warning is a JSON event too', async () => {
+    const warns = configFile('warns.config.mjs', `process.emitWarning('configs should not do this', 'ExperimentalWarning');\nexport default ${JSON.stringify({ ...valid, aws: {} })};\n`);
+    const run = await runCli(['status', '--config', warns], noAws);
+    expect(run.code).toBe(2);
+    // Every stderr line parsed as JSON (runCli fails on any other line): the warning and the config error.
+    expect(run.events.map((event) => event.event).sort()).toEqual(['config.error', 'process.warning']);
+    expect(eventsNamed(run.events, 'process.warning')[0]).toMatchObject({ level: 'warn', name: 'ExperimentalWarning', error: 'configs should not do this' });
+  });
+
+  it('at a terminal, in words', async () => {
+    // A pseudo-terminal (script) shows what a person sees: stderr is a TTY there.
+    const run = await collect(spawn('script', ['-qec', `${CERTKEEPER_BIN} renew --forcee`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain("error: unknown option '--forcee'");
+    expect(run.stdout).not.toContain('{');
   });
 
   it('help exits 0', async () => {

@@ -51,7 +51,8 @@ export function collect(child: ChildProcess): Promise<Omit<CliResult, 'events'>>
 
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const result = await collect(startCli(args, env));
-  return { ...result, events: result.code === 2 ? [] : parseEvents(result.stderr) };
+  // Config and usage errors (exit 2) are JSON events too when stderr is not a terminal.
+  return { ...result, events: parseEvents(result.stderr) };
 }
 
 export function eventsNamed(events: AuditEvent[], name: string, certificate?: string): AuditEvent[] {

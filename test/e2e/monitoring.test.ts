@@ -112,6 +112,11 @@ describe('metrics and health of certkeeper run', () => {
     const health = await get(`${base}/healthz`);
     expect(health.status, health.text).toBe(200);
     expect(JSON.parse(health.text)).toMatchObject({ healthy: true, status: 'ok', maxPassAgeSeconds: 20, lastPass: { failed: 0 } });
+    const ready = await get(`${base}/readyz`);
+    expect(ready.status, ready.text).toBe(200);
+    expect(JSON.parse(ready.text)).toMatchObject({ ready: true, status: 'ready', certificates: [{ name: 'scraped', ready: true, notAfter: inAcm.NotAfter!.toISOString() }] });
+    expect(sample(text, 'certkeeper_certificate_ready_status', { name: 'scraped', condition: 'True' })).toBe(1);
+    expect(sample(text, 'certkeeper_certificate_ready_status', { name: 'scraped', condition: 'False' })).toBe(0);
     // The next planned renewal comes from the decision of a later pass (the certificate is then deployed).
     await waitForEvent(daemon, 'a pass after the renewal', (event) => event.event === 'pass.finished' && event.runId !== renewed.runId);
     const later = (await get(`${base}/metrics`)).text;
@@ -119,7 +124,7 @@ describe('metrics and health of certkeeper run', () => {
     expect(sample(later, 'certkeeper_certificate_renewal_timestamp_seconds', { name: 'scraped' })).toBe(Date.parse(decided.renewAt as string) / 1000);
   });
 
-  it('/healthz answers 503 with the reason after a pass in which a certificate failed', async () => {
+  it('after a pass in which a certificate failed, /healthz stays 200 (a restart fixes nothing) and the metrics say so', async () => {
     // The listener disappears: the next pass cannot put the certificate back on it.
     await aws.elbv2().send(new DeleteListenerCommand({ ListenerArn: listener.listenerArn }));
     const failed = await waitForEvent(daemon, 'renewal.failed', (event) => event.event === 'renewal.failed' && event.certificate === 'scraped');
@@ -127,8 +132,10 @@ describe('metrics and health of certkeeper run', () => {
     await waitForEvent(daemon, 'pass.finished of the failing pass', (event) => event.event === 'pass.finished' && event.runId === failed.runId);
 
     const health = await get(`${base}/healthz`);
-    expect(health.status, health.text).toBe(503);
-    expect(JSON.parse(health.text)).toMatchObject({ healthy: false, status: 'failing', reason: expect.stringContaining('scraped') });
+    expect(health.status, health.text).toBe(200);
+    expect(JSON.parse(health.text)).toMatchObject({ healthy: true, status: 'ok', lastPass: { failedCertificates: ['scraped'] } });
+    // Valid for 90 days and nothing to serve it wrongly: a failure this early leaves it ready.
+    expect((await get(`${base}/readyz`)).status).toBe(200);
     const text = (await get(`${base}/metrics`)).text;
     expect(sample(text, 'certkeeper_certificate_consecutive_failures', { name: 'scraped' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'certkeeper_renewals_total', { name: 'scraped', result: 'failure' })).toBeGreaterThanOrEqual(1);

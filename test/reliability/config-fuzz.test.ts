@@ -184,8 +184,11 @@ describe('bad configs through the CLI', () => {
     writeFileSync(file, `export default ${JSON.stringify(config)};\n`);
     const run = await runCli(['status', '--config', file]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(path);
-    expect(run.stderr).not.toMatch(/\n\s+at /);
+    // One JSON event (stderr is not a terminal here); its message names the key path.
+    expect(run.events.map((event) => event.event)).toEqual(['config.error']);
+    const message = String(run.events[0]!.error);
+    expect(message).toMatch(path);
+    expect(message).not.toMatch(/\n\s+at /);
     expect(run.stdout).toBe('');
   });
 });

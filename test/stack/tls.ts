@@ -53,10 +53,10 @@ export async function writeTestCa(dir: string): Promise<TestCa> {
 }
 
 /**
- * Writes server.pem and server-key.pem (mode 0600) into `dir`: a certificate for `localhost` and
- * 127.0.0.1 signed by `ca` (a new CA is written into `dir` when none is given).
+ * Writes server.pem and server-key.pem (mode 0600) into `dir`: a certificate for `names` (default
+ * `localhost` and 127.0.0.1) signed by `ca` (a new CA is written into `dir` when none is given).
  */
-export async function writeLocalhostTls(dir: string, ca?: TestCa): Promise<LocalhostTls> {
+export async function writeLocalhostTls(dir: string, ca?: TestCa, names: string[] = ['localhost', '127.0.0.1']): Promise<LocalhostTls> {
   const issuer = ca ?? (await writeTestCa(dir));
   const caCertificate = new x509.X509Certificate(issuer.caCertificatePem);
   const caKey = await webcrypto.subtle.importKey(
@@ -69,7 +69,7 @@ export async function writeLocalhostTls(dir: string, ca?: TestCa): Promise<Local
   const serverKeys = await generateKeys();
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: 'CN=localhost',
+    subject: `CN=${names[0]}`,
     issuer: caCertificate.subject,
     notBefore: new Date(Date.now() - 3_600_000),
     notAfter: new Date(Math.min(Date.now() + 30 * DAY_MS, caCertificate.notAfter.getTime())),
@@ -80,7 +80,7 @@ export async function writeLocalhostTls(dir: string, ca?: TestCa): Promise<Local
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(subjectAltNames(['localhost', '127.0.0.1'])),
+      new x509.SubjectAlternativeNameExtension(subjectAltNames(names)),
       await x509.AuthorityKeyIdentifierExtension.create(caCertificate),
       await x509.SubjectKeyIdentifierExtension.create(serverKeys.publicKey),
     ],

@@ -193,6 +193,21 @@ describe('config defaults and paths', () => {
     expect(validateConfig(withDays, CONFIG_PATH).certificates[0]!.renewBefore).toEqual({ percent: 40 });
   });
 
+  it('takes acme.rateLimits as "letsencrypt", "none" or explicit limits, and names the shape otherwise', () => {
+    for (const rateLimits of ['letsencrypt', 'none', { duplicateCertificates: { count: 5, windowHours: 168 }, newOrders: { count: 300, windowHours: 3 } }]) {
+      const config = validConfig();
+      config.acme.rateLimits = rateLimits;
+      expect(validateConfig(config, CONFIG_PATH).acme.rateLimits).toEqual(rateLimits);
+    }
+    expect(validateConfig(validConfig(), CONFIG_PATH).acme.rateLimits).toBeUndefined();
+    expect(errorFor((c) => (c.acme.rateLimits = 'lets-encrypt'))).toBe(
+      `${header}  - acme.rateLimits: "lets-encrypt" is not valid; expected "letsencrypt", "none", or limits such as { duplicateCertificates: { count: 5, windowHours: 168 } }`,
+    );
+    expect(errorFor((c) => (c.acme.rateLimits = { newOrders: { count: 300, windowHours: 500 } }))).toBe(
+      `${header}  - acme.rateLimits.newOrders.windowHours: 500 is not valid; expected at most 168 hours (7 days)`,
+    );
+  });
+
   it('strips the /hostedzone/ prefix from a zone ID', () => {
     const config = validateConfig({ ...validConfig(), certificates: [{ ...validConfig().certificates[0], route53: { hostedZoneId: '/hostedzone/Z123ABC' } }] }, CONFIG_PATH);
     expect(config.certificates[0]!.route53.hostedZoneId).toBe('Z123ABC');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { acmeEndpoint } from '../../src/acme/ca-http.js';
 import { awsOutcome } from '../../src/telemetry/aws-request-metrics.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { followAuditEvents, registry } from '../../src/telemetry/metrics.js';
+import { followAuditEvents, registry, reportReadiness } from '../../src/telemetry/metrics.js';
+import { ReadinessTracker } from '../../src/telemetry/readiness.js';
 import { PassThrough } from 'node:stream';
 
 async function value(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -41,6 +42,35 @@ describe('metrics from audit events', () => {
     stop();
     api.error('renewal.failed', { error: 'x', consecutiveFailures: 9 }); // no longer followed
     expect(await value('certkeeper_certificate_consecutive_failures', { name: 'unit-api' })).toBe(0);
+  });
+});
+
+describe('certkeeper_certificate_ready_status', () => {
+  it('is cert-manager style (the current condition 1, the other 0), judged at scrape time against the clock', async () => {
+    let now = Date.parse('2026-03-02T00:00:00Z');
+    const readiness = new ReadinessTracker(() => now);
+    const log = createLogger({ stream: new PassThrough(), pretty: false });
+    const unfollow = readiness.follow(log);
+    const stop = reportReadiness(() => readiness.conditions());
+    log.info('pass.started', { runId: 'r1', certificates: ['unit-ready'] });
+    log.child({ runId: 'r1', certificate: 'unit-ready' }).info('renewal.decided', { action: 'none', checks: ['UpToDate'], reasons: [], notAfter: '2026-03-02T00:01:00.000Z', emergencyAt: '2026-03-02T00:00:57.000Z', consecutiveFailures: 0 });
+    log.info('pass.finished', { runId: 'r1', failed: 0 });
+    expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'True' })).toBe(1);
+    expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'False' })).toBe(0);
+    now += 60_000; // expired, without any event
+    expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'True' })).toBe(0);
+    expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'False' })).toBe(1);
+    stop();
+    unfollow();
+    expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'False' })).toBeUndefined();
+  });
+
+  it('a pass that finds a certificate not served counts it as failing', async () => {
+    const log = createLogger({ stream: new PassThrough(), pretty: false });
+    const stop = followAuditEvents(log);
+    log.child({ certificate: 'unit-served' }).error('deploy.not_served', { error: 'serves 01', consecutiveFailures: 2 });
+    expect(await value('certkeeper_certificate_consecutive_failures', { name: 'unit-served' })).toBe(2);
+    stop();
   });
 });
 

@@ -40,6 +40,24 @@ describe('which events notify', () => {
     expect(notificationFor(entry('acm.imported', { certificate: 'api' }), true)).toBeUndefined();
   });
 
+  it('a recovery resolves (whatever onSuccess says); a pass failed as a whole, a hold past the emergency point and a clock problem are trouble', () => {
+    expect(notificationFor(entry('certificate.recovered', { certificate: 'api', previousFailures: 2, lastError: 'no credentials', notAfter: 'T' }), false)).toMatchObject({
+      severity: 'info',
+      text: 'certkeeper: resolved: api is healthy again (valid until T) after 2 failure(s); last: no credentials',
+    });
+    expect(notificationFor(entry('pass.failed', { error: 'store unreadable' }), false)).toMatchObject({
+      severity: 'critical',
+      text: 'certkeeper: a pass failed as a whole (no certificate was looked at): store unreadable',
+    });
+    expect(notificationFor(entry('renewal.held_past_emergency', { certificate: 'api', notAfter: 'T', reasons: ['due', 'held past its emergency point'] }), false)).toMatchObject({
+      severity: 'critical',
+      text: 'certkeeper: api is held past its emergency point (expires T): held past its emergency point',
+    });
+    expect(notificationFor(entry('clock.skew', { certificate: 'api', why: 'the clock is ahead' }), false)?.text).toBe(
+      'certkeeper: clock problem renewing api: the clock is ahead; nothing is ordered again until the clock is right',
+    );
+  });
+
   it('SNS subjects are short printable ASCII', () => {
     expect(subjectLine('a\nb é')).toBe('a b ?');
     expect(subjectLine('x'.repeat(150))).toHaveLength(100);

@@ -166,7 +166,7 @@ describe('renewal decision: failure backoff', () => {
   });
 
   it('never backs off past the emergency point, and not at all in an emergency or when forced', () => {
-    expect(backoffUntil(4, at(85), emergencyPoint(facts(90)))).toEqual(at(85.5));
+    expect(backoffUntil(4, at(85), facts(90))).toEqual(at(85.5));
     expect(decide(input(at(85.6), { history: { consecutiveFailures: 4, lastFailureAt: at(85.55) } })).action).toBe('renew');
     expect(decide(input(at(10), { force: true, history: { consecutiveFailures: 4, lastFailureAt: at(10) } })).action).toBe('renew');
   });
@@ -191,8 +191,43 @@ describe('renewal decision: failure backoff', () => {
   });
 });
 
+describe('renewal decision: backoff bounded by the lifetime left', () => {
+  const SECOND = 1_000;
+  const shortLived = (lifetimeSeconds: number, issued = issuedAt) => facts(0, { notBefore: issued, notAfter: new Date(issued.getTime() + lifetimeSeconds * SECOND) });
+
+  it('waits at most a quarter of the time left: after an outage the certificates closest to expiry try first', () => {
+    // 120-second certificates; the CA was down, each failed once at the same moment.
+    const failedAt = new Date(issuedAt.getTime() + 60 * SECOND);
+    const waits = [0, 20, 40].map((issuedEarlier) => {
+      const f = shortLived(120, new Date(issuedAt.getTime() - issuedEarlier * SECOND));
+      return (backoffUntil(1, failedAt, f).getTime() - failedAt.getTime()) / SECOND;
+    });
+    // 60, 40 and 20 s left: 15, 10 and 5 s instead of the step's minute.
+    expect(waits).toEqual([15, 10, 5]);
+  });
+
+  it('leaves long lifetimes to the steps, and retries an expired certificate no faster than a thousandth of its lifetime (1 s to 1 min)', () => {
+    expect(backoffUntil(4, at(60), facts(90))).toEqual(new Date(at(60).getTime() + DAY));
+    expect(backoffUntil(4, at(95), facts(90)).getTime() - at(95).getTime()).toBe(MINUTE);
+    const f = shortLived(120);
+    const late = new Date(f.notAfter.getTime() + 5 * SECOND);
+    expect(backoffUntil(3, late, f).getTime() - late.getTime()).toBe(SECOND);
+  });
+
+  it('plans the next look of a failing certificate inside its lifetime, never past the emergency point', () => {
+    const f = shortLived(120);
+    const failedAt = new Date(issuedAt.getTime() + 100 * SECOND);
+    expect(backoffUntil(2, failedAt, f).getTime()).toBeLessThanOrEqual(emergencyPoint(f).getTime());
+  });
+
+  it('does not believe a failure recorded in the future (a clock that ran ahead): no backoff from it', () => {
+    const history = { consecutiveFailures: 4, lastFailureAt: at(61 + 365) };
+    expect(decide(input(at(61), { history })).action).toBe('renew');
+  });
+});
+
 describe('renewal decision: rate-limit guards', () => {
-  const block = { check: 'DuplicateCertificateLimit', until: at(70), reason: '5 certificates for exactly these names in the last 7 days (limit 5)' };
+  const block = { check: 'DuplicateCertificateLimit', kind: 'guard' as const, until: at(70), reason: '5 certificates for exactly these names in the last 7 days (limit 5)' };
 
   it('hold even a forced renewal, unless asked to ignore them', () => {
     expect(decide(input(at(1), { force: true, rateLimits: [block] }))).toMatchObject({ action: 'none', renewAt: at(70), checks: ['Forced', 'DuplicateCertificateLimit'] });
@@ -201,6 +236,40 @@ describe('renewal decision: rate-limit guards', () => {
 
   it('are ignored once expired', () => {
     expect(decide(input(at(71), { rateLimits: [block] })).action).toBe('renew');
+  });
+
+  it('never hold quietly into expiry: a hold past the emergency point is failing, and ends at that point', () => {
+    const long = { ...block, until: at(89) };
+    const held = decide(input(at(61), { rateLimits: [long] }));
+    expect(held).toMatchObject({ action: 'none', checks: ['InRenewalWindow', 'DuplicateCertificateLimit', 'HeldPastEmergency'], renewAt: at(85.5) });
+    expect(held.reasons.at(-1)).toBe('held past its emergency point (2027-01-25T12:00:00.000Z, 1/20 of its lifetime before expiry): failing; certkeeper orders anyway at that point');
+    // A hold that ends before the emergency point is an ordinary wait.
+    expect(decide(input(at(61), { rateLimits: [{ ...block, until: at(80) }] }))).toMatchObject({ checks: ['InRenewalWindow', 'DuplicateCertificateLimit'], renewAt: at(80) });
+  });
+
+  it("at the emergency point certkeeper's guards and an earlier CA refusal yield: the order is tried, the CA decides", () => {
+    const caEarlier = { check: 'CaRateLimited', kind: 'ca' as const, until: at(89), since: at(61), reason: 'the CA said rateLimited' };
+    const decision = decide(input(at(85.5), { rateLimits: [{ ...block, until: at(89) }, caEarlier] }));
+    expect(decision).toMatchObject({ action: 'renew', checks: ['Emergency', 'InRenewalWindow', 'DuplicateCertificateLimit', 'CaRateLimited', 'EmergencyOverride'] });
+    expect(decision.reasons.at(-1)).toBe(
+      'less than 1/20 of its lifetime left: ordering anyway despite DuplicateCertificateLimit, CaRateLimited (the CA decides; a refusal is recorded and honoured)',
+    );
+    // Also once expired.
+    expect(decide(input(at(91), { rateLimits: [{ ...block, until: at(95) }] })).action).toBe('renew');
+  });
+
+  it('honours a CA refusal of the emergency order itself, reported as failing', () => {
+    const refusedInEmergency = { check: 'CaRateLimited', kind: 'ca' as const, until: at(87), since: at(85.6), reason: 'the CA said rateLimited' };
+    const decision = decide(input(at(85.7), { rateLimits: [{ ...block, until: at(89) }, refusedInEmergency] }));
+    expect(decision).toMatchObject({ action: 'none', renewAt: at(87) });
+    expect(decision.checks).toEqual(['Emergency', 'InRenewalWindow', 'CaRateLimited', 'HeldPastEmergency']);
+  });
+
+  it('a clock problem holds (a new order would get the same answer) unless forced, and is not overridden at the emergency point', () => {
+    const clock = { check: 'ClockSkew', kind: 'clock' as const, until: at(91.04), reason: 'clock problem: …' };
+    expect(decide(input(at(91), { rateLimits: [clock] }))).toMatchObject({ action: 'none', checks: ['Expired', 'InRenewalWindow', 'ClockSkew', 'HeldPastEmergency'] });
+    expect(decide(input(at(91), { rateLimits: [clock], ignoreRateLimits: true })).action).toBe('none');
+    expect(decide(input(at(91), { rateLimits: [clock], force: true })).action).toBe('renew');
   });
 });
 
