@@ -70,14 +70,20 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
         const cancelled = cancellationScope.getStore();
         cancelled?.throwIfAborted();
         const timeout = AbortSignal.timeout(requestTimeoutMs);
-        request.signal = cancelled ? AbortSignal.any([timeout, cancelled]) : timeout;
+        // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
+        // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
+        const attempt = { ...request, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout };
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         try {
-          const answer = await axios.getAdapter(send)(request);
+          const answer = await axios.getAdapter(send)(attempt);
+          answer.config = request;
           countAcmeRequest(request.method, request.url, answer.status);
           return answer;
         } catch (error) {
-          const response = (error as { response?: { status: number; data: unknown; headers: Record<string, unknown> } }).response;
+          const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
+          if (failure.config === attempt) failure.config = request;
+          if (failure.response?.config === attempt) failure.response.config = request;
+          const response = failure.response;
           countAcmeRequest(request.method, request.url, response?.status);
           if (!response && cancelled?.aborted) throw cancelled.reason;
           if (!response && timeout.aborted) throw new CaRequestTimeout((request.method ?? 'get').toUpperCase(), String(request.url), requestTimeoutMs / 1000);
@@ -96,9 +102,9 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
               `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
             );
           }
-          const attempt = (request as { retryAttempt?: number }).retryAttempt ?? 0;
-          if (!response && attempt >= acmeSettings().retryMaxAttempts) {
-            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${attempt + 1} attempts)`);
+          const retries = (request as { retryAttempt?: number }).retryAttempt ?? 0;
+          if (!response && retries >= acmeSettings().retryMaxAttempts) {
+            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${retries + 1} attempts)`);
           }
           throw error;
         }

@@ -158,9 +158,11 @@ async function cleanUpWithin(cleanedUp: Promise<void>, ctx: IssueContext, record
   } catch {
     // cancelled while cleaning up: a short grace below
   }
-  const gaveUp = Symbol('gave up');
-  const outcome = await Promise.race([cleanedUp, sleep(CLEANUP_AFTER_CANCEL_MS).then(() => gaveUp)]);
-  if (outcome === gaveUp) {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), CLEANUP_AFTER_CANCEL_MS)));
+  const outcome = await Promise.race([cleanedUp, gaveUp]);
+  clearTimeout(timer); // a pending timer would keep a stopping process alive
+  if (outcome === 'gave up') {
     ctx.log.error('dns.challenge.cleanup_failed', {
       error: `the clean-up did not finish within ${CLEANUP_AFTER_CANCEL_MS / 1000} s of the renewal being cancelled`,
       records: records.map((r) => r.name),

@@ -51,12 +51,15 @@ export async function renewCertificate(
   const deadlineMs = renewalDeadlineMs(ctx.config, spec);
   const deadline = AbortSignal.timeout(deadlineMs);
   let step = 'starting';
+  // Where it was when time ran out, not the clean-up that follows.
+  let stepAtDeadline = step;
+  deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
   try {
     return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, AbortSignal.any([signal, deadline]), sharing, (next) => (step = next));
   } catch (error) {
     if (!deadline.aborted || signal.aborted) throw error;
     throw new Error(
-      `timed out after ${Math.round(deadlineMs / 1000)} s while ${step} (the renewal's deadline, from route53.insyncTimeoutSeconds, route53.propagation.timeoutSeconds, verifyTimeoutSeconds, acme.requestTimeoutSeconds and aws.requestTimeoutSeconds)`,
+      `timed out after ${Math.round(deadlineMs / 1000)} s while ${stepAtDeadline} (the renewal's deadline, from route53.insyncTimeoutSeconds, route53.propagation.timeoutSeconds, verifyTimeoutSeconds, acme.requestTimeoutSeconds and aws.requestTimeoutSeconds)`,
       { cause: error },
     );
   }
