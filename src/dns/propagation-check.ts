@@ -103,7 +103,9 @@ export class PropagationCheck {
         }
       }),
     );
-    if (unasked.size > 0) this.unverified(zone, unasked, log, runId);
+    // In the order the nameservers are listed, whichever gave up first.
+    const inOrder = new Map(servers.flatMap((server) => (unasked.has(server.label) ? [[server.label, unasked.get(server.label)!] as const] : [])));
+    if (inOrder.size > 0) this.unverified(zone, inOrder, log, runId);
   }
 
   /** Says once per pass and zone which nameservers could not be asked, and remembers them for the pass. */
