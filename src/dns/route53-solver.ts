@@ -74,8 +74,10 @@ export class Route53Solver {
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
       const sent = await this.editAll(batcher, 'add', zoneRecords);
-      // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone).
-      for (const record of zoneRecords) this.expectRemoval(record);
+      // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone). A
+      // renewal cancelled meanwhile has already asked for (or is asking for) its removal: expecting it
+      // now would hold every later clean-up of the zone until the gathering gives up.
+      if (!signal?.aborted) for (const record of zoneRecords) this.expectRemoval(record);
       const changeIds = changeIdsOf(sent);
       log.info('dns.challenge.presented', {
         hostedZoneId: batcher.zone.id,

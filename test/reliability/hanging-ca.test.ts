@@ -157,6 +157,22 @@ describe('a CA that never answers', () => {
     expect(eventsNamed(next.events, 'renewal.succeeded', 'term')).toHaveLength(1);
   });
 
+  it('SIGTERM to `renew` while finalize hangs: exit 1 within the bound, the renewal cancelled, no record left', async () => {
+    // The default request timeout (30 s): only the signal can end this wait in time.
+    const slowPath = config('renew-term', {});
+    rel.acme.add({ match: (call) => call.action === 'finalize-order', fault: { hold: true } });
+    const renewal = watchCli(['renew', '--force', '--ignore-rate-limits', '--config', slowPath, NAME], rel.env);
+    await rel.acme.held('finalize-order', 120_000);
+    const signalled = Date.now();
+    renewal.child.kill('SIGTERM');
+    const stopped = await exitWithin(renewal, STOP_BOUND_MS + 10_000);
+    expect(Date.now() - signalled).toBeLessThan(STOP_BOUND_MS - 5_000);
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stdout).toMatch(new RegExp(`^${NAME}: cancelled`));
+    expect(eventsNamed(stopped.events, 'renewal.cancelled', NAME)).toHaveLength(1);
+    expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+
   it('a daemon whose renewal hangs on the CA still runs its next passes', async () => {
     // A pass every 4 s; every finalize hangs until its request timeout.
     const daemonPath = daemonConfig('passes', { requestTimeoutSeconds: REQUEST_TIMEOUT_S }, '*/4 * * * * *');
