@@ -197,16 +197,19 @@ export class Route53Solver {
     const gateway = this.accounts.gateway(batcher.zone.role);
     const timedOut = (what: string) =>
       new Error(`Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) ${what} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`);
+    let status: string | undefined;
     for (let polls = 1; ; polls++) {
-      // A GetChange that hangs (retried by the gateway) must not outlast the INSYNC timeout either.
-      const expiry = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+      // A GetChange that hangs (retried by the gateway) must not outlast the INSYNC timeout by much either;
+      // the poll at the deadline still gets a few seconds to answer.
+      const expiry = AbortSignal.timeout(Math.max(LAST_POLL_MS, deadline - Date.now()));
       let answer: GetChangeCommandOutput;
       try {
         answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), signal ? AbortSignal.any([signal, expiry]) : expiry);
       } catch (error) {
-        if (expiry.aborted && !signal?.aborted) throw timedOut('was not reported INSYNC: GetChange got no answer');
+        if (expiry.aborted && !signal?.aborted) throw timedOut(`was ${status ? `still ${status}` : 'not reported INSYNC'} (GetChange got no answer)`);
         throw error;
       }
+      status = answer.ChangeInfo?.Status;
       if (answer.ChangeInfo?.Status === 'INSYNC') {
         log.debug('dns.change.insync', { hostedZoneId: batcher.zone.id, changeId, polls, waitedMs: Date.now() - started });
         return;
@@ -218,6 +221,9 @@ export class Route53Solver {
     }
   }
 }
+
+// How long the GetChange sent at (or after) the INSYNC deadline may take to answer.
+const LAST_POLL_MS = 5_000;
 
 /** `work`, or its rejection with the signal's reason as soon as the signal aborts. */
 function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {

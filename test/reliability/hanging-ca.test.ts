@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxiedCall } from './fault-proxy.js';
 import { startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
@@ -29,6 +30,8 @@ beforeAll(async () => {
 afterEach(() => {
   rel.acme.dropHeld();
   rel.acme.clear();
+  rel.awsProxy.dropHeld();
+  rel.awsProxy.clear();
 });
 
 afterAll(async () => {
@@ -189,5 +192,42 @@ describe('a CA that never answers', () => {
       expect(stopped.code, stopped.stderr).toBe(0);
     }
     expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+});
+
+describe('other waits that never end', () => {
+  it('a Route 53 GetChange that never answers: the INSYNC wait ends at its timeout, saying so, and the record goes', async () => {
+    // aws.requestTimeoutSeconds stays at its default (60 s, retried): only the INSYNC timeout can end this soon.
+    const insyncPath = config('insync', {}, { route53: { insyncTimeoutSeconds: 2 } });
+    rel.awsProxy.add({ match: (call) => call.action === 'GetChange', fault: { hold: true } });
+    const run = await timed(renew(insyncPath));
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.ms).toBeLessThan(HELD_RUN_BOUND_MS);
+    expect(String(eventsNamed(run.events, 'renewal.failed', NAME)[0]?.error)).toMatch(
+      /Route 53 change \S+ in hosted zone \S+ \(hang\.example\) was not reported INSYNC \(GetChange got no answer\) after 2 s \(route53\.insyncTimeoutSeconds\)/,
+    );
+    expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+
+  it('a verify endpoint that accepts TCP and never completes a handshake: the served check ends at verifyTimeoutSeconds', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const verifyPath = writeConfig(rel, 'verify.config.mjs', {
+        certificates: [{ name: 'verified', domains: ['verified.hang.example'], acm: [{ region: 'us-east-1' }], verify: [{ host: '127.0.0.1', port, sni: 'verified.hang.example' }], verifyTimeoutSeconds: 3 }],
+      });
+      const run = await timed(runCli(['renew', '--force', '--ignore-rate-limits', '--config', verifyPath], rel.env));
+      expect(run.code, run.stderr).toBe(1);
+      // A probe is bounded by what is left of the wait (old: 10 s of idle timeout per probe, whatever was left).
+      const failed = String(eventsNamed(run.events, 'renewal.failed', 'verified')[0]?.error);
+      expect(failed).toMatch(new RegExp(`deployed but not served: after 3 s, 127\\.0\\.0\\.1:${port} \\(SNI verified\\.hang\\.example\\) no TLS handshake within \\d+ ms`));
+      const served = eventsNamed(run.events, 'acm.imported', 'verified')[0]!;
+      expect(Date.parse(eventsNamed(run.events, 'renewal.failed', 'verified')[0]!.time) - Date.parse(served.time)).toBeLessThan(8_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });
