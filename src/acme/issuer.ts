@@ -87,7 +87,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     if (!challenge) throw new Error(`the CA offers no dns-01 challenge for ${authz.identifier.value}`);
     const target = targetByBaseName.get(authz.identifier.value);
     if (!target) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
-    const value = await ca('reading the authorizations', () => client.getChallengeKeyAuthorization(challenge));
+    const value = await client.getChallengeKeyAuthorization(challenge);
     const { zone } = target;
     pending.push({
       authz,
