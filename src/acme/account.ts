@@ -23,9 +23,16 @@ interface StoredAccount {
  * The ACME account: one key per CA directory, created once and kept in the state directory, or in
  * Secrets Manager / SSM (acme.accountKey) so agents without a shared disk use one account.
  * Each run asks the CA for the account with `newAccount` (RFC 8555 §7.3.1 returns the existing one
- * for a known key), so a CA that forgot it (or a test CA restarted) gets it registered again.
+ * for a known key), so a CA that forgot it (or a test CA restarted) gets it registered again; a running
+ * agent does the same when a renewal finds the account forgotten (see `accountForgotten`).
  */
-export async function openAccount(config: ResolvedConfig, store: StateStore, log: AuditLogger): Promise<acme.Client> {
+export async function openAccount(
+  config: ResolvedConfig,
+  store: StateStore,
+  log: AuditLogger,
+  /** Registering again because the CA answered that it does not know the account at this URL. */
+  again?: { previousAccountUrl: string },
+): Promise<acme.Client> {
   const hash = createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16);
   const createKey = async () => (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
   const remote = remoteAccountKey(config);
@@ -90,7 +97,21 @@ export async function openAccount(config: ResolvedConfig, store: StateStore, log
     }
     const { accountKey: _kept, ...metadata } = stored ?? { directoryUrl: config.acme.directoryUrl, createdAt: new Date().toISOString() };
     await saveAccount({ ...metadata, accountUrl, email: config.acme.email });
-    log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: stored?.accountUrl ?? null });
+  }
+  // Said also when the CA gave the same URL again: the renewals that found it forgotten are retried.
+  if (again || stored?.accountUrl !== accountUrl) {
+    log.info('acme.account.registered', { directoryUrl: config.acme.directoryUrl, accountUrl, previousAccountUrl: again?.previousAccountUrl ?? stored?.accountUrl ?? null });
   }
   return client;
+}
+
+/**
+ * Whether the CA's answers say it does not know the account any more: `accountDoesNotExist` (it lost its
+ * state, or the key was rotated elsewhere), or `unauthorized` about the account itself (deactivated: "Account
+ * is not valid, has status \"deactivated\""; RFC 8555 has no type of its own for that, so the detail says it).
+ */
+export function accountForgotten(problems: { type?: string; detail?: string }[]): boolean {
+  return problems.some(
+    (problem) => problem.type?.endsWith(':accountDoesNotExist') || (problem.type?.endsWith(':unauthorized') && /\baccount\b.*\b(not valid|deactivated|revoked|not found|does not exist)/i.test(problem.detail ?? '')),
+  );
 }

@@ -17,7 +17,22 @@ export interface CaProblem {
 }
 
 const problemScope = new AsyncLocalStorage<CaProblem[]>();
+/** The signal of the renewal (or pass) a request to the CA is made for: see `cancellableCaWork`. */
+const cancellationScope = new AsyncLocalStorage<AbortSignal>();
 let installedBundle: string | undefined | null = null;
+let requestTimeoutMs = 30_000;
+
+/** A request to the CA that got no answer within `acme.requestTimeoutSeconds`. */
+export class CaRequestTimeout extends Error {
+  override name = 'CaRequestTimeout';
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly timeoutSeconds: number,
+  ) {
+    super(`the ACME server did not answer ${method} ${url} within ${timeoutSeconds} s (acme.requestTimeoutSeconds)`);
+  }
+}
 
 /**
  * How certkeeper talks HTTP to the CA, set once per process on acme-client's axios instance:
@@ -25,9 +40,14 @@ let installedBundle: string | undefined | null = null;
  * - problems: every error answer is recorded for the renewal that caused it (see `collectCaProblems`),
  *   so `rateLimited`, `alreadyReplaced` or `invalidProfile` can be told apart from other failures;
  * - 429: acme-client would wait out Retry-After (hours at Let's Encrypt) up to 5 times, hammering and
- *   blocking the pass; certkeeper records the limit and stops until then, so a 429 is handed back at once.
+ *   blocking the pass; certkeeper records the limit and stops until then, so a 429 is handed back at once;
+ * - time: every attempt gets `requestTimeoutSeconds` (axios waits forever by default, and a CA that accepts
+ *   the connection but never answers held a renewal, its lock and the daemon's passes for good). A timeout
+ *   is not retried: acme-client would re-send a signed POST whose nonce the CA may already have used, and
+ *   the next pass asks again. Network errors keep acme-client's 5 retries (2+4+6+8+10 s at most).
  */
-export function configureCaHttp(caCertificates: string | undefined): void {
+export function configureCaHttp(caCertificates: string | undefined, requestTimeoutSeconds = 30): void {
+  requestTimeoutMs = requestTimeoutSeconds * 1000;
   if (installedBundle === (caCertificates ?? undefined)) return;
   if (caCertificates) {
     let pem: string;
@@ -46,14 +66,27 @@ export function configureCaHttp(caCertificates: string | undefined): void {
       const send = config.adapter ?? 'http';
       if (typeof send === 'function' && wrapped.has(send)) return config; // a retry of a request already wrapped
       const adapter = async (request: Parameters<ReturnType<typeof axios.getAdapter>>[0]) => {
+        // Errors thrown here carry no axios `config`, so acme-client's interceptor hands them back unretried.
+        const cancelled = cancellationScope.getStore();
+        cancelled?.throwIfAborted();
+        const timeout = AbortSignal.timeout(requestTimeoutMs);
+        // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
+        // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
+        const attempt = { ...request, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout };
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         try {
-          const answer = await axios.getAdapter(send)(request);
+          const answer = await axios.getAdapter(send)(attempt);
+          answer.config = request;
           countAcmeRequest(request.method, request.url, answer.status);
           return answer;
         } catch (error) {
-          const response = (error as { response?: { status: number; data: unknown; headers: Record<string, unknown> } }).response;
+          const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
+          if (failure.config === attempt) failure.config = request;
+          if (failure.response?.config === attempt) failure.response.config = request;
+          const response = failure.response;
           countAcmeRequest(request.method, request.url, response?.status);
+          if (!response && cancelled?.aborted) throw cancelled.reason;
+          if (!response && timeout.aborted) throw new CaRequestTimeout((request.method ?? 'get').toUpperCase(), String(request.url), requestTimeoutMs / 1000);
           if (response && response.status >= 400) {
             recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
             // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -69,9 +102,9 @@ export function configureCaHttp(caCertificates: string | undefined): void {
               `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
             );
           }
-          const attempt = (request as { retryAttempt?: number }).retryAttempt ?? 0;
-          if (!response && attempt >= acmeSettings().retryMaxAttempts) {
-            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${attempt + 1} attempts)`);
+          const retries = (request as { retryAttempt?: number }).retryAttempt ?? 0;
+          if (!response && retries >= acmeSettings().retryMaxAttempts) {
+            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${retries + 1} attempts)`);
           }
           throw error;
         }
@@ -137,6 +170,31 @@ function recordProblem(url: string, status: number, data: unknown, retryAfter: u
     detail: typeof body?.detail === 'string' ? body.detail : undefined,
     retryAfterSeconds: parseRetryAfter(retryAfter),
   });
+}
+
+/**
+ * Runs `work` so that its requests to the CA are aborted when `signal` aborts, and stops waiting for it
+ * at that moment: acme-client takes no AbortSignal and sleeps between its own retries, so the work itself
+ * may only notice at its next request (which is then refused at once).
+ */
+export function cancellableCaWork<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  if (!signal) return work();
+  return cancellationScope.run(signal, () => untilAborted(work(), signal));
+}
+
+/** `work`, or its rejection with the signal's reason as soon as the signal aborts. */
+export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => {}); // nobody waits for it any more
+    return Promise.reject(signal.reason);
+  }
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Runs `work` and gives it the list that fills with the CA's error answers to the requests it makes. */

@@ -11,8 +11,9 @@ import { createCertificateKey, createCsr } from '../pki/keys.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import { sleep } from '../util/sleep.js';
 import type { Turn } from '../util/work-slots.js';
-import type { CaProblem } from './ca-http.js';
+import { cancellableCaWork, untilAborted, type CaProblem } from './ca-http.js';
 
 export interface IssuedCertificate {
   leafPem: string;
@@ -31,7 +32,10 @@ export interface IssueContext {
   journal: ChallengeJournal;
   log: AuditLogger;
   runId: string;
+  /** Aborts the renewal (SIGTERM, deadline, lease lost): waiting stops, requests to the CA are aborted, records go. */
   signal?: AbortSignal;
+  /** Told of each step as it begins, so a renewal that runs out of time can say where it was. */
+  onStep?: (step: string) => void;
   /** RFC 9773 ID of the certificate this one replaces (exempts it from the CA's duplicate limit). */
   replaces?: string;
   /** ACME profile, already checked against the CA's directory. */
@@ -59,6 +63,8 @@ export interface ChallengeSharing {
  */
 export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext): Promise<IssuedCertificate> {
   const { client, log, signal } = ctx;
+  const ca = caSteps(ctx);
+  ctx.onStep?.('resolving the Route 53 zones');
   // Where each challenge's TXT values go: its zone, or where its CNAME delegates it.
   const targetByBaseName = new Map<string, ChallengeTarget>();
   for (const domain of spec.domains) {
@@ -73,7 +79,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
 
   const order = await createOrder(spec, ctx);
 
-  const authorizations = await client.getAuthorizations(order);
+  const authorizations = await ca('reading the authorizations', () => client.getAuthorizations(order));
   const pending: { authz: Authorization; challenge: Authorization['challenges'][number]; record: TxtRecord }[] = [];
   for (const authz of authorizations) {
     if (authz.status === 'valid') continue;
@@ -116,22 +122,14 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     }
   };
   try {
-    await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived));
+    ctx.onStep?.('presenting the challenge records');
+    await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived, ctx.runId));
     signal?.throwIfAborted();
-    await Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge)));
-    await Promise.all(
-      pending.map(async ({ authz, challenge }) => {
-        try {
-          await client.waitForValidStatus(challenge);
-        } catch (error) {
-          await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: authz.identifier.value }));
-          throw new Error(`dns-01 challenge for ${authz.identifier.value} failed: ${describeError(error)}`);
-        }
-      }),
-    );
+    await ca('answering the challenges', () => Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge))));
+    await ca('waiting for the CA to validate the challenges', () => waitForValidations(ctx, pending));
     log.info('acme.challenges.valid', { identifiers: pending.map((item) => item.authz.identifier.value) });
   } catch (error) {
-    await waitOnRoute53(cleanUp);
+    await waitOnRoute53(() => cleanUpWithin(cleanUp(), ctx, records));
     throw error;
   }
   // Valid: the records go (with the clean-ups of the others of the pass, see route53-solver.ts) while the
@@ -141,17 +139,106 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     signal?.throwIfAborted();
     return await finalize(spec, ctx, order);
   } finally {
-    await waitOnRoute53(() => cleanedUp);
+    await waitOnRoute53(() => cleanUpWithin(cleanedUp, ctx, records));
   }
+}
+
+// A cancelled renewal's clean-up gets this long; what is still up then stays in the journal for the next
+// pass (SIGTERM must end the process within its bound, and a lock must not wait on Route 53 for long).
+const CLEANUP_AFTER_CANCEL_MS = 10_000;
+
+/** Waits for the clean-up; once the renewal is cancelled, for CLEANUP_AFTER_CANCEL_MS more at most. */
+async function cleanUpWithin(cleanedUp: Promise<void>, ctx: IssueContext, records: TxtRecord[]): Promise<void> {
+  ctx.onStep?.('removing the challenge records');
+  const { signal } = ctx;
+  if (!signal) return cleanedUp;
+  try {
+    await untilAborted(cleanedUp, signal);
+    return;
+  } catch {
+    // cancelled while cleaning up: a short grace below
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), CLEANUP_AFTER_CANCEL_MS)));
+  const outcome = await Promise.race([cleanedUp, gaveUp]);
+  clearTimeout(timer); // a pending timer would keep a stopping process alive
+  if (outcome === 'gave up') {
+    ctx.log.error('dns.challenge.cleanup_failed', {
+      error: `the clean-up did not finish within ${CLEANUP_AFTER_CANCEL_MS / 1000} s of the renewal being cancelled`,
+      records: records.map((r) => r.name),
+      why: 'kept in the challenge journal: the next pass removes them',
+    });
+  }
+}
+
+// How long the CA may take to validate the challenges, and to issue once finalized, when no deadline
+// stops the renewal earlier (the renewal's deadline normally does: see agent/deadlines.ts).
+const MAX_POLL_MS = 300_000;
+
+/**
+ * Polls the authorizations (RFC 8555 §7.5.1) from 1 s, doubling up to 10 s, until every one is valid or
+ * one is invalid. Not acme-client's waitForValidStatus: it retries any error, a request that timed out
+ * included, 12 times; here a request that fails ends the wait, and the renewal's signal stops it.
+ */
+async function waitForValidations(ctx: IssueContext, pending: { authz: Authorization }[]): Promise<void> {
+  const { client, signal } = ctx;
+  let waiting = pending.map((item) => item.authz);
+  const started = Date.now();
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 10_000)) {
+    await sleep(delay, signal);
+    // acme-client reads only `authorizations` of the order it is given: these are the ones still pending.
+    const current = await client.getAuthorizations({ authorizations: waiting.map((authz) => authz.url) } as acme.Order);
+    const invalid = current.find((authz) => authz.status !== 'valid' && authz.status !== 'pending');
+    if (invalid) {
+      await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: invalid.identifier.value }));
+      const problem = invalid.challenges.find((challenge) => challenge.type === 'dns-01')?.error as { type?: string; detail?: string } | undefined;
+      const why = problem ? `${problem.detail ?? 'no detail'} (${problem.type ?? 'no type'})` : `the authorization is ${invalid.status}`;
+      throw new Error(`dns-01 challenge for ${invalid.identifier.value} failed: ${why}`);
+    }
+    waiting = current.filter((authz) => authz.status !== 'valid');
+    if (waiting.length === 0) return;
+    if (Date.now() - started > MAX_POLL_MS) {
+      throw new Error(`the CA has not validated ${waiting.map((authz) => authz.identifier.value).join(', ')} after ${MAX_POLL_MS / 1000} s (authorizations still pending)`);
+    }
+  }
+}
+
+/** Polls the order until the CA has issued the certificate (RFC 8555 §7.4): from 1 s, doubling up to 10 s. */
+async function waitForIssuance(ctx: IssueContext, order: acme.Order): Promise<acme.Order> {
+  const started = Date.now();
+  let current = order;
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 10_000)) {
+    if (current.status === 'valid') return current;
+    if (current.status === 'invalid') {
+      const problem = (current as { error?: { type?: string; detail?: string } }).error;
+      throw new Error(`the CA refused to issue the certificate of order ${order.url}${problem ? `: ${problem.detail ?? ''} (${problem.type ?? 'no type'})` : ''}`);
+    }
+    if (Date.now() - started > MAX_POLL_MS) throw new Error(`the CA has not issued the certificate of order ${order.url} after ${MAX_POLL_MS / 1000} s (status ${current.status})`);
+    await sleep(delay, ctx.signal);
+    current = await ctx.client.getOrder(current);
+  }
+}
+
+/**
+ * Runs one step of the conversation with the CA: names it for a renewal that runs out of time, aborts
+ * its requests when the renewal is cancelled and stops waiting at that moment (acme-client takes no signal).
+ */
+function caSteps(ctx: IssueContext) {
+  return <T>(step: string, work: () => Promise<T>): Promise<T> => {
+    ctx.onStep?.(step);
+    return cancellableCaWork(ctx.signal, work);
+  };
 }
 
 /** Finalizes the order with a fresh key and checks what the CA returns against the order. */
 async function finalize(spec: CertificateSpec, ctx: IssueContext, order: acme.Order & { replaces?: string }): Promise<IssuedCertificate> {
   const { client, log } = ctx;
+  const ca = caSteps(ctx);
   const privateKey = await createCertificateKey(spec.keyType);
   const csr = await createCsr(spec.domains, privateKey);
-  const finalized = await client.finalizeOrder(order, csr);
-  const fullchain = await client.getCertificate(finalized, ctx.preferredChain);
+  const finalized = await ca('finalizing the order', () => client.finalizeOrder(order, csr));
+  const issued = await ca('waiting for the CA to issue the certificate', () => waitForIssuance(ctx, finalized));
+  const fullchain = await ca('downloading the certificate', () => client.getCertificate(issued, ctx.preferredChain));
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
   // Issued, whatever becomes of it here: the CA counts it (deployed or not).
@@ -188,7 +275,9 @@ async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<ac
   const identifiers = spec.domains.map((value) => ({ type: 'dns' as const, value }));
   const request = async (replaces: string | undefined) => {
     // acme-client passes extra newOrder fields through; its type lacks `replaces` and `profile`.
-    const order = await ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]);
+    const order = await caSteps(ctx)('placing the order', () =>
+      ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]),
+    );
     // Counted once the CA has accepted it: a newOrder the CA refused is no order for the CA either.
     await ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));
     return order;

@@ -37,6 +37,8 @@ export class AgentContext {
   readonly rateLimits: RateLimitRecords;
   readonly certificateFacts: CertificateFactsCache;
   private account?: Promise<acme.Client>;
+  /** What `account` resolved to: the client a renewal may report as forgotten by the CA. */
+  private accountInUse?: acme.Client;
   /** Sends `notifications` (SNS, webhook) for the audit events that need a person; absent when none is configured. */
   private readonly notifications?: ReturnType<typeof notifierFromConfig>;
 
@@ -45,7 +47,7 @@ export class AgentContext {
     readonly log: AuditLogger,
     solverOptions: SolverOptions = {},
   ) {
-    configureCaHttp(config.acme.caCertificates);
+    configureCaHttp(config.acme.caCertificates, config.acme.requestTimeoutSeconds);
     this.store = openStore(config, log);
     this.rateLimits = new RateLimitRecords(this.store, config.acme.directoryUrl);
     this.records = new CertificateRecords(this.store);
@@ -70,11 +72,35 @@ export class AgentContext {
 
   /** The ACME client, registered on first use; a failure is retried on the next call. */
   acmeClient(log: AuditLogger = this.log): Promise<acme.Client> {
-    this.account ??= openAccount(this.config, this.store, log).catch((error: unknown) => {
-      this.account = undefined;
-      throw error;
-    });
+    this.account ??= this.register(openAccount(this.config, this.store, log));
     return this.account;
+  }
+
+  /**
+   * The CA no longer knows the account `forgotten` uses (it lost its state, or the account was
+   * deactivated): registers the same key again, once for every renewal that found out at the same time.
+   */
+  reregisterAcmeAccount(forgotten: acme.Client, log: AuditLogger): Promise<acme.Client> {
+    // Decided synchronously: renewals that fail together must not register one after the other.
+    if (!this.account || this.accountInUse === forgotten) {
+      this.account = this.register(openAccount(this.config, this.store, log, { previousAccountUrl: forgotten.getAccountUrl() }));
+    }
+    return this.account;
+  }
+
+  private register(opening: Promise<acme.Client>): Promise<acme.Client> {
+    this.accountInUse = undefined;
+    const account: Promise<acme.Client> = opening.then(
+      (client) => {
+        if (this.account === account) this.accountInUse = client;
+        return client;
+      },
+      (error: unknown) => {
+        if (this.account === account) this.account = undefined;
+        throw error;
+      },
+    );
+    return account;
   }
 
   /**

@@ -2,7 +2,8 @@ import { scheduleJob } from 'node-schedule';
 import { describeError } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import type { AgentContext } from './context.js';
-import { runPass } from './pass.js';
+import { settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
+import { runPassWithDeadline } from './pass-deadline.js';
 import { WakeUpPlan } from './wake-up-plan.js';
 import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
 
@@ -36,7 +37,7 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
     running = (async () => {
       try {
         if (trigger === 'schedule' && jitterSeconds > 0) await sleep(Math.random() * jitterSeconds * 1000, signal);
-        const outcomes = await runPass(ctx, { signal, names });
+        const outcomes = await runPassWithDeadline(ctx, { signal, names });
         plan.merge(outcomes, Date.now());
       } catch (error) {
         if (!signal.aborted) {
@@ -83,7 +84,13 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
   clearTimeout(wakeUp);
   clearInterval(discovery);
   ctx.log.info('daemon.stopping', { reason: String(signal.reason ?? 'signal'), passRunning: Boolean(running) });
-  await running;
+  // The pass under way is cancelled by the same signal; it gets a bounded time to remove its records.
+  if (running && !(await settledWithinGrace(running, signal, STOP_PASS_GRACE_MS))) {
+    ctx.log.warn('daemon.stop_timeout', {
+      graceSeconds: STOP_PASS_GRACE_MS / 1000,
+      why: 'the pass under way did not wind down in time: challenge records it left are in the challenge journal and removed by the next run, and its locks are taken over',
+    });
+  }
   ctx.log.info('daemon.stopped', {});
 }
 

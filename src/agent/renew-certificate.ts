@@ -1,6 +1,8 @@
-import { issueCertificate, type ChallengeSharing } from '../acme/issuer.js';
+import type acme from 'acme-client';
+import { issueCertificate, type ChallengeSharing, type IssuedCertificate } from '../acme/issuer.js';
 import type { CertificateSpec } from '../config/schema.js';
-import type { CaProblem } from '../acme/ca-http.js';
+import { accountForgotten } from '../acme/account.js';
+import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';
 import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
 import type { Observation } from '../observe/deployed.js';
@@ -12,16 +14,28 @@ import type { AcmRegion } from '../targets/acm.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
+import { renewalDeadlineMs } from './deadlines.js';
 
 export interface Deployment {
   region: string;
   certificateArn: string;
 }
 
+export interface Renewed {
+  deployments: Deployment[];
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
 /**
  * One renewal: order over ACME (DNS-01 on Route 53), import into ACM in every configured region, and
  * bind the listeners. The certificate already deployed is replaced only by a re-import or a listener
  * swap to a certificate that is already imported, so a failure at any step leaves it serving.
+ *
+ * It has a deadline (`renewalDeadlineMs`): when that passes, the renewal is cancelled like on SIGTERM
+ * (requests to the CA aborted, waits stopped, challenge records removed or left in the journal) and
+ * fails saying how long it had and the step it was at, so its lease and its pass are never held for good.
  */
 export async function renewCertificate(
   spec: CertificateSpec,
@@ -33,29 +47,75 @@ export async function renewCertificate(
   problems: CaProblem[],
   signal: AbortSignal,
   sharing: ChallengeSharing,
-): Promise<{ deployments: Deployment[]; serial: string; notBefore: Date; notAfter: Date }> {
+): Promise<Renewed> {
+  const deadlineMs = renewalDeadlineMs(ctx.config, spec);
+  const deadline = AbortSignal.timeout(deadlineMs);
+  let step = 'starting';
+  // Where it was when time ran out, not the clean-up that follows.
+  let stepAtDeadline = step;
+  deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
+  try {
+    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, AbortSignal.any([signal, deadline]), sharing, (next) => (step = next));
+  } catch (error) {
+    if (!deadline.aborted || signal.aborted) throw error;
+    throw new Error(
+      `timed out after ${Math.round(deadlineMs / 1000)} s while ${stepAtDeadline} (the renewal's deadline, from route53.insyncTimeoutSeconds, route53.propagation.timeoutSeconds, verifyTimeoutSeconds, acme.requestTimeoutSeconds and aws.requestTimeoutSeconds)`,
+      { cause: error },
+    );
+  }
+}
+
+async function renewWithin(
+  spec: CertificateSpec,
+  assessment: Pick<Assessment, 'observation' | 'replaces'>,
+  ctx: AgentContext,
+  scope: PassScope,
+  log: AuditLogger,
+  runId: string,
+  problems: CaProblem[],
+  signal: AbortSignal,
+  sharing: ChallengeSharing,
+  onStep: (step: string) => void,
+): Promise<Renewed> {
   const { observation } = assessment;
-  const client = await ctx.acmeClient(log);
-  const issued = await issueCertificate(spec, {
-    client,
-    zones: scope.zones,
-    solver: ctx.solver,
-    journal: ctx.journal,
-    log,
-    runId,
-    signal,
-    replaces: assessment.replaces,
-    profile: await orderProfile(ctx, log),
-    preferredChain: ctx.config.acme.preferredChain,
-    rateLimits: ctx.rateLimits,
-    problems,
-    sharing,
-  });
-  signal?.throwIfAborted();
+  const issue = async (client: acme.Client) =>
+    issueCertificate(spec, {
+      client,
+      zones: scope.zones,
+      solver: ctx.solver,
+      journal: ctx.journal,
+      log,
+      runId,
+      signal,
+      onStep,
+      replaces: assessment.replaces,
+      profile: await cancellableCaWork(signal, () => orderProfile(ctx, log)),
+      preferredChain: ctx.config.acme.preferredChain,
+      rateLimits: ctx.rateLimits,
+      problems,
+      sharing,
+    });
+  onStep('registering the ACME account');
+  const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
+  const answersBefore = problems.length;
+  let issued: IssuedCertificate;
+  try {
+    issued = await issue(client);
+  } catch (error) {
+    // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
+    // again and renew once more, in this pass, rather than fail every renewal until a restart.
+    if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
+    log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
+    onStep('registering the ACME account again');
+    issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
+  }
+  signal.throwIfAborted();
 
   const deployments: Deployment[] = [];
   const replacedByNewArn: Retiring[] = [];
   for (const target of spec.acm) {
+    signal.throwIfAborted();
+    onStep(`deploying to ACM in ${target.region}`);
     const observed = observation.regions.find((entry) => entry.region === target.region);
     const acm = scope.acm(target.region);
     // ACM refuses a re-import that changes the key algorithm or drops usages: then import a new one and move listeners.
@@ -78,6 +138,8 @@ export async function renewCertificate(
     deployments.push({ region: target.region, certificateArn });
   }
   // Only with every listener moved and the new certificate served may an old one go.
+  signal.throwIfAborted();
+  onStep('waiting until the new certificate is served');
   await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }

@@ -1,6 +1,8 @@
+import { settledWithinGrace, STOP_PASS_GRACE_MS } from '../agent/deadlines.js';
 import type { CertificateOutcome } from '../agent/pass.js';
-import { runPass } from '../agent/pass.js';
+import { runPassWithDeadline } from '../agent/pass-deadline.js';
 import { openAgent, type CliIo } from './io.js';
+import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RenewOptions {
   config: string;
@@ -13,16 +15,26 @@ export interface RenewOptions {
 export async function renewCommand(names: string[], options: RenewOptions, io: CliIo): Promise<number> {
   const ctx = await openAgent(options.config, io);
   const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => controller.abort(signal);
+  const stop = (signal: NodeJS.Signals) => {
+    controller.abort(signal);
+    // Interrupted is not done: exit 1, within the bound.
+    exitWithinStopBound(1);
+  };
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
-    const outcomes = await runPass(ctx, {
+    const pass = runPassWithDeadline(ctx, {
       names,
       force: options.force,
       reason: options.reason,
       ignoreRateLimits: options.ignoreRateLimits,
       signal: controller.signal,
     });
+    const settled = await settledWithinGrace(pass, controller.signal, STOP_PASS_GRACE_MS);
+    if (!settled) {
+      io.stdout.write(`interrupted: the renewal under way did not stop within ${STOP_PASS_GRACE_MS / 1000} s; challenge records it left are removed by the next run\n`);
+      return 1;
+    }
+    const outcomes = settled.value;
     io.stdout.write(options.json ? `${JSON.stringify(outcomes, null, 2)}\n` : outcomes.map(describeOutcome).join(''));
     // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
     return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;

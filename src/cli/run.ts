@@ -3,6 +3,7 @@ import { HealthTracker } from '../telemetry/health.js';
 import { followAuditEvents } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { openAgent, type CliIo } from './io.js';
+import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RunOptions {
   config: string;
@@ -19,6 +20,8 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     if (controller.signal.aborted) return;
     ctx.log.info('daemon.signal', { signal });
     controller.abort(signal);
+    // `run` stopped by a signal exits 0 (the contract), however the shutdown went.
+    exitWithinStopBound(0);
   };
   let metrics: MetricsServer | undefined;
   const stopFollowing: (() => void)[] = [];

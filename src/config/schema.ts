@@ -221,6 +221,15 @@ const acme = z.strictObject({
    */
   rateLimits: rateLimitSetting.optional(),
   /**
+   * A request to the CA unanswered this long is abandoned (and not retried: the renewal fails naming the
+   * URL, the next pass tries again). It also sizes the CA's share of a renewal's deadline.
+   */
+  requestTimeoutSeconds: z
+    .number({ error: expecting('a number of seconds from 1 to 300 (default 30)') })
+    .min(1, { error: expecting('a number of seconds from 1 to 300 (default 30)') })
+    .max(300, { error: expecting('a number of seconds from 1 to 300 (default 30)') })
+    .default(30),
+  /**
    * Where the account key lives: by default a 0600 file in stateDir; in Secrets Manager or an SSM
    * SecureString parameter so agents without a shared disk use one account. Created there once if absent.
    */

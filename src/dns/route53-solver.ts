@@ -66,13 +66,18 @@ export class Route53Solver {
     return this.presenting.expect();
   }
 
-  /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
-  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void): Promise<void> {
+  /**
+   * Every audit line goes to `log`, the renewal's own logger (runId, certificate); `runId` (the pass)
+   * lets the propagation check say once per pass and zone what it could not verify.
+   */
+  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void, runId?: string): Promise<void> {
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
       const sent = await this.editAll(batcher, 'add', zoneRecords);
-      // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone).
-      for (const record of zoneRecords) this.expectRemoval(record);
+      // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone). A
+      // renewal cancelled meanwhile has already asked for (or is asking for) its removal: expecting it
+      // now would hold every later clean-up of the zone until the gathering gives up.
+      if (!signal?.aborted) for (const record of zoneRecords) this.expectRemoval(record);
       const changeIds = changeIdsOf(sent);
       log.info('dns.challenge.presented', {
         hostedZoneId: batcher.zone.id,
@@ -85,13 +90,15 @@ export class Route53Solver {
       });
     // The edits are queued (synchronously, above): the batchers need not wait for this renewal any more.
     arrived?.();
-    const zones = await Promise.all(queued);
+    // A cancelled renewal stops waiting for the batch (up to 3 minutes of gathering): its clean-up is queued
+    // behind the add in the same batcher, so the values end up removed either way.
+    const zones = await untilAborted(Promise.all(queued), signal);
     await Promise.all(zones.flatMap(({ batcher, changeIds }) => changeIds.map((changeId) => this.waitInsync(batcher, changeId, log, signal))));
     const propagation = this.options.propagation;
     if (propagation) {
       await Promise.all(
         zones.flatMap(({ batcher, zoneRecords }) =>
-          [...groupByName(zoneRecords)].map(([name, values]) => propagation.waitFor(batcher.zone, name, values, signal)),
+          [...groupByName(zoneRecords)].map(([name, values]) => propagation.waitFor(batcher.zone, name, values, { signal, log, runId })),
         ),
       );
       log.debug('dns.challenge.propagated', { records: uniqueNames(records) });
@@ -188,23 +195,35 @@ export class Route53Solver {
     const deadline = started + timeoutMs;
     let delay = this.options.pollIntervalMs ?? 1_000;
     const gateway = this.accounts.gateway(batcher.zone.role);
+    const timedOut = (what: string) =>
+      new Error(`Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) ${what} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`);
+    let status: string | undefined;
     for (let polls = 1; ; polls++) {
-      const answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), signal);
+      // A GetChange that hangs (retried by the gateway) must not outlast the INSYNC timeout by much either;
+      // the poll at the deadline still gets a few seconds to answer.
+      const expiry = AbortSignal.timeout(Math.max(LAST_POLL_MS, deadline - Date.now()));
+      let answer: GetChangeCommandOutput;
+      try {
+        answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), signal ? AbortSignal.any([signal, expiry]) : expiry);
+      } catch (error) {
+        if (expiry.aborted && !signal?.aborted) throw timedOut(`was ${status ? `still ${status}` : 'not reported INSYNC'} (GetChange got no answer)`);
+        throw error;
+      }
+      status = answer.ChangeInfo?.Status;
       if (answer.ChangeInfo?.Status === 'INSYNC') {
         log.debug('dns.change.insync', { hostedZoneId: batcher.zone.id, changeId, polls, waitedMs: Date.now() - started });
         return;
       }
       const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) was still ${answer.ChangeInfo?.Status ?? 'not INSYNC'} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`,
-        );
-      }
+      if (left <= 0) throw timedOut(`was still ${answer.ChangeInfo?.Status ?? 'not INSYNC'}`);
       await sleep(Math.min(delay, left), signal);
       delay = Math.min(delay * 2, 15_000);
     }
   }
 }
+
+// How long the GetChange sent at (or after) the INSYNC deadline may take to answer.
+const LAST_POLL_MS = 5_000;
 
 /** `work`, or its rejection with the signal's reason as soon as the signal aborts. */
 function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {

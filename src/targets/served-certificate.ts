@@ -21,14 +21,20 @@ export interface ServedCertificate {
  */
 export function probeServedCertificate(endpoint: Endpoint, timeoutMs = 10_000): Promise<ServedCertificate> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port, servername: endpoint.sni ?? endpoint.host, rejectUnauthorized: false, timeout: timeoutMs }, () => {
+    // A deadline for the whole probe (name lookup, connect, handshake), not an idle timeout: a server
+    // that trickles bytes must not hold the check either.
+    const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
+    const socket = connect({ host: endpoint.host, port: endpoint.port, servername: endpoint.sni ?? endpoint.host, rejectUnauthorized: false }, () => {
+      clearTimeout(timer);
       const peer = socket.getPeerCertificate();
       socket.end();
       if (!peer?.serialNumber) return reject(new Error('the server presented no certificate'));
       resolve({ serial: normaliseSerial(peer.serialNumber), notAfter: new Date(peer.valid_to) });
     });
-    socket.on('timeout', () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
-    socket.on('error', reject);
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -43,15 +49,20 @@ export async function waitUntilServed(endpoints: Endpoint[], expected: ServedCer
   let last = new Map<Endpoint, string>();
   for (;;) {
     last = new Map();
-    for (const endpoint of pending) {
-      try {
-        const served = await probeServedCertificate(endpoint);
-        if (served.serial === expected.serial) pending.delete(endpoint);
-        else last.set(endpoint, `serves serial ${served.serial} (valid until ${served.notAfter.toISOString()})`);
-      } catch (error) {
-        last.set(endpoint, (error as Error).message);
-      }
-    }
+    // All at once, each probe within what is left of the wait: endpoints that hang do not add up.
+    const probeMs = Math.max(1_000, Math.min(10_000, deadline - Date.now()));
+    await Promise.all(
+      [...pending].map(async (endpoint) => {
+        try {
+          const served = await probeServedCertificate(endpoint, probeMs);
+          if (served.serial === expected.serial) pending.delete(endpoint);
+          else last.set(endpoint, `serves serial ${served.serial} (valid until ${served.notAfter.toISOString()})`);
+        } catch (error) {
+          last.set(endpoint, (error as Error).message);
+        }
+      }),
+    );
+    signal?.throwIfAborted();
     if (pending.size === 0) return;
     if (Date.now() + delay > deadline) {
       const details = [...last].map(([endpoint, what]) => `${describeEndpoint(endpoint)} ${what}`).join('; ');

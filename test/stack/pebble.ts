@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startChildProcess, type ManagedProcess } from './child-processes.js';
@@ -35,10 +36,16 @@ export interface Pebble {
   serverKeyPath: string;
   /** Pebble's stdout and stderr; look here when an order fails. */
   logPath: string;
-  pid: number;
-  process: ManagedProcess;
+  /** Of the Pebble process now running (a restart makes a new one). */
+  readonly pid: number;
+  readonly process: ManagedProcess;
   /** The root that signs issued certificates; Pebble makes a new one at every start. */
   issuingRootPem(): Promise<string>;
+  /**
+   * Stops Pebble and starts it again on the same ports with the same HTTPS certificate, as a CA that
+   * lost its state: every account, order and authorization is forgotten, and the issuing CA is new.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,30 +101,40 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       ),
     );
 
-    const child = await startChildProcess({
-      label: 'pebble',
-      command: PEBBLE_BINARY,
-      args: ['-config', configPath, '-dnsserver', `127.0.0.1:${options.dnsPort}`],
-      logPath,
-      env: { ...process.env, ...DEFAULT_ENV, ...options.env },
-      cwd: dir,
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\nInstall Pebble with: apt-get install -y pebble (Debian/Ubuntu), or set PEBBLE_BINARY.`);
-    });
     const directoryUrl = `https://127.0.0.1:${listenPort}/dir`;
     const managementUrl = `https://127.0.0.1:${managementPort}`;
-    try {
-      await waitFor(async () => (await httpsGet(directoryUrl, tls.caCertPath, 1_000)).status === 200, {
-        label: `Pebble at ${directoryUrl}`,
-        timeoutMs: 10_000,
-        abortIf: () => (child.exitStatus ? new Error(`Pebble exited (${child.exitStatus})`) : undefined),
+    const launch = async () => {
+      const started = await startChildProcess({
+        label: 'pebble',
+        command: PEBBLE_BINARY,
+        args: ['-config', configPath, '-dnsserver', `127.0.0.1:${options.dnsPort}`],
+        logPath,
+        env: { ...process.env, ...DEFAULT_ENV, ...options.env },
+        cwd: dir,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}\nInstall Pebble with: apt-get install -y pebble (Debian/Ubuntu), or set PEBBLE_BINARY.`);
       });
+      try {
+        await waitFor(async () => (await httpsGet(directoryUrl, tls.caCertPath, 1_000)).status === 200, {
+          label: `Pebble at ${directoryUrl}`,
+          timeoutMs: 10_000,
+          abortIf: () => (started.exitStatus ? new Error(`Pebble exited (${started.exitStatus})`) : undefined),
+        });
+      } catch (error) {
+        await started.stop();
+        throw error;
+      }
+      return started;
+    };
+    let child: ManagedProcess;
+    try {
+      child = await launch();
     } catch (error) {
-      await child.stop();
-      const portTaken = /address already in use/i.test(child.logTail());
+      const log = logTailOf(logPath);
+      const portTaken = /address already in use/i.test(log);
       if (portTaken && attempt < 3) continue;
       keepStackDir(dir);
-      throw new Error(`${(error as Error).message}\n--- ${logPath} (kept) ---\n${child.logTail()}`, { cause: error });
+      throw new Error(`${(error as Error).message}\n--- ${logPath} (kept) ---\n${log}`, { cause: error });
     }
 
     return {
@@ -127,8 +144,17 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       serverCertPath: tls.serverCertPath,
       serverKeyPath: tls.serverKeyPath,
       logPath,
-      pid: child.pid,
-      process: child,
+      get pid() {
+        return child.pid;
+      },
+      get process() {
+        return child;
+      },
+      async restart() {
+        await child.stop();
+        // Same config, so the same ports: a client that knew Pebble finds it where it was.
+        child = await launch();
+      },
       async issuingRootPem() {
         const answer = await httpsGet(`${managementUrl}/roots/0`, tls.caCertPath);
         if (answer.status !== 200) throw new Error(`GET ${managementUrl}/roots/0: HTTP ${answer.status}`);
@@ -139,5 +165,13 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         await removeStackDir(dir);
       },
     };
+  }
+}
+
+function logTailOf(path: string, lines = 30): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
   }
 }
