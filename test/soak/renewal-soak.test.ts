@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { waitFor } from '../stack/ports.js';
 import { startSoakCa, type SoakCa } from './soak-ca.js';
 import { SoakDaemon } from './soak-daemon.js';
-import { caOutage, killAndRestart, route53PriorRequestNotComplete, route53Throttling, runFaultTrack, type InjectedFault } from './soak-faults.js';
+import { caOutage, caRestart, killAndRestart, route53PriorRequestNotComplete, route53Throttling, runFaultTrack, type InjectedFault } from './soak-faults.js';
 import { SoakObserver } from './soak-observer.js';
 import { judgeCa, spans, summarize } from './soak-verdict.js';
 
@@ -13,7 +13,8 @@ import { judgeCa, spans, summarize } from './soak-verdict.js';
  * The soak that tests "never lapses" (issue 12): two CAs side by side, one advertising ARI (through the
  * test double) and one without, each issuing 60-second certificates for five certificates on load
  * balancers whose endpoints serve what ELBv2 names. `certkeeper run` keeps them with a sparse cron (once
- * a year), so only the daemon's own wake-ups renew anything, through CA outages, Route 53
+ * a year), so only the daemon's own wake-ups renew anything, through CA outages (the ARI CA refusing
+ * connections; the other one stopped and restarted with no memory of accounts), Route 53
  * PriorRequestNotComplete and Throttling, and SIGKILLs at chosen steps (the ARI CA's daemon runs as PID 1
  * of a new PID namespace each time, as in a container without an init). Each second, every endpoint is
  * asked what it serves and each daemon's /readyz and /healthz are read.
@@ -99,7 +100,7 @@ describe(`soak: ${SOAK_S} s of ${LIFETIME_S}-second certificates from two CAs, w
           { ...watched[1]!, observer },
           [
             { at: 0.06, name: 'kill right after an order', step: killAndRestart('acme.order.created') },
-            { at: 0.2, name: 'CA outage', step: caOutage(22) },
+            { at: 0.2, name: 'CA down and restarted', step: caRestart(22) },
             { at: 0.38, name: 'Throttling', step: route53Throttling(15) },
             { at: 0.52, name: 'kill while idle', step: killAndRestart('idle') },
             { at: 0.66, name: 'PriorRequestNotComplete', step: route53PriorRequestNotComplete(4) },

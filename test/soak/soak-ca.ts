@@ -1,9 +1,12 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeConfigFile } from '../e2e/config-file.js';
 import { startFaultProxy, type FaultProxy } from '../reliability/fault-proxy.js';
 import { awsFixtures, type AwsFixtures } from '../stack/aws-fixtures.js';
+import { startChildProcess, type ManagedProcess } from '../stack/child-processes.js';
+import { httpsGet } from '../stack/https-get.js';
 import { startAcmKeyVault, type AcmKeyVault } from '../stack/load-balancer-double.js';
-import { freePort } from '../stack/ports.js';
+import { PEBBLE_BINARY } from '../stack/pebble.js';
+import { freePort, waitFor } from '../stack/ports.js';
 import { startRoute53Faithful, type Route53Faithful } from '../stack/route53-faithful.js';
 import { startSniServingListener, type SniServingListener } from '../stack/sni-serving-listener.js';
 import { startStack, type Stack } from '../stack/stack.js';
@@ -36,6 +39,13 @@ export interface SoakCa {
   certificates: SoakCertificate[];
   configPath: string;
   metricsPort: number;
+  /** Stops Pebble (the ACME fault proxy in front of it stays up, answering 502); see restartPebble. */
+  stopPebble(): Promise<void>;
+  /**
+   * Starts Pebble again with the same config (ports, HTTPS certificate): like any Pebble start, with a
+   * new issuing CA and no memory of accounts, orders or certificates. Resolves once its directory answers.
+   */
+  restartPebble(): Promise<void>;
   /** The daemon's environment: ACME through the fault proxy, ACM/ELBv2 through the key vault, Route 53 through the faithful double. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -101,7 +111,23 @@ export async function startSoakCa(options: { label: string; ari: boolean; lifeti
         verifyTimeoutSeconds: 15,
       })),
     });
+    // Pebble after a restart: the stack's own Pebble object keeps managing the first process only.
+    let pebble: ManagedProcess = stack.pebble.process;
+    const pebbleEnv = { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' };
+    stoppers.push(() => pebble.stop());
+    let restarts = 0;
     return {
+      stopPebble: () => pebble.stop(),
+      async restartPebble() {
+        pebble = await startChildProcess({
+          label: `pebble (${label}, restart ${++restarts})`,
+          command: PEBBLE_BINARY,
+          args: ['-config', join(dirname(stack.pebble.logPath), 'pebble-config.json'), '-dnsserver', `127.0.0.1:${stack.dnsPort}`],
+          logPath: join(workDir, `${label}-pebble-restart${restarts}.log`),
+          env: pebbleEnv,
+        });
+        await waitFor(async () => (await httpsGet(stack.pebble.directoryUrl, stack.caCertPath, 1_000)).status === 200, { label: `Pebble restarted at ${stack.pebble.directoryUrl}`, timeoutMs: 15_000 });
+      },
       label,
       ari,
       lifetimeS,

@@ -62,6 +62,22 @@ export function caOutage(seconds: number): FaultStep {
   };
 }
 
+/**
+ * Pebble stops for `seconds` and starts again forgetting every account, order and certificate (the
+ * fault proxy in front answers 502 meanwhile), starting just before a certificate comes due.
+ */
+export function caRestart(seconds: number): FaultStep {
+  return async (target, log) => {
+    const hit = await closestToExpiry(target, seconds + 10, Math.max(seconds + 13, dueLeftS(target.ca) + 2));
+    const fault: InjectedFault = { ca: target.ca.label, kind: `CA down ${seconds} s, restarted with no memory of accounts`, at: Date.now(), detail: `${when(hit)}; due at ${dueLeftS(target.ca).toFixed(1)} s left` };
+    log.push(fault);
+    await target.ca.stopPebble();
+    await sleep(seconds * 1000);
+    await target.ca.restartPebble();
+    fault.endedAt = Date.now();
+  };
+}
+
 /** Route 53 answers Throttling ("Rate exceeded") beyond one request per 5 s for `seconds`, as a certificate comes due. */
 export function route53Throttling(seconds: number): FaultStep {
   return async (target, log) => {
