@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures } from '../stack/aws-fixtures.js';
 import { startLetsEncryptDouble, type LetsEncryptDouble } from '../stack/letsencrypt-double.js';
 import { startStack, type Stack } from '../stack/stack.js';
-import { writeConfigFile } from './config-file.js';
-import { eventsNamed, runCli, type CliResult } from './cli.js';
+import { writeConfigFile } from '../e2e/config-file.js';
+import { eventsNamed, runCli, type CliResult } from '../e2e/cli.js';
 
 /**
  * Rate-limit guards follow the CA they protect: none for a CA that is not Let's Encrypt (here Pebble,
