@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import axios from 'axios';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
+import { sleep } from '../util/sleep.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
 export interface CaProblem {
@@ -21,6 +22,9 @@ const problemScope = new AsyncLocalStorage<CaProblem[]>();
 const cancellationScope = new AsyncLocalStorage<AbortSignal>();
 let installedBundle: string | undefined | null = null;
 let requestTimeoutMs = 30_000;
+// A CA that does not answer at all (connections refused or reset): asked again every second for 30 s.
+const UNREACHABLE_RETRY_MS = 30_000;
+const UNREACHABLE_RETRY_EVERY_MS = 1_000;
 
 /** A request to the CA that got no answer within `acme.requestTimeoutSeconds`. */
 export class CaRequestTimeout extends Error {
@@ -44,7 +48,8 @@ export class CaRequestTimeout extends Error {
  * - time: every attempt gets `requestTimeoutSeconds` (axios waits forever by default, and a CA that accepts
  *   the connection but never answers held a renewal, its lock and the daemon's passes for good). A timeout
  *   is not retried: acme-client would re-send a signed POST whose nonce the CA may already have used, and
- *   the next pass asks again. Network errors keep acme-client's 5 retries (2+4+6+8+10 s at most).
+ *   the next pass asks again. A CA that does not answer at all (refused, reset) is asked again every second
+ *   for 30 s, so a renewal resumes within a second of an outage's end (acme-client waits 2, 4, … 10 s).
  */
 export function configureCaHttp(caCertificates: string | undefined, requestTimeoutSeconds = 30): void {
   requestTimeoutMs = requestTimeoutSeconds * 1000;
@@ -69,44 +74,51 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
         // Errors thrown here carry no axios `config`, so acme-client's interceptor hands them back unretried.
         const cancelled = cancellationScope.getStore();
         cancelled?.throwIfAborted();
-        const timeout = AbortSignal.timeout(requestTimeoutMs);
-        // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
-        // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
-        const attempt = { ...request, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout };
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
-        try {
-          const answer = await axios.getAdapter(send)(attempt);
-          answer.config = request;
-          countAcmeRequest(request.method, request.url, answer.status);
-          return answer;
-        } catch (error) {
-          const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
-          if (failure.config === attempt) failure.config = request;
-          if (failure.response?.config === attempt) failure.response.config = request;
-          const response = failure.response;
-          countAcmeRequest(request.method, request.url, response?.status);
-          if (!response && cancelled?.aborted) throw cancelled.reason;
-          if (!response && timeout.aborted) throw new CaRequestTimeout((request.method ?? 'get').toUpperCase(), String(request.url), requestTimeoutMs / 1000);
-          if (response && response.status >= 400) {
-            recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
-            // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
-            if (response.status === 429) response.status = 400;
+        const firstFailureAt = Date.now();
+        for (let attempts = 1; ; attempts++) {
+          const timeout = AbortSignal.timeout(requestTimeoutMs);
+          // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
+          // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
+          const attempt = { ...request, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout };
+          try {
+            const answer = await axios.getAdapter(send)(attempt);
+            answer.config = request;
+            countAcmeRequest(request.method, request.url, answer.status);
+            return answer;
+          } catch (error) {
+            const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
+            if (failure.config === attempt) failure.config = request;
+            if (failure.response?.config === attempt) failure.response.config = request;
+            const response = failure.response;
+            countAcmeRequest(request.method, request.url, response?.status);
+            if (!response && cancelled?.aborted) throw cancelled.reason;
+            if (!response && timeout.aborted) throw new CaRequestTimeout((request.method ?? 'get').toUpperCase(), String(request.url), requestTimeoutMs / 1000);
+            if (response) {
+              if (response.status >= 400) {
+                recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
+                // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
+                if (response.status === 429) response.status = 400;
+              }
+              throw error;
+            }
+            const code = (error as { code?: string }).code ?? '';
+            // An untrusted certificate is not transient: say so now instead of retrying for half a minute.
+            if (TLS_TRUST_ERRORS.has(code)) {
+              throw new Error(
+                `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
+              );
+            }
+            // No answer at all (refused, reset, unreachable): tried again every second for a while, so a
+            // renewal resumes within a second of the CA coming back. Nothing was answered, so nothing is lost
+            // by asking again; a nonce the CA did see comes back as badNonce, which acme-client re-signs.
+            // Thrown without `config`, acme-client's interceptor hands the final error back unretried (it
+            // would read the missing response and fail with "Cannot read properties of undefined").
+            if (Date.now() - firstFailureAt >= UNREACHABLE_RETRY_MS) {
+              throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${code || (error as Error).message} (after ${attempts} attempts over ${Math.round((Date.now() - firstFailureAt) / 1000)} s)`);
+            }
+            await sleep(UNREACHABLE_RETRY_EVERY_MS, cancelled);
           }
-          // acme-client retries a network error, then reads the missing response and fails with "Cannot read
-          // properties of undefined (reading 'config')". On the last attempt, say what happened instead (an
-          // error without `config` passes its interceptor unchanged).
-          const code = (error as { code?: string }).code ?? '';
-          // An untrusted certificate is not transient: say so now instead of retrying for half a minute.
-          if (!response && TLS_TRUST_ERRORS.has(code)) {
-            throw new Error(
-              `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
-            );
-          }
-          const retries = (request as { retryAttempt?: number }).retryAttempt ?? 0;
-          if (!response && retries >= acmeSettings().retryMaxAttempts) {
-            throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${(error as { code?: string }).code ?? (error as Error).message} (after ${retries + 1} attempts)`);
-          }
-          throw error;
         }
       };
       wrapped.add(adapter);
@@ -154,10 +166,6 @@ const TLS_TRUST_ERRORS = new Set([
   'CERT_UNTRUSTED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-
-function acmeSettings(): { retryMaxAttempts: number; retryDefaultDelay: number } {
-  return (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-}
 
 function recordProblem(url: string, status: number, data: unknown, retryAfter: unknown): void {
   const problems = problemScope.getStore();

@@ -16,7 +16,8 @@ const MIN_WAKE_UP_MS = 1_000;
 
 /**
  * `certkeeper run`: a pass at start, then one per tick of the cron schedule (after a random jitter),
- * and one whenever a certificate's planned look comes due between ticks; never two passes at once.
+ * and one whenever a certificate's planned look comes due between ticks; passes under way at once never
+ * share a certificate (a pass stuck on one certificate does not hold back the others).
  * The wake-up plan keeps the next look of every managed certificate from every pass, and one timer is
  * armed for the earliest after each pass. Resolves when `signal` aborts and the pass under way has
  * finished or cleaned up.
@@ -24,42 +25,61 @@ const MIN_WAKE_UP_MS = 1_000;
 export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise<void> {
   const { jitterSeconds, timezone } = ctx.config.schedule;
   const cron = ctx.config.schedule.cron ?? twiceADayAtRandom();
+  const everyName = ctx.config.certificates.map((spec) => spec.name);
   const plan = new WakeUpPlan();
-  let running: Promise<void> | undefined;
+  // Certificates in a pass under way, and those passes. Passes never share a certificate, but one that
+  // waits on a slow CA for one certificate must not hold back another certificate that comes due meanwhile.
+  const inPass = new Set<string>();
+  const running = new Set<Promise<void>>();
   let wakeUp: NodeJS.Timeout | undefined;
 
-  const pass = (trigger: 'start' | 'schedule' | 'due', names?: string[]) => {
-    if (running) {
-      // Nothing is lost: the plan still holds what was due, and the timer is armed again after the running pass.
-      ctx.log.warn('pass.skipped', { trigger, why: 'the previous pass is still running' });
+  const pass = (trigger: 'start' | 'schedule' | 'due', names: string[] = everyName) => {
+    // The jitter comes before the certificates are taken, so it never holds back a renewal that comes due.
+    if (trigger === 'schedule' && jitterSeconds > 0) {
+      sleep(Math.random() * jitterSeconds * 1000, signal).then(() => startPass(trigger, names), () => undefined);
+    } else {
+      startPass(trigger, names);
+    }
+  };
+
+  const startPass = (trigger: 'start' | 'schedule' | 'due', names: string[]) => {
+    if (signal.aborted) return;
+    const free = names.filter((name) => !inPass.has(name));
+    if (free.length === 0) {
+      // Nothing is lost: the plan still holds what was due, and the timer is armed again when that pass ends.
+      ctx.log.warn('pass.skipped', { trigger, why: 'every certificate it would look at is in a pass still running' });
       return;
     }
-    running = (async () => {
+    for (const name of free) inPass.add(name);
+    const work: Promise<void> = (async () => {
       try {
-        if (trigger === 'schedule' && jitterSeconds > 0) await sleep(Math.random() * jitterSeconds * 1000, signal);
-        const outcomes = await runPassWithDeadline(ctx, { signal, names });
+        const outcomes = await runPassWithDeadline(ctx, { signal, names: free });
         plan.merge(outcomes, Date.now());
       } catch (error) {
         if (!signal.aborted) {
           ctx.log.error('pass.failed', { error: describeError(error) });
-          plan.passFailed(names, Date.now());
+          plan.passFailed(free, Date.now());
         }
-      } finally {
-        running = undefined;
-        if (!signal.aborted) armWakeUp();
       }
-    })();
+    })().finally(() => {
+      for (const name of free) inPass.delete(name);
+      running.delete(work);
+      if (!signal.aborted) armWakeUp();
+    });
+    running.add(work);
+    // The others keep their wake-up while this pass runs.
+    armWakeUp();
   };
 
-  /** One timer for the earliest planned look; when it fires, one pass for every certificate due by then. */
+  /** One timer for the earliest planned look outside the passes under way; when it fires, one pass for every such certificate due by then. */
   const armWakeUp = () => {
     clearTimeout(wakeUp);
-    const next = plan.next();
+    const next = plan.next(inPass);
     if (!next) return;
     const wait = Math.max(MIN_WAKE_UP_MS, next.at - Date.now());
     ctx.log.debug('daemon.wake_up_armed', { at: new Date(next.at).toISOString(), certificates: next.names });
     wakeUp = setTimeout(() => {
-      const due = plan.due(Date.now());
+      const due = plan.due(Date.now()).filter((name) => !inPass.has(name));
       // Early (a wait longer than a timer can hold, or the clock moved): arm again.
       if (due.length === 0) armWakeUp();
       else pass('due', due);
@@ -83,9 +103,9 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
   job.cancel();
   clearTimeout(wakeUp);
   clearInterval(discovery);
-  ctx.log.info('daemon.stopping', { reason: String(signal.reason ?? 'signal'), passRunning: Boolean(running) });
+  ctx.log.info('daemon.stopping', { reason: String(signal.reason ?? 'signal'), passRunning: running.size > 0 });
   // The pass under way is cancelled by the same signal; it gets a bounded time to remove its records.
-  if (running && !(await settledWithinGrace(running, signal, STOP_PASS_GRACE_MS))) {
+  if (running.size > 0 && !(await settledWithinGrace(Promise.all(running), signal, STOP_PASS_GRACE_MS))) {
     ctx.log.warn('daemon.stop_timeout', {
       graceSeconds: STOP_PASS_GRACE_MS / 1000,
       why: 'the pass under way did not wind down in time: challenge records it left are in the challenge journal and removed by the next run, and its locks are taken over',

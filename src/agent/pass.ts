@@ -70,6 +70,16 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   const log = ctx.log.child({ runId });
   const started = Date.now();
   log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force), reason: options.reason ?? null });
+  const ended = ctx.journal.runStarted(runId);
+  try {
+    return await lookAndAct(ctx, options, specs, runId, log, started);
+  } finally {
+    ended();
+  }
+}
+
+/** The pass itself: records orphaned by earlier runs first, then the first look at every certificate, then the due ones in waves. */
+async function lookAndAct(ctx: AgentContext, options: PassOptions, specs: CertificateSpec[], runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
   await cleanUpOrphanedChallenges(ctx, log);
 
   const scope = ctx.forPass();

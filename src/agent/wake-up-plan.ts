@@ -45,11 +45,12 @@ export class WakeUpPlan {
     }
   }
 
-  /** The earliest planned look and every certificate planned for that moment. */
-  next(): { at: number; names: string[] } | undefined {
-    if (this.planned.size === 0) return undefined;
-    const at = Math.min(...this.planned.values());
-    return { at, names: [...this.planned].filter(([, when]) => when === at).map(([name]) => name) };
+  /** The earliest planned look and every certificate planned for that moment, leaving out `busy` ones (in a pass under way). */
+  next(busy: ReadonlySet<string> = new Set()): { at: number; names: string[] } | undefined {
+    const open = [...this.planned].filter(([name]) => !busy.has(name));
+    if (open.length === 0) return undefined;
+    const at = Math.min(...open.map(([, when]) => when));
+    return { at, names: open.filter(([, when]) => when === at).map(([name]) => name) };
   }
 
   /** Every certificate whose look is due by `now`: one pass takes them all. */

@@ -18,7 +18,16 @@ interface JournalEntry {
  * files in stateDir, or the DynamoDB table (a scheduled task has no disk to find it on next time).
  */
 export class ChallengeJournal {
+  /** Passes of this process under way: the daemon may run several at once (never on one certificate). */
+  private readonly runsUnderWay = new Set<string>();
+
   constructor(private readonly store: StateStore) {}
+
+  /** A pass of this process starts: its entries are no orphans until it ends (call the function returned). */
+  runStarted(runId: string): () => void {
+    this.runsUnderWay.add(runId);
+    return () => this.runsUnderWay.delete(runId);
+  }
 
   async note(runId: string, certificate: string, records: TxtRecord[]): Promise<() => Promise<void>> {
     const key = `journal#${runId}#${certificate}` as const;
@@ -28,8 +37,7 @@ export class ChallengeJournal {
   }
 
   /**
-   * Entries whose run is over: left by an earlier pass of this process (passes in one process never
-   * overlap), or by a process that is no longer at work: it does not hold the certificate's lease any more,
+   * Entries whose run is over: left by a pass of this process that has ended, or by a process that is no longer at work: it does not hold the certificate's lease any more,
    * or its lease is stale by the same judgement that lets the next process take it over (another boot, its
    * process gone or its PID reused, its heartbeat expired). So a killed run's TXT records go with the next pass.
    */
@@ -39,6 +47,7 @@ export class ChallengeJournal {
     for (const { key, value: entry } of found) {
       const holder = entry.holder ?? { id: `pid ${entry.pid}`, pid: entry.pid, host: '' };
       const mine = entry.holder ? entry.holder.id === this.store.holder.id : entry.pid === process.pid;
+      if (mine && this.runsUnderWay.has(entry.runId)) continue;
       if (!mine && (await this.store.isAtWork(holder, entry.certificate))) continue;
       orphans.push({ entry, forget: () => this.store.delete(key) });
     }

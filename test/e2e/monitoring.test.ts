@@ -12,6 +12,7 @@ import { startStack, type Stack } from '../stack/stack.js';
 import { selfSignedCertificate } from '../stack/tls.js';
 import { writeConfigFile } from './config-file.js';
 import { eventsNamed, runCli, watchCli, type AuditEvent, type WatchedCli } from './cli.js';
+import { get, sample } from '../stack/metrics-scrape.js';
 
 /** Knowing that it works: Prometheus metrics and /healthz of `certkeeper run`, notifications to SNS (moto) and a webhook. */
 
@@ -34,23 +35,6 @@ afterAll(async () => {
   await receiver?.stop();
   await stack?.stop();
 });
-
-/** The value of one sample in Prometheus text format, or undefined when the series is absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    const match = line.match(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/);
-    if (!match || match[1] !== name) continue;
-    const present = (match[2] ?? '').split(/,(?=[a-zA-Z_]+=")/).filter(Boolean);
-    if (wanted.every((label) => present.includes(label)) && present.length === wanted.length) return Number(match[3]);
-  }
-  return undefined;
-}
-
-async function get(url: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(url);
-  return { status: response.status, text: await response.text() };
-}
 
 async function waitForEvent(cli: WatchedCli, what: string, test: (event: AuditEvent) => boolean): Promise<AuditEvent> {
   for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {

@@ -148,10 +148,24 @@ describe('ACME server faults', () => {
       await rel.acme.up();
     }
     expect(run.code, run.stderr).toBe(1);
-    expect(String(eventsNamed(run.events, 'renewal.failed', 'victim')[0]?.error)).toMatch(/cannot reach the ACME server at https:\/\/127\.0\.0\.1:\d+\/\S* ?: ?ECONNREFUSED \(after \d+ attempts\)/);
+    expect(String(eventsNamed(run.events, 'renewal.failed', 'victim')[0]?.error)).toMatch(/cannot reach the ACME server at https:\/\/127\.0\.0\.1:\d+\/\S* ?: ?ECONNREFUSED \(after \d+ attempts over \d+ s\)/);
     expect(await victimArn()).toBe(before);
     // --ignore-rate-limits: the CA-side guard would otherwise hold the next try back.
     await expectConvergesAfterwards();
+  });
+
+  it('the CA back after a short outage: the renewal waiting on it resumes within about a second', async () => {
+    await rel.acme.down();
+    const running = renew('victim');
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const upAt = Date.now();
+    await rel.acme.up();
+    const run = await running;
+    expect(run.code, run.stderr).toBe(0);
+    expect(eventsNamed(run.events, 'renewal.succeeded', 'victim')).toHaveLength(1);
+    // Connections refused leave no call in the proxy's record: the first one recorded is the first that got through.
+    const resumedAfterMs = rel.acme.calls.find((call) => call.at >= upAt)!.at - upAt;
+    expect(resumedAfterMs).toBeLessThan(2_000);
   });
 
   // Route 53 answers the challenge write but drops it: no nameserver ever serves the value. A dropped

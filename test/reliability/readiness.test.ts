@@ -3,6 +3,7 @@ import { startNotificationReceiver, type NotificationReceiver } from '../stack/n
 import { freePort } from '../stack/ports.js';
 import { servedListener, startReliabilityStack, writeConfig, type ReliabilityStack, type ServedListener } from './harness.js';
 import { eventsNamed, runCli, watchCli, type AuditEvent, type WatchedCli } from './output-log.js';
+import { get, sample } from '../stack/metrics-scrape.js';
 
 /**
  * Health says what is true now (issue 12, item 6), with the real daemon: a failure followed by a pass
@@ -24,23 +25,6 @@ afterAll(async () => {
   await receiver?.stop();
   await rel?.stop();
 });
-
-/** The value of one sample in Prometheus text format, or undefined when the series is absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    const match = line.match(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/);
-    if (!match || match[1] !== name) continue;
-    const present = (match[2] ?? '').split(/,(?=[a-zA-Z_]+=")/).filter(Boolean);
-    if (wanted.every((label) => present.includes(label)) && present.length === wanted.length) return Number(match[3]);
-  }
-  return undefined;
-}
-
-async function get(url: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(url);
-  return { status: response.status, text: await response.text() };
-}
 
 async function waitForEvent(cli: WatchedCli, what: string, test: (event: AuditEvent) => boolean, timeoutMs = 90_000): Promise<AuditEvent> {
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {

@@ -84,6 +84,14 @@ describe('the wake-up plan', () => {
     expect(plan.plannedAt('a')).toBe(now + 20 * S);
   });
 
+  it('leaves out certificates in a pass under way: the next wake-up is for the others', () => {
+    const plan = new WakeUpPlan();
+    plan.merge([look('stuck', 10), look('other', 30)], t0);
+    expect(plan.next(new Set(['stuck']))).toEqual({ at: t0 + 30 * S, names: ['other'] });
+    expect(plan.next(new Set(['stuck', 'other']))).toBeUndefined();
+    expect(plan.next()).toEqual({ at: t0 + 10 * S, names: ['stuck'] });
+  });
+
   it('has nothing to wake for before the first pass', () => {
     expect(new WakeUpPlan().next()).toBeUndefined();
   });
