@@ -93,3 +93,15 @@ export class WatchedCli {
 export function watchCli(args: string[], env: NodeJS.ProcessEnv): WatchedCli {
   return new WatchedCli(startCli(args, env));
 }
+
+/** Waits for the process to end, failing (instead of hanging the suite) if it has not within `ms`. */
+export async function exitWithin(cli: WatchedCli, ms: number): Promise<CliResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`certkeeper still running ${ms} ms after the signal`)), ms)));
+  try {
+    return await Promise.race([cli.done, bound]);
+  } finally {
+    clearTimeout(timer);
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+  }
+}

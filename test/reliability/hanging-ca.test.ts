@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxiedCall } from './fault-proxy.js';
 import { startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
-import { eventsNamed, runCli, watchCli, type CliResult, type WatchedCli } from './output-log.js';
+import { eventsNamed, exitWithin, runCli, watchCli, type CliResult } from './output-log.js';
 
 /**
  * A CA that accepts the connection and never answers (the fault proxy's `hold`), at each step of the
@@ -102,18 +102,6 @@ async function timed(run: Promise<CliResult>): Promise<CliResult & { ms: number 
   const started = Date.now();
   const result = await run;
   return { ...result, ms: Date.now() - started };
-}
-
-/** Waits for the process to end, failing (instead of hanging the suite) if it has not within `ms`. */
-async function exitWithin(cli: WatchedCli, ms: number): Promise<CliResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`certkeeper still running ${ms} ms after the signal`)), ms)));
-  try {
-    return await Promise.race([cli.done, bound]);
-  } finally {
-    clearTimeout(timer);
-    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-  }
 }
 
 describe('a CA that never answers', () => {

@@ -53,4 +53,4 @@ export function watchCli(args: string[], env: NodeJS.ProcessEnv): WatchedCli {
   return watched;
 }
 
-export { eventsNamed, parseEvents, type AuditEvent, type CliResult, WatchedCli } from '../e2e/cli.js';
+export { eventsNamed, exitWithin, parseEvents, type AuditEvent, type CliResult, WatchedCli } from '../e2e/cli.js';

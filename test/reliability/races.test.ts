@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsListener } from '../stack/aws-fixtures.js';
 import { startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
-import { eventsNamed, runCli, watchCli, type CliResult, type WatchedCli } from './output-log.js';
+import { eventsNamed, exitWithin, runCli, watchCli } from './output-log.js';
 
 /**
  * Races: a forced renewal while the daemon renews the same certificate, and SIGTERM in the middle of
@@ -28,18 +28,6 @@ function config(name: string): string {
     schedule: { cron: '0 0 1 1 *', jitterSeconds: 0 },
     certificates: [{ name, domains: [`${name}.race.example`], acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] }],
   });
-}
-
-/** Waits for the process to end, failing (instead of hanging the suite) if it has not within `ms`. */
-async function exitWithin(cli: WatchedCli, ms: number): Promise<CliResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`certkeeper still running ${ms} ms after the signal`)), ms)));
-  try {
-    return await Promise.race([cli.done, bound]);
-  } finally {
-    clearTimeout(timer);
-    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-  }
 }
 
 describe('races', () => {
