@@ -5,7 +5,17 @@ import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { HostedZoneFinder, type HostedZone } from '../dns/hosted-zones.js';
 import { Route53Accounts } from '../dns/route53-accounts.js';
+import { createLogger } from '../telemetry/logger.js';
 import type { CliIo } from './io.js';
+
+/** A note for the person reading: plain text at a terminal, otherwise one JSON event, as every stderr line is. */
+type Say = Record<'info' | 'warn' | 'error', (event: string, text: string) => void>;
+
+function sayer(io: CliIo): Say {
+  const log = (io.stderr as NodeJS.WriteStream).isTTY ? undefined : createLogger({ stream: io.stderr, pretty: false });
+  const to = (level: keyof Say) => (event: string, text: string) => (log ? log[level](event, { message: text }) : void io.stderr.write(`${text}\n`));
+  return { info: to('info'), warn: to('warn'), error: to('error') };
+}
 
 /**
  * Prints the IAM policy this config needs. Unless --offline, every challenge name is placed as renewals
@@ -16,25 +26,26 @@ import type { CliIo } from './io.js';
  */
 export async function iamPolicyCommand(options: { config: string; offline?: boolean; role?: string }, io: CliIo): Promise<number> {
   const config = await loadConfig(options.config);
-  const routes = options.offline ? undefined : await findChallengeRoutes(config, io);
+  const say = sayer(io);
+  const routes = options.offline ? undefined : await findChallengeRoutes(config, say);
   const result = buildIamPolicy(config, zoneGrants(config, routes));
   if (options.role) {
     const policy = result.rolePolicies.get(options.role);
     if (!policy) {
       const known = [...result.rolePolicies.keys()];
-      io.stderr.write(`certkeeper: --role ${options.role} is not a route53 roleArn of this config; ${known.length ? `expected one of: ${known.join(', ')}` : 'the config assumes no role'}\n`);
+      say.error('cli.usage_error', `certkeeper: --role ${options.role} is not a route53 roleArn of this config; ${known.length ? `expected one of: ${known.join(', ')}` : 'the config assumes no role'}`);
       return 2;
     }
     io.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
     return 0;
   }
   io.stdout.write(`${JSON.stringify(result.policy, null, 2)}\n`);
-  for (const note of result.notes) io.stderr.write(`note: ${note}\n`);
+  for (const note of result.notes) say.info('iam_policy.note', `note: ${note}`);
   return 0;
 }
 
 /** Where each challenge name's TXT values go, found with the run-time code and credentials. */
-async function findChallengeRoutes(config: ResolvedConfig, io: CliIo): Promise<Map<string, ChallengeRoute> | undefined> {
+async function findChallengeRoutes(config: ResolvedConfig, say: Say): Promise<Map<string, ChallengeRoute> | undefined> {
   const aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
   try {
     const finder = new HostedZoneFinder(new Route53Accounts(aws, config.route53.requestsPerSecond), config.route53);
@@ -49,15 +60,15 @@ async function findChallengeRoutes(config: ResolvedConfig, io: CliIo): Promise<M
           );
           routes.set(normaliseRecordName(target.chain[0]!), { name: normaliseRecordName(target.name), zones: [...before, target.zone].map(zoneRef) });
           if (target.chain.length > 1) {
-            io.stderr.write(`note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})\n`);
+            say.info('iam_policy.note', `note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})`);
           }
         } catch (error) {
           // No credentials, or Route 53 refusing: the same for every name, so say it once.
           if ((error as Error).name === 'CredentialsProviderError' || '$metadata' in (error as object)) {
-            io.stderr.write(`certkeeper: could not read Route 53 (${firstLine(error)}); zones found by name are left open and CNAME delegation is not followed\n`);
+            say.warn('iam_policy.route53_unreadable', `certkeeper: could not read Route 53 (${firstLine(error)}); zones found by name are left open and CNAME delegation is not followed`);
             return undefined;
           }
-          io.stderr.write(`certkeeper: could not place _acme-challenge.${base} (${firstLine(error)}); the policy names it in its configured zone, or any zone\n`);
+          say.warn('iam_policy.unplaced', `certkeeper: could not place _acme-challenge.${base} (${firstLine(error)}); the policy names it in its configured zone, or any zone`);
         }
       }
     }

@@ -10,7 +10,7 @@ import { evaluateCall } from '../stack/iam-evaluate.js';
 import { createStoreTable } from '../stack/dynamodb-table.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { writeConfigFile } from './config-file.js';
-import { collect, runCli, startCli } from './cli.js';
+import { collect, parseEvents, runCli, startCli } from './cli.js';
 
 /**
  * The policy `certkeeper iam-policy` prints is evaluated (with iam-simulate) against every AWS call real
@@ -73,7 +73,7 @@ async function denied(call: Pick<RecordedCall, 'action' | 'resource' | 'context'
 
 describe('certkeeper iam-policy', () => {
   it('names the zone it looks up by name, follows a CNAME-delegated challenge, and allows every call that real runs make', async () => {
-    // iam-policy's stderr holds notes for a person, not audit lines.
+    // Notes for a person, as JSON events like every stderr line when stderr is not a terminal.
     const printed = await collect(startCli(['iam-policy', '--config', config('ecdsa-p256')], stack.env));
     expect(printed.code, printed.stderr).toBe(0);
     policy = JSON.parse(printed.stdout) as PolicyDocument;
@@ -86,7 +86,9 @@ describe('certkeeper iam-policy', () => {
     expect(namesIn(zoneId)).toEqual(['_acme-challenge.api.iam.example', '_acme-challenge.iam.example']);
     const reads = policy.Statement.find((s) => s.Action.includes('route53:ListResourceRecordSets'))!;
     expect(reads.Resource).toContain(`arn:aws:route53:::hostedzone/${delegatedZoneId}`);
-    expect(printed.stderr).toContain('_acme-challenge.www.deleg-iam.example is delegated by CNAME');
+    const notes = parseEvents(printed.stderr);
+    expect(notes.map((note) => note.event)).toContain('iam_policy.note');
+    expect(notes.some((note) => String(note.message).includes('_acme-challenge.www.deleg-iam.example is delegated by CNAME'))).toBe(true);
     expect(printed.stderr).not.toContain('any hosted zone');
 
     const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };
