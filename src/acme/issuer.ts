@@ -174,9 +174,12 @@ async function cleanUpWithin(cleanedUp: Promise<void>, ctx: IssueContext, record
 // How long the CA may take to validate the challenges, and to issue once finalized, when no deadline
 // stops the renewal earlier (the renewal's deadline normally does: see agent/deadlines.ts).
 const MAX_POLL_MS = 300_000;
+// A CA validates and issues in about a second (Let's Encrypt) or less: ask early, then less and less often.
+const FIRST_POLL_MS = 250;
+const MAX_POLL_INTERVAL_MS = 10_000;
 
 /**
- * Polls the authorizations (RFC 8555 §7.5.1) from 1 s, doubling up to 10 s, until every one is valid or
+ * Polls the authorizations (RFC 8555 §7.5.1) from 250 ms, doubling up to 10 s, until every one is valid or
  * one is invalid. Not acme-client's waitForValidStatus: it retries any error, a request that timed out
  * included, 12 times; here a request that fails ends the wait, and the renewal's signal stops it.
  */
@@ -184,7 +187,7 @@ async function waitForValidations(ctx: IssueContext, pending: { authz: Authoriza
   const { client, signal } = ctx;
   let waiting = pending.map((item) => item.authz);
   const started = Date.now();
-  for (let delay = 1_000; ; delay = Math.min(delay * 2, 10_000)) {
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_INTERVAL_MS)) {
     await sleep(delay, signal);
     // acme-client reads only `authorizations` of the order it is given: these are the ones still pending.
     const current = await client.getAuthorizations({ authorizations: waiting.map((authz) => authz.url) } as acme.Order);
@@ -203,11 +206,11 @@ async function waitForValidations(ctx: IssueContext, pending: { authz: Authoriza
   }
 }
 
-/** Polls the order until the CA has issued the certificate (RFC 8555 §7.4): from 1 s, doubling up to 10 s. */
+/** Polls the order until the CA has issued the certificate (RFC 8555 §7.4): from 250 ms, doubling up to 10 s. */
 async function waitForIssuance(ctx: IssueContext, order: acme.Order): Promise<acme.Order> {
   const started = Date.now();
   let current = order;
-  for (let delay = 1_000; ; delay = Math.min(delay * 2, 10_000)) {
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_INTERVAL_MS)) {
     if (current.status === 'valid') return current;
     if (current.status === 'invalid') {
       const problem = (current as { error?: { type?: string; detail?: string } }).error;

@@ -13,7 +13,7 @@ type Say = Record<'info' | 'warn' | 'error', (event: string, text: string) => vo
 
 function sayer(io: CliIo): Say {
   const log = (io.stderr as NodeJS.WriteStream).isTTY ? undefined : createLogger({ stream: io.stderr, pretty: false });
-  const to = (level: keyof Say) => (event: string, text: string) => (log ? log[level](event, { message: text }) : void io.stderr.write(`${text}\n`));
+  const to = (level: keyof Say) => (event: string, text: string) => (log ? log[level](event, { text }) : void io.stderr.write(`${text}\n`));
   return { info: to('info'), warn: to('warn'), error: to('error') };
 }
 

@@ -88,7 +88,7 @@ describe('certkeeper iam-policy', () => {
     expect(reads.Resource).toContain(`arn:aws:route53:::hostedzone/${delegatedZoneId}`);
     const notes = parseEvents(printed.stderr);
     expect(notes.map((note) => note.event)).toContain('iam_policy.note');
-    expect(notes.some((note) => String(note.message).includes('_acme-challenge.www.deleg-iam.example is delegated by CNAME'))).toBe(true);
+    expect(notes.some((note) => String(note.text).includes('_acme-challenge.www.deleg-iam.example is delegated by CNAME'))).toBe(true);
     expect(printed.stderr).not.toContain('any hosted zone');
 
     const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };
