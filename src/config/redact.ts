@@ -5,15 +5,11 @@
  * JSON-escaped or truncated, whatever part of the code worded it.
  */
 
-// eab and notifications hold secrets: a string there in place of the object is most likely the secret itself.
-const SECRET_KEY = /hmac|webhook|passw|secret(?!id$)|token|credential|private|apikey|^key$|^eab$|^notifications$|authorization|cookie/i;
+const SECRET_KEY = /hmac|webhook|passw|secret(?!id$)|token|credential|private|apikey|^key$|authorization|cookie/i;
+// These hold secrets among other things: a value there that is not an object is most likely the secret itself.
+const SECRET_HOLDER = /^(eab|notifications)$/i;
 
 export const SECRET_NOT_SHOWN = '(value not shown: it may be a secret)';
-
-/** Whether a key path (as zod reports it) ends in or passes through a secret field. */
-export function isSecretPath(path: readonly PropertyKey[]): boolean {
-  return path.some((key) => typeof key === 'string' && SECRET_KEY.test(key));
-}
 
 /** Every string found under a secret-like key of the config, however deep. */
 export function secretValues(config: unknown): string[] {
@@ -26,7 +22,10 @@ export function secretValues(config: unknown): string[] {
     }
     if (!value || typeof value !== 'object' || seen.has(value)) return;
     seen.add(value);
-    for (const [key, item] of Object.entries(value)) visit(item, secret || SECRET_KEY.test(key));
+    for (const [key, item] of Object.entries(value)) {
+      const holderGivenAValue = SECRET_HOLDER.test(key) && (typeof item !== 'object' || item === null || Array.isArray(item));
+      visit(item, secret || SECRET_KEY.test(key) || holderGivenAValue);
+    }
   };
   visit(config, false);
   return [...found];
