@@ -5,7 +5,7 @@ import { expect } from 'vitest';
  * not JSON-escaped, not cut short (any 12 characters in a row of one is a leak).
  */
 export const EAB_HMAC_KEY = 'c2VjcmV0LWVhYi1obWFjLWtleS1TRUNSRVQtZm9yLXRlc3Rz';
-export const WEBHOOK_URL = 'https://hooks.example.com/services/T0SECRET/B0SECRET/WebhookSecretToken42';
+export const WEBHOOK_URL = 'https://hooks.secret-sink.test/services/T0SECRET/B0SECRET/WebhookSecretToken42';
 /** An EAB key as some CAs print it: standard base64, which the schema refuses (it wants base64url). */
 export const STANDARD_BASE64_HMAC_KEY = 'SECRET+HMAC/c2VjcmV0LWhtYWMta2V5LWluLXN0YW5kYXJkLWJhc2U2NA==';
 

@@ -49,7 +49,7 @@ const cases: [string, (config: any) => unknown, RegExp][] = [
   ['the webhook URL in place of the notifications object', edit((c) => (c.notifications = WEBHOOK_URL)), /notifications: expected an object, got "\(value not shown/],
   ['a webhook under an unknown key', edit((c) => (c.notifications = { slackWebhook: WEBHOOK_URL })), /notifications: unknown key "slackWebhook"/],
   ['a secret-like key of its own', edit((c) => (c.acme.apiToken = EAB_HMAC_KEY)), /acme: unknown key "apiToken"/],
-  ['both secrets wrong at once', edit((c) => ((c.acme.eab.hmacKey = STANDARD_BASE64_HMAC_KEY), (c.notifications.webhookUrl = 'hooks.example.com/T0SECRET/B0SECRET/WebhookSecretToken42'))), /hmacKey[\s\S]*webhookUrl/],
+  ['both secrets wrong at once', edit((c) => ((c.acme.eab.hmacKey = STANDARD_BASE64_HMAC_KEY), (c.notifications.webhookUrl = 'hooks.secret-sink.test/T0SECRET/B0SECRET/WebhookSecretToken42'))), /hmacKey[\s\S]*webhookUrl/],
   // Functions whose source holds the secrets themselves, as a config file's would.
   ['the whole config as a function that returns it', (c) => new Function(`return ${JSON.stringify(c)};`), /\(top level\): expected an object, got a function$/],
   ['a function for a field, holding the secret in its source', edit((c) => (c.notifications.webhookUrl = new Function(`return '${WEBHOOK_URL}';`))), /notifications\.webhookUrl: .*/],
