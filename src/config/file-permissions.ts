@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, realpathSync, type Stats } from 'node:fs';
 import { join, parse, sep } from 'node:path';
 
 /**
@@ -26,7 +26,7 @@ function chainProblem(file: string, uid: number): string | undefined {
   for (const [index, entry] of entries.entries()) {
     const stats = lstatSync(entry);
     const isFile = index === entries.length - 1;
-    if (stats.uid !== uid && stats.uid !== 0) {
+    if (stats.uid !== uid && stats.uid !== 0 && !(isFile && onReadOnlyMount(entry))) {
       return `${describe(entry, file)} is owned by uid ${stats.uid}, not by this user (uid ${uid}) or root; fix: chown ${uid} ${entry}, or move the config somewhere only you can write`;
     }
     if (stats.isSymbolicLink()) continue; // A symlink's own mode means nothing; its target is checked on the real path.
@@ -40,6 +40,19 @@ function chainProblem(file: string, uid: number): string | undefined {
     return `${describe(entry, file)} is writable by others (mode ${octal(stats)}), so they could run code as this user; fix: chmod go-w ${entry}${isFile ? '' : ', or move the config to a directory only you can write'}`;
   }
   return undefined;
+}
+
+/**
+ * A file no one can write here: a read-only mount, such as a container's `-v config:/etc/…:ro`, where the
+ * file keeps the uid of the host user who wrote it. Its mode bits are still checked.
+ */
+function onReadOnlyMount(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 /** `/`, `/etc`, `/etc/certkeeper`, `/etc/certkeeper/renewal.config.ts` for an absolute path. */
