@@ -185,7 +185,7 @@ async function checkCertificateArn(spec: CertificateSpec, arn: string, region: s
   }
   // ACM's re-import rules (see reimportProblems in agent/renew-certificate.ts): same key algorithm, no usage dropped.
   const problems: string[] = [];
-  if (found.facts.keyType !== spec.keyType) problems.push(`it holds a ${found.facts.keyType} key and the renewal orders ${spec.keyType} (ACM keeps the key algorithm of a certificate)`);
+  if (found.facts.keyType !== spec.keyType) problems.push(`its key is ${found.facts.keyType} and the renewal orders ${spec.keyType} (ACM keeps the key algorithm of a certificate)`);
   const removed = usagesRemoved(found.facts.usages, orderedUsages(spec.keyType), spec.keyType.startsWith('ecdsa'));
   if (removed.length > 0) problems.push(`the new certificate would drop ${removed.join(', ')}`);
   if (problems.length > 0) {

@@ -141,7 +141,8 @@ describe('preflight before an order', () => {
     }
     // Asked as the caller STS names, with the context the conditions test (the tags certkeeper sets).
     const importCall = simulated.map((call) => new URLSearchParams(call.text)).find((form) => [...form.values()].includes('acm:ImportCertificate'))!;
-    expect(importCall.get('PolicySourceArn')).toMatch(/^arn:aws:iam::\d{12}:/);
+    // (moto's GetCallerIdentity names its default user arn:aws:sts::ACCOUNT:user/moto; not an assumed role, so asked as it is.)
+    expect(importCall.get('PolicySourceArn')).toBe(`arn:aws:sts::${ACCOUNT}:user/moto`);
     expect([...importCall.values()]).toContain('aws:RequestTag/certkeeper:name');
 
     // Not allowed to simulate at all: said once, and the renewal goes on (one order).
@@ -157,7 +158,13 @@ describe('preflight before an order', () => {
 
   it('doctor prints the checklist (text and --json) with exit 0 when all pass, 1 otherwise, 2 for an unknown name; status and plan give the problems as reasons; nothing is ordered', async () => {
     const path = writeConfig(rel, 'doctor.config.mjs', {
-      certificates: [certificate('doc-good', { listeners: [{ arn: good.listenerArn, mode: 'sni' }] }), certificate('doc-bad', { listeners: [{ arn: missingListenerArn() }] })],
+      certificates: [
+        certificate('doc-good', { listeners: [{ arn: good.listenerArn, mode: 'sni' }] }),
+        certificate('doc-bad', { listeners: [{ arn: missingListenerArn() }] }),
+        // The listener's placeholder is ECDSA P-256: ACM would refuse to re-import an RSA certificate into it.
+        { ...certificate('doc-keytype', { certificateArn: good.placeholderCertificateArn }), keyType: 'rsa-2048' },
+        certificate('doc-reimport', { certificateArn: good.placeholderCertificateArn }),
+      ],
     });
     const before = orders();
     const all = await runCli(['doctor', '--config', path], rel.env);
@@ -167,13 +174,18 @@ describe('preflight before an order', () => {
     expect(lines).toContain('doc-bad: 1 check failed, a renewal would stop before its order');
     expect(lines).toContain(`  ✗ listener: listener ${missingListenerArn()} not found in us-east-1 (fix: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer)`);
     expect(lines).toContain(`  ✓ listener: listener ${good.listenerArn} exists in us-east-1 and is HTTPS on port 443`);
-    expect(lines.filter((line) => line.startsWith('  ✓ ca: the CA at '))).toHaveLength(2);
+    expect(lines).toContain(
+      `  ✗ certificateArn: ACM certificate ${good.placeholderCertificateArn} cannot be re-imported: its key is ecdsa-p256 and the renewal orders rsa-2048 (ACM keeps the key algorithm of a certificate) (fix: set certificates[2].keyType to match it ("ecdsa-p256"), or remove certificates[2].acm[0].certificateArn to import a new certificate)`,
+    );
+    expect(lines).toContain(`  ✓ certificateArn: ACM certificate ${good.placeholderCertificateArn} exists in us-east-1 and can be re-imported (ecdsa-p256)`);
+    expect(lines).toContain('doc-reimport: ready to renew');
+    expect(lines.filter((line) => line.startsWith('  ✓ ca: the CA at '))).toHaveLength(4);
     expect(lines.filter((line) => line.startsWith('  ✓ zone: _acme-challenge.doc-good.preflight.example goes in hosted zone '))).toHaveLength(1);
 
     const json = await runCli(['doctor', '--json', '--config', path], rel.env);
     expect(json.code).toBe(1);
     const results = JSON.parse(json.stdout) as { name: string; checks: { check: string; ok: boolean; detail: string; fix?: string }[] }[];
-    expect(results.map((result) => result.name)).toEqual(['doc-good', 'doc-bad']);
+    expect(results.map((result) => result.name)).toEqual(['doc-good', 'doc-bad', 'doc-keytype', 'doc-reimport']);
     expect(results[0]!.checks.every((check) => check.ok && check.fix === undefined)).toBe(true);
     expect(results[0]!.checks.map((check) => check.check)).toEqual(['ca', 'zone', 'listener', 'iam']);
     expect(results[1]!.checks.filter((check) => !check.ok)).toEqual([{ check: 'listener', ok: false, detail: `listener ${missingListenerArn()} not found in us-east-1`, fix: expect.any(String) }]);
