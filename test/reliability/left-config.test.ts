@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAcmInUseBy, type AcmInUseByDouble } from '../stack/acm-in-use-by.js';
+import { startAwsCallRecorder } from '../stack/aws-call-recorder.js';
 import { awsFixtures, type AwsFixtures, type HttpsListener } from '../stack/aws-fixtures.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { writeConfigFile } from '../e2e/config-file.js';
@@ -88,8 +89,13 @@ describe('a certificate that leaves the config', () => {
     expect(under).toContain(`dropped  dropped.leftconfig.example  expires ${droppedNotAfter}  us-east-1  ${droppedArn}`);
     expect(under).toMatch(/used by: .*alb-dropped/);
 
-    const json = await runCli(['status', '--json', '--config', keptOnly], env);
+    // Read with the status pass's own listings (one ListCertificates, one GetResources, as without it);
+    // the one call it adds is a DescribeCertificate per certificate that left the config.
+    const recorder = await startAwsCallRecorder(inUseBy.endpoint);
+    const json = await runCli(['status', '--json', '--config', keptOnly], { ...env, AWS_ENDPOINT_URL: recorder.endpoint }).finally(() => recorder.stop());
     expect(json.code, json.stderr).toBe(0);
+    const count = (action: string) => recorder.calls.filter((call) => call.action === action).length;
+    expect([count('acm:ListCertificates'), count('tag:GetResources'), count('acm:DescribeCertificate')]).toEqual([1, 1, 1]);
     const rows = JSON.parse(json.stdout) as { name: string }[];
     expect(rows.map((row) => row.name)).toEqual(['kept']);
     expectDropped(eventsNamed(json.events, 'discovery.unmanaged_owned')[0]);
