@@ -44,8 +44,7 @@ export interface StatusRow {
 }
 
 /** What is deployed and what the agent would do now, read from AWS and the CA; renews nothing. */
-export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date()): Promise<StatusRow[]> {
-  const scope = ctx.forPass();
+export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date(), scope = ctx.forPass()): Promise<StatusRow[]> {
   const log = ctx.log.child({ command: 'status' });
   return mapWithConcurrency(selectCertificates(ctx.config.certificates, names), STATUS_CONCURRENCY, async (spec): Promise<StatusRow> => {
     const base = { name: spec.name, domains: spec.domains, lock: await lockOf(ctx, spec.name, now) };
