@@ -2,7 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AwsClients } from '../../src/aws/clients.js';
+import { Route53Accounts } from '../../src/dns/route53-accounts.js';
+import { Route53Solver } from '../../src/dns/route53-solver.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { deadlineSignal } from '../../src/util/deadline-signal.js';
 import { awsFixtures, type AwsFixtures } from '../stack/aws-fixtures.js';
 import { startRoute53Faithful, type Route53Faithful } from '../stack/route53-faithful.js';
 import { startStack, type Stack } from '../stack/stack.js';
@@ -139,5 +145,57 @@ describe('Route 53 shared with other tools', () => {
     const [failed] = eventsNamed(run.events, 'renewal.failed', 'refused-bad');
     expect(JSON.stringify(failed)).toMatch(/InvalidChangeBatch|Invalid Resource Record/);
     expect(await aws.listTxtRecords(zoneIds['refused.example']!)).toEqual([]);
+  });
+});
+
+describe('the solver on Route 53 shared with other tools (real modules against moto through the layer)', () => {
+  let restoreEnv: () => void;
+  const log = createLogger({ level: 'error', stream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+  const record = (zone: string, label: string) => [{ zoneId: zoneIds[zone]!, zoneName: zone, name: `_acme-challenge.${label}.${zone}`, value: `${label}-value` }];
+  const changeCalls = () => faithful.calls.filter((call) => call.action === 'ChangeResourceRecordSets').length;
+
+  beforeAll(() => {
+    restoreEnv = stack.applyEnv();
+    process.env.AWS_ENDPOINT_URL_ROUTE_53 = faithful.url;
+  });
+  afterAll(() => {
+    delete process.env.AWS_ENDPOINT_URL_ROUTE_53;
+    restoreEnv();
+  });
+
+  it('a change refused on all of the old 10 attempts is retried while its renewal has time, and succeeds', async () => {
+    const clients = new AwsClients('us-east-1');
+    const solver = new Route53Solver(new Route53Accounts(clients, 5), { pollIntervalMs: 200 });
+    try {
+      faithful.configure({ priorRequestNotComplete: 10 });
+      const before = changeCalls();
+      await solver.present(record('busy.example', 'patient'), log, deadlineSignal(120_000));
+      expect(changeCalls() - before).toBe(11);
+      await solver.cleanup(record('busy.example', 'patient'), log);
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  it('before an order, a renewal waits while Route 53 refuses a change in its zone, and goes on once the change is accepted', async () => {
+    const clients = new AwsClients('us-east-1');
+    const solver = new Route53Solver(new Route53Accounts(clients, 5), { pollIntervalMs: 200 });
+    try {
+      faithful.configure({ priorRequestNotComplete: 4 });
+      const before = changeCalls();
+      const presented = solver.present(record('second.example', 'first'), log, deadlineSignal(120_000));
+      // The zone's change was refused and is being tried again: Route 53 is refusing the zone now.
+      while (changeCalls() - before < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      const zone = { id: zoneIds['second.example']!, name: 'second.example' };
+      await solver.untilZonesAccept([zone], deadlineSignal(120_000));
+      // It went on only once the change got through: four refusals, then the accepted one.
+      expect(changeCalls() - before).toBe(5);
+      await presented;
+      // A zone nobody is being refused in: at once.
+      await solver.untilZonesAccept([{ id: zoneIds['busy.example']!, name: 'busy.example' }]);
+      await solver.cleanup(record('second.example', 'first'), log);
+    } finally {
+      clients.destroy();
+    }
   });
 });
