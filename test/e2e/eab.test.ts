@@ -36,7 +36,7 @@ describe('external account binding', () => {
   it('without a binding the CA refuses the account, and the error says why', async () => {
     const run = await runCli(['renew', '--config', config('unbound')], stack.env);
     expect(run.code).toBe(1);
-    expect(eventsNamed(run.events, 'renewal.failed')[0]!.error).toMatch(/^the CA requires External Account Binding: set acme\.eab \{ kid, hmacKey \}/);
+    expect(eventsNamed(run.events, 'renewal.failed')[0]!.error).toMatch(/the CA requires External Account Binding: set acme\.eab \{ kid, hmacKey \}/);
   });
 
   it('with acme.eab the account is bound and the certificate issued', async () => {
