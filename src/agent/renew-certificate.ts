@@ -15,6 +15,7 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
 import { renewalDeadlineMs } from './deadlines.js';
+import { keptToDeploy } from './kept-issued.js';
 
 export interface Deployment {
   region: string;
@@ -95,19 +96,30 @@ async function renewWithin(
       problems,
       sharing,
     });
-  onStep('registering the ACME account');
-  const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
-  const answersBefore = problems.length;
   let issued: IssuedCertificate;
-  try {
-    issued = await issue(client);
-  } catch (error) {
-    // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
-    // again and renew once more, in this pass, rather than fail every renewal until a restart.
-    if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
-    log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
-    onStep('registering the ACME account again');
-    issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
+  // What an interrupted run had issued is deployed instead of ordering again, when it still fits.
+  const kept = keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
+  if (kept) {
+    issued = kept.issued;
+    // This renewal joins no Route 53 change of its pass.
+    sharing.arrived();
+    log.info('renewal.resumed_issued', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl, keptAt: kept.keptAt });
+  } else {
+    onStep('registering the ACME account');
+    const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
+    const answersBefore = problems.length;
+    try {
+      issued = await issue(client);
+    } catch (error) {
+      // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
+      // again and renew once more, in this pass, rather than fail every renewal until a restart.
+      if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
+      log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
+      onStep('registering the ACME account again');
+      issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
+    }
+    // Kept (0600 in stateDir) before anything else can fail: a crash or an error from here on costs no new order.
+    ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
   }
   signal.throwIfAborted();
 
@@ -141,6 +153,8 @@ async function renewWithin(
   signal.throwIfAborted();
   onStep('waiting until the new certificate is served');
   await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
+  // Deployed and verified: the key is in ACM, the local copy goes.
+  ctx.issued.discard(spec.name);
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
  * check only what the code relies on, so a document a newer or older version wrote is never thrown away
  * for a detail.
  */
-export type DocumentKind = 'cert' | 'ratelimits' | 'journal' | 'account' | 'notices' | 'facts' | 'lock';
+export type DocumentKind = 'cert' | 'ratelimits' | 'journal' | 'account' | 'notices' | 'facts' | 'lock' | 'issued';
 
 const isoTime = z.string();
 
@@ -64,13 +64,24 @@ const facts = z.looseObject({
   facts: z.looseObject({ notBefore: isoTime, notAfter: isoTime }),
 });
 
+/** An issued certificate kept until it is deployed (stateDir only: it holds a private key). */
+const issued = z.looseObject({
+  certificate: z.string(),
+  directoryUrl: z.string(),
+  leafPem: z.string(),
+  chainPem: z.string(),
+  privateKeyPem: z.string(),
+  orderUrl: z.string(),
+  keptAt: isoTime,
+});
+
 /** A lock file: { holder, since, heartbeatAt, expiresAt }, or the older { pid, since, holder? } (no heartbeat). */
 export const lockShape = z.union([
   z.looseObject({ holder: holderShape, since: isoTime, heartbeatAt: isoTime, expiresAt: isoTime }),
   z.looseObject({ pid: z.number().int(), since: isoTime, holder: holderShape.optional() }),
 ]);
 
-const SHAPES: Record<DocumentKind, z.ZodType> = { cert: certificateRecord, ratelimits: rateLimitLedger, journal: journalEntry, account, notices, facts, lock: lockShape };
+const SHAPES: Record<DocumentKind, z.ZodType> = { cert: certificateRecord, ratelimits: rateLimitLedger, journal: journalEntry, account, notices, facts, lock: lockShape, issued };
 
 /** Why a document is damaged, or undefined when it fits its kind. Never quotes the document (it may hold a key). */
 export function shapeProblem(kind: DocumentKind, value: unknown): string | undefined {
@@ -89,7 +100,8 @@ export function describeParseError(error: unknown): string {
 /** The kind of a store key (`cert#NAME` → cert). */
 export function kindOfKey(key: string): DocumentKind | undefined {
   const kind = key.split('#')[0];
-  return kind && kind in SHAPES && kind !== 'lock' ? (kind as DocumentKind) : undefined;
+  // Locks and kept issued certificates are files in stateDir, never store keys.
+  return kind && kind in SHAPES && kind !== 'lock' && kind !== 'issued' ? (kind as DocumentKind) : undefined;
 }
 
 function describeKind(kind: DocumentKind): string {
@@ -101,6 +113,7 @@ function describeKind(kind: DocumentKind): string {
     notices: 'a notices document',
     facts: 'cached ACM certificate facts',
     lock: 'a lock',
+    issued: 'a kept issued certificate',
   };
   return names[kind];
 }
