@@ -104,8 +104,8 @@ describe('an issued certificate is never thrown away', () => {
     // No --force: the kept certificate alone makes it due.
     const ordersBefore = newOrders();
     const next = await runCli(['renew', '--config', path], rel.env);
-    await expectServed(next, issued);
     expect(newOrders() - ordersBefore, 'newOrder calls of the next run').toBe(0);
+    await expectServed(next, issued);
     expect(eventsNamed(next.events, 'renewal.decided', NAME)[0]).toMatchObject({ action: 'renew' });
     expect(eventsNamed(next.events, 'renewal.decided', NAME)[0]!.checks).toContain('IssuedNotDeployed');
     expect(eventsNamed(next.events, 'renewal.resumed_issued')).toMatchObject([{ serial: issued }]);
