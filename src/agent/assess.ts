@@ -65,7 +65,7 @@ export async function assessCertificate(
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, record, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
   // Only the renewal, under the lease, deletes a kept certificate it cannot use; one in ACM everywhere goes at any look.
-  const kept = keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
+  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
   const issued = kept && { serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter };
   const decision = decide({
     desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },

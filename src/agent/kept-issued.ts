@@ -40,21 +40,21 @@ export function judgeKept(
  * The kept certificate to deploy instead of ordering, if there is one that may be. One already in ACM
  * everywhere is deleted (`renewal.issued_discarded`) whoever looks; one that may not be deployed is
  * deleted with its reason only by the renewal (`discardUnusable`), which holds the certificate's lease.
- * The kept file cannot be read or deleted: said, and the renewal orders as it would have.
+ * A kept certificate that cannot be read or deleted is said (`renewal.issued_store_failed`), and the renewal orders as it would have.
  */
-export function keptToDeploy(
+export async function keptToDeploy(
   spec: CertificateSpec,
   observed: ObservedRegion[],
   issued: IssuedCertificates,
   directoryUrl: string,
   log: AuditLogger,
   options: { discardUnusable: boolean; now?: Date },
-): KeptIssued | undefined {
+): Promise<KeptIssued | undefined> {
   let kept: KeptIssued | undefined;
   try {
-    kept = issued.read(spec.name);
+    kept = await issued.read(spec.name);
   } catch (error) {
-    log.error('renewal.issued_unreadable', { error: describeError(error) });
+    log.error('renewal.issued_store_failed', { action: 'read', where: issued.where(spec.name), error: describeError(error) });
     return undefined;
   }
   if (!kept) return undefined;
@@ -62,9 +62,9 @@ export function keptToDeploy(
   if (judged.verdict === 'deploy') return kept;
   if (judged.verdict === 'unusable' && !options.discardUnusable) return undefined;
   try {
-    issued.discard(spec.name);
+    await issued.discard(spec.name);
   } catch (error) {
-    log.error('renewal.issued_unreadable', { error: describeError(error) });
+    log.error('renewal.issued_store_failed', { action: 'delete', where: issued.where(spec.name), error: describeError(error) });
   }
   log.info('renewal.issued_discarded', {
     serial: kept.issued.facts.serial,

@@ -98,7 +98,7 @@ async function renewWithin(
     });
   let issued: IssuedCertificate;
   // What an interrupted run had issued is deployed instead of ordering again, when it still fits.
-  const kept = keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
+  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
   if (kept) {
     issued = kept.issued;
     // This renewal joins no Route 53 change of its pass.
@@ -118,8 +118,11 @@ async function renewWithin(
       onStep('registering the ACME account again');
       issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
     }
-    // Kept (0600 in stateDir) before anything else can fail: a crash or an error from here on costs no new order.
-    ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
+    // Kept (0600 in stateDir, or the key where the account key is) before anything else can fail: a crash or an
+    // error from here on costs no new order. Not kept, it is still deployed now.
+    await ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId }).catch((error: unknown) => {
+      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
+    });
   }
   signal.throwIfAborted();
 
@@ -153,8 +156,10 @@ async function renewWithin(
   signal.throwIfAborted();
   onStep('waiting until the new certificate is served');
   await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
-  // Deployed and verified: the key is in ACM, the local copy goes.
-  ctx.issued.discard(spec.name);
+  // Deployed and verified: the key is in ACM, the kept copy goes (or, failing that, at the next look).
+  await ctx.issued.discard(spec.name).catch((error: unknown) => {
+    log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.issued.where(spec.name), error: describeError(error) });
+  });
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 

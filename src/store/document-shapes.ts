@@ -64,13 +64,13 @@ const facts = z.looseObject({
   facts: z.looseObject({ notBefore: isoTime, notAfter: isoTime }),
 });
 
-/** An issued certificate kept until it is deployed (stateDir only: it holds a private key). */
+/** An issued certificate kept until it is deployed; its key is here only in stateDir (else in the secret store). */
 const issued = z.looseObject({
   certificate: z.string(),
   directoryUrl: z.string(),
   leafPem: z.string(),
   chainPem: z.string(),
-  privateKeyPem: z.string(),
+  privateKeyPem: z.string().optional(),
   orderUrl: z.string(),
   keptAt: isoTime,
 });
@@ -100,8 +100,7 @@ export function describeParseError(error: unknown): string {
 /** The kind of a store key (`cert#NAME` → cert). */
 export function kindOfKey(key: string): DocumentKind | undefined {
   const kind = key.split('#')[0];
-  // Locks and kept issued certificates are files in stateDir, never store keys.
-  return kind && kind in SHAPES && kind !== 'lock' && kind !== 'issued' ? (kind as DocumentKind) : undefined;
+  return kind && kind in SHAPES && kind !== 'lock' ? (kind as DocumentKind) : undefined;
 }
 
 function describeKind(kind: DocumentKind): string {

@@ -1,6 +1,9 @@
 import type { IssuedCertificate } from '../acme/issuer.js';
 import { readCertificate } from '../pki/certificate.js';
+import { join } from 'node:path';
 import { FileStore } from './file-store.js';
+import type { KeptKeySecrets } from './kept-key-secrets.js';
+import type { StateStore } from './state-store.js';
 
 /**
  * A certificate the CA issued that is not deployed yet, with its private key: what a crash between
@@ -13,7 +16,7 @@ export interface KeptIssuedDocument {
   directoryUrl: string;
   leafPem: string;
   chainPem: string;
-  /** PEM; only in this 0600 file, like the ACME account key, never in a log line or the shared store. */
+  /** PEM; only in the 0600 file (or, without it, in the account key's secret store), never in a log line or DynamoDB. */
   privateKeyPem: string;
   orderUrl: string;
   /** For people looking at the file; the certificate itself is the truth (`read` re-derives its facts). */
@@ -30,20 +33,33 @@ export interface KeptIssued {
 }
 
 /**
- * Where issued certificates wait until they are deployed: `stateDir/issued/NAME.json`, a 0600 file in a
- * 0700 directory, written atomically and durably, exactly as the ACME account key is kept. Always in
- * stateDir, also with the DynamoDB store: a private key never goes to DynamoDB. A damaged file is moved
- * aside (`store.file.corrupt`) and read as absent: the renewal then orders as it would have anyway.
+ * Where issued certificates wait until they are deployed, their key protected exactly as the ACME account key:
+ * - by default the whole document, key included, in `stateDir/issued/NAME.json`: a 0600 file in a 0700
+ *   directory, written atomically and durably, whatever the store (a private key never goes to DynamoDB);
+ * - with `acme.accountKey` in Secrets Manager or SSM, the key goes there (see kept-key-secrets.ts) and the
+ *   rest, public, to the store (`issued#NAME`: the file store's same file, or the DynamoDB table), so agents
+ *   without a shared disk deploy what another issued.
+ * A damaged document is moved aside (`store.file.corrupt`) and read as absent: the renewal then orders as it
+ * would have anyway.
  */
 export class IssuedCertificates {
   private readonly files: FileStore;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly store?: StateStore,
+    private readonly secrets?: KeptKeySecrets,
+  ) {
     this.files = new FileStore(stateDir);
   }
 
-  keep(name: string, issued: IssuedCertificate, context: { directoryUrl: string; runId: string }): void {
-    const document: KeptIssuedDocument = {
+  /** Where a certificate's kept key is, for people (never the key). */
+  where(name: string): string {
+    return this.secrets && this.store ? this.secrets.where(name) : join(this.files.dir, pathOf(name));
+  }
+
+  async keep(name: string, issued: IssuedCertificate, context: { directoryUrl: string; runId: string }): Promise<void> {
+    const { privateKeyPem, ...rest } = {
       certificate: name,
       directoryUrl: context.directoryUrl,
       leafPem: issued.leafPem,
@@ -54,27 +70,42 @@ export class IssuedCertificates {
       notAfter: issued.facts.notAfter.toISOString(),
       keptAt: new Date().toISOString(),
       runId: context.runId,
-    };
-    this.files.write(pathOf(name), document);
+    } satisfies KeptIssuedDocument;
+    if (this.secrets && this.store) {
+      // The key first: a document without its key is discarded at the next read, a key without its document never read.
+      await this.secrets.put(name, privateKeyPem);
+      await this.store.put<Omit<KeptIssuedDocument, 'privateKeyPem'>>(`issued#${name}`, rest);
+      return;
+    }
+    this.files.write(pathOf(name), { ...rest, privateKeyPem });
   }
 
-  /** The kept certificate, or undefined when there is none (or its file was damaged and moved aside). */
-  read(name: string): KeptIssued | undefined {
-    const document = this.files.read<KeptIssuedDocument>(pathOf(name));
+  /** The kept certificate, or undefined when there is none (or its document was damaged and moved aside). */
+  async read(name: string): Promise<KeptIssued | undefined> {
+    const remote = this.secrets && this.store;
+    const document = remote ? await this.store!.get<Partial<KeptIssuedDocument>>(`issued#${name}`) : this.files.read<Partial<KeptIssuedDocument>>(pathOf(name));
     if (!document) return undefined;
+    const privateKeyPem = remote ? await this.secrets!.get(name) : document.privateKeyPem;
     let facts;
     try {
-      facts = readCertificate(document.leafPem);
+      if (!privateKeyPem) throw new Error('no private key');
+      facts = readCertificate(document.leafPem!);
     } catch {
-      // Fits the shape but holds no certificate: as damaged as an unparsable file, and as useless.
-      this.discard(name);
+      // Fits the shape but holds no certificate, or its key is gone: useless, and never to be deployed.
+      await this.discard(name);
       return undefined;
     }
-    const issued: IssuedCertificate = { leafPem: document.leafPem, chainPem: document.chainPem, privateKeyPem: document.privateKeyPem, facts, orderUrl: document.orderUrl };
-    return { issued, directoryUrl: document.directoryUrl, keptAt: document.keptAt };
+    const issued: IssuedCertificate = { leafPem: document.leafPem!, chainPem: document.chainPem!, privateKeyPem, facts, orderUrl: document.orderUrl! };
+    return { issued, directoryUrl: document.directoryUrl!, keptAt: document.keptAt! };
   }
 
-  discard(name: string): void {
+  async discard(name: string): Promise<void> {
+    if (this.secrets && this.store) {
+      // The key first: a crash in between leaves a document that the next read discards.
+      await this.secrets.delete(name);
+      await this.store.delete(`issued#${name}`);
+      return;
+    }
     this.files.remove(pathOf(name));
   }
 }

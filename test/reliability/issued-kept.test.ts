@@ -1,8 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsNamed, runCli, watchCli, type CliResult } from './output-log.js';
 import type { ProxiedCall } from './fault-proxy.js';
+import { createStoreTable } from '../stack/dynamodb-table.js';
 import { servedListener, servedSerial, startReliabilityStack, taggedCertificates, writeConfig, type ReliabilityStack, type ServedListener } from './harness.js';
 
 /**
@@ -127,5 +130,94 @@ describe('an issued certificate is never thrown away', () => {
     expect(renewed).not.toBe(issued);
     await expectServed(next, renewed);
     expect(existsSync(keptFile())).toBe(false);
+  });
+});
+
+describe('with the DynamoDB store and the account key in Secrets Manager', () => {
+  const TABLE = 'certkeeper-kept';
+  const SECRET = 'certkeeper/kept-account-key';
+  const SHARED = 'kept-shared';
+  const SHARED_DOMAIN = 'shared.kept.example';
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  let listener: ServedListener;
+
+  beforeAll(async () => {
+    await createStoreTable(rel.stack.motoEndpoint, TABLE);
+    listener = await servedListener(rel, 'alb-kept-shared');
+  });
+  afterAll(() => listener?.serving.stop());
+
+  /** One agent: the shared table and secret, a stateDir of its own (as another machine has). */
+  function agent(id: string): { path: string; stateDir: string } {
+    const dir = join(rel.workDir, `${id}-state`);
+    const path = writeConfig(rel, `${id}.config.mjs`, {
+      stateDir: dir,
+      store: { type: 'dynamodb', tableName: TABLE },
+      acme: { accountKey: { secretsManager: { secretId: SECRET } } },
+      certificates: [
+        {
+          name: SHARED,
+          domains: [SHARED_DOMAIN],
+          keyType: 'ecdsa-p256',
+          acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }],
+          verify: [{ host: '127.0.0.1', port: listener.serving.port, sni: SHARED_DOMAIN }],
+          verifyTimeoutSeconds: 60,
+        },
+      ],
+    });
+    return { path, stateDir: dir };
+  }
+
+  async function table(): Promise<Record<string, unknown>[]> {
+    const client = new DynamoDBClient({ endpoint: rel.stack.motoEndpoint, region: 'us-east-1', credentials });
+    try {
+      return (await client.send(new ScanCommand({ TableName: TABLE, ConsistentRead: true }))).Items ?? [];
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async function keptSecret(): Promise<string | undefined> {
+    const client = new SecretsManagerClient({ endpoint: rel.stack.motoEndpoint, region: 'us-east-1', credentials });
+    try {
+      return (await client.send(new GetSecretValueCommand({ SecretId: `${SECRET}/issued/${SHARED}` }))).SecretString;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('an agent killed after finalize: the key waits in Secrets Manager (never in the table), another agent deploys it with zero new orders', async () => {
+    const first = agent('agent-a');
+    rel.awsProxy.add({ match: (call) => call.action === 'ImportCertificate', fault: { hold: true }, times: 1 });
+    const crashed = watchCli(['renew', '--config', first.path], rel.env);
+    await crashed.waitFor('acme.order.finalized', 1, 120_000);
+    await rel.awsProxy.held('ImportCertificate', 120_000);
+    crashed.child.kill('SIGKILL');
+    await crashed.done;
+    rel.awsProxy.dropHeld();
+    const issued = eventsNamed(crashed.events, 'acme.order.finalized')[0]!.serial as string;
+
+    expect(await keptSecret()).toContain('PRIVATE KEY');
+    const items = JSON.stringify(await table());
+    expect(items).toContain(`issued#${SHARED}`);
+    expect(items).not.toContain('PRIVATE KEY');
+    expect(existsSync(join(first.stateDir, 'issued')) ? readdirSync(join(first.stateDir, 'issued')) : [], 'nothing kept in the stateDir').toEqual([]);
+
+    // Two minutes pass: the dead agent's lease is aged instead of waited out.
+    const client = new DynamoDBClient({ endpoint: rel.stack.motoEndpoint, region: 'us-east-1', credentials });
+    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: { pk: { S: `lease#${SHARED}` } }, UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } } }));
+    client.destroy();
+
+    const ordersBefore = newOrders();
+    const next = await runCli(['renew', '--config', agent('agent-b').path], rel.env);
+    expect(next.code, next.stderr).toBe(0);
+    expect(newOrders() - ordersBefore, 'newOrder calls of the other agent').toBe(0);
+    expect(eventsNamed(next.events, 'renewal.resumed_issued', SHARED)).toMatchObject([{ serial: issued }]);
+    expect(await servedSerial(listener.serving.port, SHARED_DOMAIN)).toBe(issued.toUpperCase().replace(/^0+/, ''));
+    expect(await keptSecret()).toBeUndefined();
+    expect(JSON.stringify(await table())).not.toContain(`issued#${SHARED}`);
   });
 });

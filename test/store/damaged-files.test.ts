@@ -98,7 +98,7 @@ const KINDS: Kind[] = [
     write: async (store) => {
       const { certificatePem, privateKeyPem } = await selfSignedCertificate('wild1.test');
       const issued = { leafPem: certificatePem, chainPem: '', privateKeyPem, facts: readCertificate(certificatePem), orderUrl: 'https://ca.test/order/1' };
-      new IssuedCertificates(store.files.dir).keep('wild1', issued, { directoryUrl: 'https://ca.test/dir', runId: 'r' });
+      await new IssuedCertificates(store.files.dir).keep('wild1', issued, { directoryUrl: 'https://ca.test/dir', runId: 'r' });
     },
     read: async (store) => new IssuedCertificates(store.files.dir).read('wild1'),
     wrongShape: '{ "certificate": "wild1", "leafPem": 5, "keptAt": "2026-01-01T00:00:00.000Z" }',

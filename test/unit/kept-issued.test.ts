@@ -56,20 +56,20 @@ describe('judgeKept', () => {
 });
 
 describe('the kept file', () => {
-  it('is 0600 in a 0700 directory; an unusable one is deleted with its reason only when the renewal asks', () => {
+  it('is 0600 in a 0700 directory; an unusable one is deleted with its reason only when the renewal asks', async () => {
     const dir = join(root, 'state');
     const issued = new IssuedCertificates(dir);
-    issued.keep('web', kept.issued, { directoryUrl: DIRECTORY, runId: 'run-1' });
+    await issued.keep('web', kept.issued, { directoryUrl: DIRECTORY, runId: 'run-1' });
     expect(statSync(join(dir, 'issued', 'web.json')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'issued')).mode & 0o777).toBe(0o700);
-    expect(issued.read('web')?.issued.facts.serial).toBe(kept.issued.facts.serial);
+    expect((await issued.read('web'))?.issued.facts.serial).toBe(kept.issued.facts.serial);
 
     const log = recordingLogger();
     const narrower = { ...spec, domains: ['www.example.com'] } as never;
     // A look (status, the first look of a pass) keeps it: only the renewal, under the lease, deletes it.
-    expect(keptToDeploy(narrower, [], issued, DIRECTORY, log, { discardUnusable: false })).toBeUndefined();
+    expect(await keptToDeploy(narrower, [], issued, DIRECTORY, log, { discardUnusable: false })).toBeUndefined();
     expect(readdirSync(join(dir, 'issued'))).toEqual(['web.json']);
-    expect(keptToDeploy(narrower, [], issued, DIRECTORY, log, { discardUnusable: true })).toBeUndefined();
+    expect(await keptToDeploy(narrower, [], issued, DIRECTORY, log, { discardUnusable: true })).toBeUndefined();
     expect(readdirSync(join(dir, 'issued'))).toEqual([]);
     expect(log.events).toEqual([
       { level: 'info', event: 'renewal.issued_discarded', serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter.toISOString(), keptAt: expect.any(String), why: expect.stringContaining('are not the configured ones') },
@@ -77,12 +77,12 @@ describe('the kept file', () => {
     expect(JSON.stringify(log.events)).not.toContain('PRIVATE KEY');
   });
 
-  it('is deleted at any look once it is in ACM in every region', () => {
+  it('is deleted at any look once it is in ACM in every region', async () => {
     const dir = join(root, 'deployed');
     const issued = new IssuedCertificates(dir);
-    issued.keep('web', kept.issued, { directoryUrl: DIRECTORY, runId: 'run-1' });
+    await issued.keep('web', kept.issued, { directoryUrl: DIRECTORY, runId: 'run-1' });
     const log = recordingLogger();
-    expect(keptToDeploy(spec as never, [region('us-east-1', kept.issued), region('eu-west-1', kept.issued)], issued, DIRECTORY, log, { discardUnusable: false })).toBeUndefined();
+    expect(await keptToDeploy(spec as never, [region('us-east-1', kept.issued), region('eu-west-1', kept.issued)], issued, DIRECTORY, log, { discardUnusable: false })).toBeUndefined();
     expect(readdirSync(join(dir, 'issued'))).toEqual([]);
     expect(log.events[0]).toMatchObject({ event: 'renewal.issued_discarded', why: 'it is in ACM in every configured region (ACM holds its key)' });
   });
