@@ -43,19 +43,23 @@ export interface KeptIssued {
  * would have anyway.
  */
 export class IssuedCertificates {
-  private readonly files: FileStore;
+  private filesInStateDir?: FileStore;
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     private readonly store?: StateStore,
     private readonly secrets?: KeptKeySecrets,
-  ) {
-    this.files = new FileStore(stateDir);
-  }
+  ) {}
 
   /** Where a certificate's kept key is, for people (never the key). */
   where(name: string): string {
-    return this.secrets && this.store ? this.secrets.where(name) : join(this.files.dir, pathOf(name));
+    return this.secrets && this.store ? this.secrets.where(name) : join(this.stateDir, pathOf(name));
+  }
+
+  /** stateDir, made (0700) only when something is kept there: with the key elsewhere, it is never needed. */
+  private get files(): FileStore {
+    this.filesInStateDir ??= new FileStore(this.stateDir);
+    return this.filesInStateDir;
   }
 
   async keep(name: string, issued: IssuedCertificate, context: { directoryUrl: string; runId: string }): Promise<void> {
