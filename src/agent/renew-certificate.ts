@@ -79,6 +79,16 @@ async function renewWithin(
   onStep: (step: string) => void,
 ): Promise<Renewed> {
   const { observation } = assessment;
+  // Kept (0600 in stateDir, or the key where the account key is) as soon as the CA has issued: a crash or an
+  // error from then on costs no new order. Not kept, it is still deployed now.
+  const keep = async (issued: IssuedCertificate) => {
+    try {
+      await ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
+      log.info('renewal.issued_kept', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), where: ctx.issued.where(spec.name) });
+    } catch (error) {
+      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
+    }
+  };
   const issue = async (client: acme.Client) =>
     issueCertificate(spec, {
       client,
@@ -95,6 +105,7 @@ async function renewWithin(
       rateLimits: ctx.rateLimits,
       problems,
       sharing,
+      onIssued: keep,
     });
   let issued: IssuedCertificate;
   // What an interrupted run had issued is deployed instead of ordering again, when it still fits.
@@ -118,11 +129,6 @@ async function renewWithin(
       onStep('registering the ACME account again');
       issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
     }
-    // Kept (0600 in stateDir, or the key where the account key is) before anything else can fail: a crash or an
-    // error from here on costs no new order. Not kept, it is still deployed now.
-    await ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId }).catch((error: unknown) => {
-      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
-    });
   }
   signal.throwIfAborted();
 

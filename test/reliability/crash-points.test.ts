@@ -203,10 +203,12 @@ describe('crash at every step', () => {
     const nextStartedAt = Date.now();
     const next = await runCli([...RENEW, path], rel.env);
     await expectConverged(next, keyType);
-    // At most one order more than an uninterrupted renewal, and none once the CA has issued.
+    // At most one order more than an uninterrupted renewal, and none once the CA has issued (during the
+    // challenge clean-up, finalize runs alongside: whether it got that far is in the killed run's events).
+    const orders = eventsNamed(killedRun, 'renewal.issued_kept').length > 0 ? 0 : point.next.orders;
     expect(eventsNamed(next.events, 'renewal.decided', NAME)[0]).toMatchObject({ action: point.next.action });
-    expect(eventsNamed(next.events, 'acme.order.created')).toHaveLength(point.next.orders);
-    expect(rel.acme.calls.filter((call) => call.action === 'order-plz' && call.at >= nextStartedAt), 'newOrder calls at Pebble').toHaveLength(point.next.orders);
+    expect(eventsNamed(next.events, 'acme.order.created')).toHaveLength(orders);
+    expect(rel.acme.calls.filter((call) => call.action === 'order-plz' && call.at >= nextStartedAt), 'newOrder calls at Pebble').toHaveLength(orders);
     // Deployed and verified: no kept certificate (nor its key) is left behind.
     expect(existsSync(join(rel.workDir, 'state', 'issued', `${NAME}.json`))).toBe(false);
     expect(violations).toEqual([]);
