@@ -5,6 +5,7 @@ import { FileStore } from '../store/file-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { remoteAccountKey } from './account-key.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { expectCaAnswer } from './ca-answer-check.js';
 import { collectCaProblems } from './ca-http.js';
 
 /** With 60 % of nonces rejected, 20 retries leave one signed request in 40,000 failing (0.6^21). */
@@ -68,6 +69,7 @@ export async function openAccount(
     accountKey = stored.accountKey!;
     saveAccount = async (account) => files.write(path, { ...account, accountKey });
   }
+  expectCaAnswer(config.acme.directoryUrl, 'directory');
   const client = new acme.Client({
     directoryUrl: config.acme.directoryUrl,
     accountKey,

@@ -4,6 +4,7 @@ import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import axios from 'axios';
+import { checkCaAnswer } from './ca-answer-check.js';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
 import { sleep } from '../util/sleep.js';
 
@@ -85,6 +86,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
+            checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers as Record<string, unknown>, data: answer.data });
             return answer;
           } catch (error) {
             const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
@@ -95,6 +97,8 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (!response && cancelled?.aborted) throw cancelled.reason;
             if (!response && timeout.aborted) throw new CaRequestTimeout((request.method ?? 'get').toUpperCase(), String(request.url), requestTimeoutMs / 1000);
             if (response) {
+              // Every answer arrives here (acme-client validates no status in axios): a 2xx is checked for its step first.
+              checkCaAnswer(request.method ?? 'get', String(request.url), response);
               if (response.status >= 400) {
                 recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
                 // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.

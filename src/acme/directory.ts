@@ -1,4 +1,5 @@
 import acme from 'acme-client';
+import { expectCaAnswer } from './ca-answer-check.js';
 
 /** The parts of the ACME directory certkeeper reads itself (acme-client handles the rest). */
 export interface AcmeDirectory {
@@ -13,6 +14,7 @@ const directories = new Map<string, Promise<AcmeDirectory>>();
 export function acmeDirectory(directoryUrl: string): Promise<AcmeDirectory> {
   let directory = directories.get(directoryUrl);
   if (!directory) {
+    expectCaAnswer(directoryUrl, 'directory');
     directory = acme.axios.get(directoryUrl, { validateStatus: (status) => status === 200 }).then(
       (response) => {
         const data = response.data as { renewalInfo?: unknown; meta?: { profiles?: unknown } };

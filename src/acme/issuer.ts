@@ -78,6 +78,9 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
     }
   }
   signal?.throwIfAborted();
+  // No order while Route 53 refuses a change in one of its zones (shared with other tools): wait it out first.
+  await ctx.solver.untilZonesAccept([...targetByBaseName.values()].map((target) => target.zone), signal);
+  signal?.throwIfAborted();
 
   const order = await createOrder(spec, ctx);
 

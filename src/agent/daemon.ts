@@ -6,6 +6,7 @@ import { settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
 import { runPassWithDeadline } from './pass-deadline.js';
 import { WakeUpPlan } from './wake-up-plan.js';
 import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
+import { findLeftConfig, leftConfigWhy } from '../observe/left-config.js';
 
 const DAY_MS = 86_400_000;
 
@@ -114,12 +115,23 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
   ctx.log.info('daemon.stopped', {});
 }
 
-/** Once a day: a warning for each ACM certificate outside the config that expires soon (nobody else renews it). */
+/**
+ * Once a day: a warning for each ACM certificate outside the config that expires soon (nobody else renews
+ * it), and for each certkeeper-tagged certificate the config no longer manages.
+ */
 async function warnAboutUnmanaged(ctx: AgentContext): Promise<void> {
   const { withinDays } = ctx.config.discovery;
   try {
     const found = await discoverUnmanaged((region) => ctx.aws.acm(region), discoveryRegions(ctx.config), withinDays, configuredArns(ctx.config));
     for (const entry of found) ctx.log.warn('discovery.expiring', { ...entry, why: `not managed by certkeeper and expires within ${withinDays} days` });
+  } catch (error) {
+    ctx.log.warn('discovery.failed', { error: describeError(error) });
+  }
+  try {
+    // certkeeper's own certificates that left the config, whatever their expiry: nobody renews them now.
+    for (const entry of await findLeftConfig(ctx.forPass().acm, discoveryRegions(ctx.config), ctx.config)) {
+      ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });
+    }
   } catch (error) {
     ctx.log.warn('discovery.failed', { error: describeError(error) });
   }

@@ -14,6 +14,7 @@ import { renewalDeadlineMs } from './deadlines.js';
 import { overdueLockError } from '../store/lock-holder.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { preflight } from '../preflight/preflight.js';
 import { WorkSlots, type Turn } from '../util/work-slots.js';
 
 export interface CertificateOutcome {
@@ -266,6 +267,9 @@ async function actOnCertificate(
         log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }
+      // Before any order: what can be checked is (src/preflight); a failure is a failed renewal, no order spent.
+      // A kept issued certificate is deployed with no order (and no CA): nothing for the preflight to spare.
+      if (!current.issued) await preflight(spec, ctx, scope, log);
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {

@@ -16,6 +16,7 @@ import { describeEndpoint, waitUntilServed } from '../targets/served-certificate
 import type { AgentContext, PassScope } from './context.js';
 import { renewalDeadlineMs } from './deadlines.js';
 import { keptToDeploy } from './kept-issued.js';
+import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
 
 export interface Deployment {
   region: string;
@@ -50,13 +51,13 @@ export async function renewCertificate(
   sharing: ChallengeSharing,
 ): Promise<Renewed> {
   const deadlineMs = renewalDeadlineMs(ctx.config, spec);
-  const deadline = AbortSignal.timeout(deadlineMs);
+  const deadline = deadlineSignal(deadlineMs);
   let step = 'starting';
   // Where it was when time ran out, not the clean-up that follows.
   let stepAtDeadline = step;
   deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
   try {
-    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, AbortSignal.any([signal, deadline]), sharing, (next) => (step = next));
+    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), sharing, (next) => (step = next));
   } catch (error) {
     if (!deadline.aborted || signal.aborted) throw error;
     throw new Error(

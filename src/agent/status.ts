@@ -5,6 +5,7 @@ import { assessCertificate } from './assess.js';
 import type { AgentContext } from './context.js';
 import { selectCertificates } from './pass.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
+import { preflightProblems } from '../preflight/preflight.js';
 
 // Status only reads (cached AWS listings, the CA's ARI, TLS probes of `verify` endpoints): bounded so a
 // fleet of a thousand does not open a thousand connections to the CA at once.
@@ -43,13 +44,16 @@ export interface StatusRow {
 }
 
 /** What is deployed and what the agent would do now, read from AWS and the CA; renews nothing. */
-export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date()): Promise<StatusRow[]> {
-  const scope = ctx.forPass();
+export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date(), scope = ctx.forPass()): Promise<StatusRow[]> {
   const log = ctx.log.child({ command: 'status' });
   return mapWithConcurrency(selectCertificates(ctx.config.certificates, names), STATUS_CONCURRENCY, async (spec): Promise<StatusRow> => {
     const base = { name: spec.name, domains: spec.domains, lock: await lockOf(ctx, spec.name, now) };
     try {
-      const { observation, decision, record, ari, served, problems } = await assessCertificate(spec, ctx, scope, now, log.child({ certificate: spec.name }));
+      const certificateLog = log.child({ certificate: spec.name });
+      const assessment = await assessCertificate(spec, ctx, scope, now, certificateLog);
+      const { observation, decision, record, ari, served } = assessment;
+      // What the preflight would stop a renewal for (listeners, configured ARNs, the CA, IAM): reads, cached per call.
+      const problems = [...assessment.problems, ...(await preflightProblems(spec, ctx, scope, certificateLog))];
       const soonest = earliestExpiring(observation.regions);
       const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
       return {

@@ -4,6 +4,7 @@ import { UnknownCertificateError } from '../agent/pass.js';
 import { renewCommand } from './renew.js';
 import { runCommand } from './run.js';
 import { discoverCommand } from './discover.js';
+import { doctorCommand } from './doctor.js';
 import { iamPolicyCommand } from './iam-policy.js';
 import { planCommand, statusCommand } from './status.js';
 import type { CliIo } from './io.js';
@@ -55,6 +56,16 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options) => {
       exitCode = await planCommand(names, options, io);
+    });
+
+  program
+    .command('doctor')
+    .description('check what a renewal needs before its order (CA, hosted zones, listeners, certificate ARNs, IAM) and print a checklist; changes nothing')
+    .argument('[names...]', 'certificate names from the config')
+    .addOption(configOption())
+    .option('--json', 'print a JSON array on stdout')
+    .action(async (names: string[], options) => {
+      exitCode = await doctorCommand(names, options, io);
     });
 
   program

@@ -1,11 +1,15 @@
 import { collectStatus, type StatusRow } from '../agent/status.js';
 import { openAgent, type CliIo } from './io.js';
+import { leftConfigForStatus, renderLeftConfigUnderTable } from './left-config-report.js';
 
 export async function statusCommand(names: string[], options: { config: string; json?: boolean }, io: CliIo): Promise<number> {
   const ctx = await openAgent(options.config, io);
   try {
-    const rows = await collectStatus(ctx, names);
-    io.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatus(rows));
+    const scope = ctx.forPass();
+    const rows = await collectStatus(ctx, names, undefined, scope);
+    // The whole config's view only; JSON stays an array of rows, these go to the log (stderr) as events.
+    const leftConfig = names.length === 0 ? await leftConfigForStatus(ctx, scope) : undefined;
+    io.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderStatus(rows)}${leftConfig ? renderLeftConfigUnderTable(leftConfig) : ''}`);
     return rows.some((row) => row.error) ? 1 : 0;
   } finally {
     ctx.close();

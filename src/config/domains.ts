@@ -17,6 +17,12 @@ export function domainProblem(domain: string): string | null {
   if (domain.endsWith('.')) return `"${domain}" ends with a dot; write it without the trailing dot`;
   if (domain.length > 253) return `"${domain.slice(0, 40)}…" is ${domain.length} characters long; a DNS name has at most 253`;
 
+  // The CA looks up the TXT record at _acme-challenge.NAME, which must itself be a valid DNS name.
+  const challengeName = `${CHALLENGE_PREFIX}${challengeBaseName(domain)}`;
+  if (challengeName.length > 253) {
+    return `"${domain.slice(0, 40)}…" is too long for DNS-01: its challenge name ${CHALLENGE_PREFIX}… is ${challengeName.length} characters, a DNS name has at most 253; use a name of at most ${253 - CHALLENGE_PREFIX.length} characters (without "*.")`;
+  }
+
   const labels = domain.split('.');
   if (labels.some((label, index) => label.includes('*') && (label !== '*' || index !== 0))) {
     return `"${domain}" has a wildcard in the wrong place; a wildcard may only be the whole leftmost label, as in "*.example.com"`;
@@ -26,12 +32,16 @@ export function domainProblem(domain: string): string | null {
   for (const label of rest) {
     if (label.length === 0) return `"${domain}" has an empty label (two dots in a row)`;
     if (label.length > 63) return `"${domain}" has a label of ${label.length} characters; a label has at most 63`;
-    if (!/^[a-z0-9_-]+$/.test(label)) return `"${domain}" has a character not allowed in a DNS name in "${label}" (letters, digits and hyphens only)`;
+    // A CA refuses "_" in a host name (RFC 5280 SANs are host names), whatever DNS itself allows.
+    if (label.includes('_')) return `"${domain}" has "_" in the label "${label}"; a CA issues certificates for host names only (letters, digits and hyphens): use "${label.replace(/_/g, '-')}" or another name`;
+    if (!/^[a-z0-9-]+$/.test(label)) return `"${domain}" has a character not allowed in a DNS name in "${label}" (letters, digits and hyphens only)`;
     if (label.startsWith('-') || label.endsWith('-')) return `"${domain}" has a label that starts or ends with a hyphen ("${label}")`;
   }
   if (/^[0-9]+$/.test(rest[rest.length - 1]!)) return `"${domain}" looks like an IP address; certkeeper orders certificates for DNS names only`;
   return null;
 }
+
+const CHALLENGE_PREFIX = '_acme-challenge.';
 
 /** Apex of a wildcard, or the name itself: the name whose `_acme-challenge` record proves control. */
 export function challengeBaseName(domain: string): string {

@@ -3,7 +3,13 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
 import type { z } from 'zod';
+import { unsafeConfigPathProblem } from './file-permissions.js';
+import { formatPath } from './format-path.js';
+import { toPlainData, UnreadableConfigError } from './plain-data.js';
+import { redactSecrets, secretValues } from './redact.js';
 import { configSchema, type ResolvedConfig } from './schema.js';
+
+export { formatPath };
 
 /** A config that cannot be used: the CLI reports `message` (and the file) and exits 2. */
 export class ConfigError extends Error {
@@ -32,9 +38,24 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_PATH): Promise<Re
   if (!existsSync(configPath)) {
     throw new ConfigError(`config file not found: ${path}\n  create one (see renewal.config.ts in the certkeeper repository) or pass --config FILE`, configPath);
   }
+  const unsafe = unsafeConfigPathProblem(configPath);
+  if (unsafe) throw new ConfigError(`refusing to load ${path}: ${unsafe}`, configPath);
   const selfEntry = fileURLToPath(new URL('../index.js', import.meta.url));
-  const jiti = createJiti(import.meta.url, { moduleCache: false, alias: { certkeeper: selfEntry } });
-  let raw: unknown;
+  const jiti = createJiti(import.meta.url, {
+    // The config holds secrets and is code: no transpiled copy of it (or of what it imports) is written
+    // anywhere, and none is ever read back. Each set explicitly, since options win over JITI_* variables.
+    fsCache: false,
+    rebuildFsCache: false,
+    moduleCache: false,
+    sourceMaps: false,
+    esmEvalTempFile: false,
+    tryNative: false,
+    debug: false,
+    // The module itself, so a missing or null default export is told apart (interop would hide it).
+    interopDefault: false,
+    alias: { certkeeper: selfEntry },
+  });
+  let module: unknown;
   let timer: NodeJS.Timeout | undefined;
   // The timer also keeps the process alive: a load that never settles ends in this error, not in a silent exit.
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -50,21 +71,78 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_PATH): Promise<Re
     );
   });
   try {
-    raw = await Promise.race([jiti.import(configPath, { default: true }), timeout]);
+    module = await Promise.race([jiti.import(configPath), timeout]);
   } catch (error) {
-    throw error instanceof ConfigError ? error : new ConfigError(`cannot load ${path}: ${firstLine(error)}`, configPath);
+    throw error instanceof ConfigError ? error : new ConfigError(`cannot load ${path}${loadFailure(error, configPath)}`, configPath);
   } finally {
     clearTimeout(timer);
   }
-  return validateConfig(raw, configPath);
+  return validateConfig(defaultExport(module, path, configPath), configPath);
+}
+
+/** The config object: `export default {…}` (or a CommonJS `module.exports = {…}`), refused by what came otherwise. */
+function defaultExport(module: unknown, path: string, configPath: string): unknown {
+  const exports = module as { default?: unknown; __esModule?: boolean } | null;
+  const hasDefault = Boolean(exports) && typeof exports === 'object' && 'default' in exports!;
+  if (!hasDefault && !exports?.__esModule) return module;
+  if (!hasDefault) {
+    throw new ConfigError(`invalid config ${path}: it has no default export; expected export default defineConfig({...})`, configPath);
+  }
+  const value = exports!.default;
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value;
+  const fix = typeof value === 'function' ? ' (the object itself, not a function that returns it)' : '';
+  throw new ConfigError(`invalid config ${path}: the config's default export is ${describeKind(value)}; expected an object (defineConfig({...}))${fix}`, configPath);
+}
+
+/**
+ * What went wrong while running the file, on one line: jiti reports a syntax error as the parser's
+ * message, then the place on a line of its own (the config or a file it imports).
+ */
+function loadFailure(error: unknown, configPath: string): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const located = /^([^\n]*?)\s*\n\s*(\S.*):(\d+):(\d+)\s*$/.exec(text);
+  if (located) {
+    const [, message, file, line, column] = located;
+    // The parser counts columns from 0; editors and compilers from 1.
+    return `${place(file!, configPath)}:${line}:${Number(column) + 1}: ${message!.trim()}`;
+  }
+  // An error thrown while the file runs: where, from the first frame in the user's own files.
+  const frame = (error instanceof Error ? (error.stack ?? '') : '')
+    .split('\n')
+    .slice(1)
+    .map((entry) => /\(?(\/[^()]*?):(\d+):(\d+)\)?$/.exec(entry.trim()))
+    .find((match) => match && !match[1]!.includes('/node_modules/') && !match[1]!.startsWith(OWN_CODE));
+  return frame ? `${place(frame[1]!, configPath)}:${frame[2]}:${frame[3]}: ${firstLine(error)}` : `: ${firstLine(error)}`;
+}
+
+// certkeeper's own compiled code (dist/ or src/ under vitest): frames there are not the user's.
+const OWN_CODE = fileURLToPath(new URL('..', import.meta.url));
+
+/** Nothing when the place is the config itself (its name is already there), else the imported file's. */
+function place(file: string, configPath: string): string {
+  return file === configPath ? '' : `: ${file}`;
+}
+
+function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'function' ? 'a function' : `a ${typeof value}`;
 }
 
 /** Validates a config object; relative `stateDir` and `acme.caCertificates` are taken from the config's folder. */
 export function validateConfig(raw: unknown, configPath: string): ResolvedConfig {
-  const result = configSchema.safeParse(raw, { error: describeIssue });
+  let data: unknown;
+  try {
+    data = toPlainData(raw);
+  } catch (error) {
+    if (!(error instanceof UnreadableConfigError)) throw error;
+    throw new ConfigError(`invalid config ${configPath}:\n  - ${formatPath(error.path)}: threw "${error.reason}" when read; expected plain data, not a getter that throws`, configPath);
+  }
+  const result = configSchema.safeParse(data, { error: describeIssue });
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
-    throw new ConfigError(`invalid config ${configPath}:\n${lines.join('\n')}`, configPath);
+    // Whatever worded an issue, no secret of the config is quoted back.
+    throw new ConfigError(redactSecrets(`invalid config ${configPath}:\n${lines.join('\n')}`, secretValues(data)), configPath);
   }
   const base = dirname(configPath);
   const config = result.data;
@@ -110,16 +188,11 @@ function expectedName(expected: string): string {
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'function') return 'a function'; // Never its source: it may hold secrets.
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
-}
-
-/** `certificates[0].acm[1].region`: the path a user finds in the file. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
 function closest(word: string, candidates: string[]): string | undefined {

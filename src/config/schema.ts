@@ -209,7 +209,9 @@ const acme = z.strictObject({
   eab: z
     .strictObject({
       kid: z.string().min(1, { error: 'is empty; expected the key identifier the CA gave you' }),
-      hmacKey: z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, { error: expecting('the base64url HMAC key the CA gave you') }),
+      hmacKey: z.string({ error: expectingSecret('the base64url HMAC key the CA gave you') }).regex(/^[A-Za-z0-9_-]+={0,2}$/, {
+        error: expectingSecret('the base64url HMAC key the CA gave you (standard base64 with + and /? use - and _ instead)'),
+      }),
     })
     .optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
@@ -392,6 +394,12 @@ const SHORT_PROFILES = new Set(['tlsserver', 'shortlived']);
 function expecting(what: string) {
   return (issue: { input?: unknown }) =>
     issue.input === undefined ? `is required; expected ${what}` : `${JSON.stringify(issue.input)} is not valid; expected ${what}`;
+}
+
+/** The same for a secret field: what is expected, never the value that came. */
+function expectingSecret(what: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `is required; expected ${what}` : `is not valid (value not shown: it is a secret); expected ${what}`;
 }
 
 function isTimeZone(zone: string): boolean {

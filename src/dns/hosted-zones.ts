@@ -11,7 +11,7 @@ import type { AssumedRole } from '../aws/clients.js';
 import type { Route53Settings } from '../config/schema.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import type { Route53Accounts } from './route53-accounts.js';
-import type { Route53Gateway } from './route53-gateway.js';
+import type { Route53Gateway, SendOptions } from './route53-gateway.js';
 
 export interface HostedZone {
   id: string;
@@ -224,12 +224,14 @@ export class HostedZoneFinder {
 }
 
 /** Every record set of a zone, 300 a page (Route 53's most per ListResourceRecordSets call). */
-export async function listRecordSets(gateway: Route53Gateway, zoneId: string): Promise<ResourceRecordSet[]> {
+export async function listRecordSets(gateway: Route53Gateway, zoneId: string, options: SendOptions = {}): Promise<ResourceRecordSet[]> {
   const sets: ResourceRecordSet[] = [];
   let next: { name?: string; type?: string } | undefined = {};
   while (next) {
     const page: ListResourceRecordSetsCommandOutput = await gateway.send<ListResourceRecordSetsCommandOutput>(
       new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: next.name, StartRecordType: next.type as never, MaxItems: 300 }),
+      undefined,
+      options,
     );
     sets.push(...(page.ResourceRecordSets ?? []));
     next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : undefined;

@@ -1,34 +1,64 @@
 import type { Route53Client, ServiceOutputTypes } from '@aws-sdk/client-route-53';
 import { sleep } from '../util/sleep.js';
+import { checkRoute53Answers } from './route53-answer-check.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Errors Route 53 answers when it wants the caller to slow down: retried, never surfaced while attempts last. */
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalFailure']);
+/** Of those, the ones that say the account's budget is spent (or a change of the zone is still in progress): the bucket slows down. */
+const SLOW_DOWN = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded']);
 const MAX_ATTEMPTS = 10;
 const BASE_DELAY_MS = 200;
 const MAX_DELAY_MS = 10_000;
 
+export interface SendOptions {
+  /**
+   * Retry refusals (throttling, a prior change in progress, 5xx) for as long as this signal has not
+   * aborted, however many attempts that takes: the renewals waiting on a change bound its retries by
+   * their deadlines, not by a count. Without it, MAX_ATTEMPTS.
+   */
+  retryUntil?: AbortSignal;
+  /** Told of every refusal that will be retried (the batcher: its zone is being refused right now). */
+  onRefused?: (error: unknown) => void;
+}
+
 /**
  * Every Route 53 call of one AWS account goes through here: one token of the account's bucket per
- * request (retries included), and `Throttling` / `PriorRequestNotComplete` retried with exponential
- * backoff and full jitter, bounded. The SDK's own retries are off for these clients (maxAttempts 1),
- * so no request bypasses the bucket.
+ * request (retries included), the bucket told of every throttle and every answer (it adapts: see
+ * token-bucket.ts), and refusals retried with exponential backoff and full jitter. The SDK's own retries
+ * are off for these clients (maxAttempts 1), so no request bypasses the bucket. An answer that is not
+ * Route 53's XML (a proxy's HTML 502) becomes one clear error, retried like a 5xx (route53-answer-check.ts).
  */
 export class Route53Gateway {
   constructor(
     readonly client: Route53Client,
     readonly bucket: TokenBucket,
-  ) {}
+  ) {
+    checkRoute53Answers(client);
+  }
 
   /** `command` is any Route 53 command; name its output type: `send<GetChangeCommandOutput>(new GetChangeCommand(…))`. */
-  async send<Output extends ServiceOutputTypes>(command: object, signal?: AbortSignal): Promise<Output> {
+  async send<Output extends ServiceOutputTypes>(command: object, signal?: AbortSignal, options: SendOptions = {}): Promise<Output> {
+    const { retryUntil } = options;
     for (let attempt = 1; ; attempt++) {
       await this.bucket.take(signal);
       try {
-        return (await this.client.send(command as never, { abortSignal: signal })) as Output;
+        const answer = (await this.client.send(command as never, { abortSignal: signal })) as Output;
+        this.bucket.succeeded();
+        return answer;
       } catch (error) {
-        if (!isRetryable(error) || attempt >= MAX_ATTEMPTS || signal?.aborted) throw error;
-        await sleep(backoffMs(attempt), signal);
+        if (slowDown(error)) this.bucket.throttled();
+        const attemptsLeft = retryUntil ? !retryUntil.aborted : attempt < MAX_ATTEMPTS;
+        if (!isRetryable(error) || !attemptsLeft || signal?.aborted) throw error;
+        options.onRefused?.(error);
+        const waits = [signal, retryUntil].filter((entry): entry is AbortSignal => entry !== undefined);
+        try {
+          await sleep(backoffMs(attempt), waits.length ? AbortSignal.any(waits) : undefined);
+        } catch (stopped) {
+          if (signal?.aborted) throw stopped;
+          // The renewals stopped waiting during the backoff: the last refusal is what they get.
+          throw error;
+        }
       }
     }
   }
@@ -36,10 +66,11 @@ export class Route53Gateway {
 
 /** Full jitter (AWS architecture blog): random in [0, min(cap, base·2^attempt)], at least 50 ms. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  return Math.max(50, Math.round(random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt)));
+  return Math.max(50, Math.round(random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(attempt, 16))));
 }
 
-function isRetryable(error: unknown): boolean {
+/** Route 53 refused the request for a reason that passes: throttling, a prior change, a 5xx, no answer. */
+export function isRetryable(error: unknown): boolean {
   const { name, $metadata, $retryable } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   if (name && RETRYABLE.has(name)) return true;
   if ($retryable) return true;
@@ -47,4 +78,9 @@ function isRetryable(error: unknown): boolean {
   if (status === 429 || (status !== undefined && status >= 500)) return true;
   // No answer at all (connection reset): worth another try.
   return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes((error as { code?: string })?.code ?? '');
+}
+
+function slowDown(error: unknown): boolean {
+  const { name, $metadata } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (name !== undefined && SLOW_DOWN.has(name)) || $metadata?.httpStatusCode === 429;
 }

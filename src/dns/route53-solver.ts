@@ -6,7 +6,7 @@ import { normaliseName, roleOf } from './hosted-zones.js';
 import type { PropagationCheck } from './propagation-check.js';
 import type { Route53Accounts } from './route53-accounts.js';
 import { PresentRendezvous, type GatherLimits } from './present-rendezvous.js';
-import { ZoneChangeBatcher, type SentChange } from './zone-change-batcher.js';
+import { ZoneChangeBatcher, type EditCaller, type SentChange } from './zone-change-batcher.js';
 
 /** One DNS-01 TXT value to publish: `_acme-challenge.NAME` (or its CNAME target) in a hosted zone. */
 export interface TxtRecord {
@@ -71,9 +71,11 @@ export class Route53Solver {
    * lets the propagation check say once per pass and zone what it could not verify.
    */
   async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void, runId?: string): Promise<void> {
+    // One caller for all its zones' edits: a shared change that fails is split by caller (zone-change-batcher.ts).
+    const caller = { owner: {}, signal };
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
-      const sent = await this.editAll(batcher, 'add', zoneRecords);
+      const sent = await this.editAll(batcher, 'add', zoneRecords, caller);
       // Up now: the zone's clean-ups wait for this renewal's as well (one clean-up change per zone). A
       // renewal cancelled meanwhile has already asked for (or is asking for) its removal: expecting it
       // now would hold every later clean-up of the zone until the gathering gives up.
@@ -108,12 +110,13 @@ export class Route53Solver {
   /** Removes exactly these values; others at the same names stay. Never throws for a record already gone. */
   async cleanup(records: TxtRecord[], log: AuditLogger): Promise<void> {
     const failures: string[] = [];
+    const caller = { owner: {} };
     await Promise.all(
       [...groupByZone(records)].map(async ([, zoneRecords]) => {
         const zoneId = zoneRecords[0]!.zoneId;
         try {
           const batcher = this.batcherFor(zoneRecords[0]!);
-          const edits = this.editAll(batcher, 'remove', zoneRecords);
+          const edits = this.editAll(batcher, 'remove', zoneRecords, caller);
           for (const record of zoneRecords) this.removalAsked(record);
           const sent = await edits;
           const changeIds = changeIdsOf(sent);
@@ -146,8 +149,18 @@ export class Route53Solver {
     if (due?.length === 0) this.removalDue.delete(key);
   }
 
-  private editAll(batcher: ZoneChangeBatcher, action: 'add' | 'remove', records: TxtRecord[]): Promise<SentChange[]> {
-    return Promise.all([...groupByName(records)].map(([name, values]) => batcher.edit(action, name, values)));
+  private editAll(batcher: ZoneChangeBatcher, action: 'add' | 'remove', records: TxtRecord[], caller: EditCaller): Promise<SentChange[]> {
+    return Promise.all([...groupByName(records)].map(([name, values]) => batcher.edit(action, name, values, caller)));
+  }
+
+  /**
+   * Resolves once Route 53 is not refusing a change in any of these zones (Throttling,
+   * PriorRequestNotComplete being retried): called before an order is created, so an order is not spent
+   * while its zone's change is being refused. The zones are already found and read by then (zone lookup).
+   */
+  async untilZonesAccept(zones: HostedZone[], signal?: AbortSignal): Promise<void> {
+    const keys = new Set(zones.map((zone) => `${zone.role?.roleArn ?? ''}|${zone.id}`));
+    await Promise.all([...keys].map((key) => this.batchers.get(key)?.accepting(signal)));
   }
 
   private batcherFor(record: TxtRecord): ZoneChangeBatcher {
@@ -204,7 +217,9 @@ export class Route53Solver {
       const expiry = AbortSignal.timeout(Math.max(LAST_POLL_MS, deadline - Date.now()));
       let answer: GetChangeCommandOutput;
       try {
-        answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), signal ? AbortSignal.any([signal, expiry]) : expiry);
+        const until = signal ? AbortSignal.any([signal, expiry]) : expiry;
+        // Refusals (the account's budget shared with other tools) are retried until the INSYNC deadline, not a count.
+        answer = await gateway.send<GetChangeCommandOutput>(new GetChangeCommand({ Id: changeId }), until, { retryUntil: until });
       } catch (error) {
         if (expiry.aborted && !signal?.aborted) throw timedOut(`was ${status ? `still ${status}` : 'not reported INSYNC'} (GetChange got no answer)`);
         throw error;

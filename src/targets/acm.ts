@@ -7,6 +7,7 @@ import {
   ListTagsForCertificateCommand,
   paginateListCertificates,
   type ACMClient,
+  type CertificateDetail,
   type CertificateSummary,
   type KeyAlgorithm,
 } from '@aws-sdk/client-acm';
@@ -97,11 +98,16 @@ export class AcmRegion {
       const found = await this.taggedWith(name).catch((error: unknown) => (isAccessDenied(error) ? undefined : Promise.reject(error)));
       if (found) return found.map(([arn]) => arn);
     }
+    return (await this.namedCertificates()).get(name) ?? [];
+  }
+
+  /** Every certificate of the region tagged as certkeeper's, by the name it carries (read once per pass, as findByName). */
+  async namedCertificates(): Promise<ReadonlyMap<string, string[]>> {
     this.taggedByName ??= this.listManaged().catch((error: unknown) => {
       this.taggedByName = undefined;
       throw error;
     });
-    return (await this.taggedByName).get(name) ?? [];
+    return this.taggedByName;
   }
 
   private async listManaged(): Promise<Map<string, string[]>> {
@@ -213,6 +219,16 @@ export class AcmRegion {
     } catch (error) {
       if ((error as Error).name !== 'ResourceInUseException') throw error;
       log.info('acm.previous_kept', { region: this.region, certificateArn, why: `ACM says it is still in use: ${(error as Error).message}` });
+    }
+  }
+
+  /** What ACM says of the certificate (names, expiry, what uses it), or undefined when it no longer exists. */
+  async describe(certificateArn: string): Promise<CertificateDetail | undefined> {
+    try {
+      return (await this.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }))).Certificate;
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+      throw error;
     }
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -97,6 +97,53 @@ describe('command line errors exit 2', () => {
     expect(run.stdout).toContain("error: unknown option '--forcee'");
     expect(run.stdout).not.toContain('{');
   });
+
+  it('for a config that others can write, or that sits in a directory others can write: refused, naming the fix', async () => {
+    const worldWritable = configFile('world-writable.config.mjs', `export default ${JSON.stringify(valid)};`);
+    chmodSync(worldWritable, 0o666);
+    const groupWritable = configFile('group-writable.config.mjs', `export default ${JSON.stringify(valid)};`);
+    chmodSync(groupWritable, 0o664);
+    const openDir = join(dir, 'open');
+    mkdirSync(openDir);
+    chmodSync(openDir, 0o777);
+    const inOpenDir = configFile('open/renewal.config.mjs', `export default ${JSON.stringify(valid)};`);
+    const runs = await Promise.all([worldWritable, groupWritable, inOpenDir].map((file) => runCli(['status', '--config', file], noAws)));
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+    }
+    expect(onlyEvent(runs[0]!, 'config.error')).toBe(
+      `refusing to load ${worldWritable}: the file ${worldWritable} is writable by others (mode 0666), so they could run code as this user; fix: chmod go-w ${worldWritable}`,
+    );
+    expect(onlyEvent(runs[1]!, 'config.error')).toContain(`the file ${groupWritable} is writable by others (mode 0664)`);
+    expect(onlyEvent(runs[2]!, 'config.error')).toBe(
+      `refusing to load ${inOpenDir}: the directory ${openDir} is writable by others (mode 0777), so they could run code as this user; fix: chmod go-w ${openDir}, or move the config to a directory only you can write`,
+    );
+  }, 40_000);
+
+  it('for garbage in a config: exit 2 and one line naming the file, what was expected and what came', async () => {
+    const files = {
+      nullExport: configFile('null.config.ts', 'export default null;\n'),
+      syntax: configFile('syntax.config.ts', 'const region: string = "us-east-1";\nconst broken: number = ;\nexport default {};\n'),
+      getter: configFile('getter.config.ts', `const config = ${JSON.stringify(valid)};\nexport default { ...config, get aws() { throw new Error('no region today'); } };\n`),
+      throws: configFile('throws.config.ts', `const region = 'us-east-1';\nthrow new Error('not today');\n`),
+      noDefault: configFile('no-default.config.ts', `export const config = ${JSON.stringify(valid)};\n`),
+    };
+    const runs = await Promise.all(Object.values(files).map((file) => runCli(['status', '--config', file], noAws)));
+    const messages = runs.map((run) => {
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      return onlyEvent(run, 'config.error');
+    });
+    // Each on one line, but for the getter: a problem of a key, listed under the file as validation problems are.
+    expect(messages).toEqual([
+      `invalid config ${files.nullExport}: the config's default export is null; expected an object (defineConfig({...}))`,
+      `cannot load ${files.syntax}:2:24: ParseError: Unexpected token`,
+      `invalid config ${files.getter}:\n  - aws: threw "no region today" when read; expected plain data, not a getter that throws`,
+      `cannot load ${files.throws}:2:7: not today`,
+      `invalid config ${files.noDefault}: it has no default export; expected export default defineConfig({...})`,
+    ]);
+  }, 40_000);
 
   it('help exits 0', async () => {
     const run = await runCli(['--help']);

@@ -30,7 +30,8 @@ beforeAll(async () => {
     stateDir: `${rel.workDir}/other-state`,
     certificates: [{ name: 'other', domains: ['other.answers.example'], acm: [{ region: 'us-east-1', listeners: [] }] }],
   });
-  expect((await runCli(['renew', '--config', other], rel.env)).code).toBe(0);
+  const otherRun = await runCli(['renew', '--config', other], rel.env);
+  expect(otherRun.code, otherRun.stderr + otherRun.stdout).toBe(0);
   otherNamesChain = downloads.at(-1)!;
   path = writeConfig(rel, 'answers.config.mjs', {
     certificates: [{ name: 'www', domains: ['www.answers.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] }],
@@ -52,7 +53,7 @@ const withBody = (answer: ForwardedAnswer, body: string): ForwardedAnswer => ({ 
 
 const cases: [string, (answer: ForwardedAnswer) => Promise<ForwardedAnswer> | ForwardedAnswer, RegExp][] = [
   ['bad PEM', (answer) => withBody(answer, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n'), /cannot be parsed/],
-  ['no certificate at all', (answer) => withBody(answer, 'Service temporarily unavailable\n'), /no certificate/],
+  ['no certificate at all', (answer) => withBody(answer, 'Service temporarily unavailable\n'), /answered POST https:\/\/127\.0\.0\.1:\d+\/certZ\/\S+: expected a PEM certificate chain, came HTTP 200, application\/pem-certificate-chain, no certificate: Service temporarily unavailable$/],
   [
     'a chain that does not sign the leaf',
     async (answer) => {
@@ -78,6 +79,67 @@ describe('malformed answers from the CA', () => {
     expect(error).not.toMatch(/\n\s+at /);
     expect(rel.awsProxy.calls.slice(start).filter((call) => call.action === 'ImportCertificate')).toEqual([]);
     expect((await rel.aws.describeListenerCertificates(listener.listenerArn)).defaultArn).toBe(before);
+    expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
+  });
+});
+
+/**
+ * Garbage where a JSON answer belongs, at each step of the conversation: one line naming the URL, what
+ * was expected and what came; never acme-client's TypeError ("Cannot create property 'url' on string").
+ */
+const jsonWithout = (field: string) => (answer: ForwardedAnswer) => {
+  const body = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+  delete body[field];
+  return withBody(answer, JSON.stringify(body));
+};
+/** Every authorization read after the first (the polls while the CA validates, records in place). */
+const laterAuthorizationReads = () => {
+  let seen = 0;
+  return (call: { action: string; method: string }) => call.action === 'authZ' && call.method === 'POST' && ++seen > 1;
+};
+
+const garbage: [string, () => (call: { action: string; method: string }) => boolean, (answer: ForwardedAnswer) => ForwardedAnswer, RegExp][] = [
+  [
+    'a non-JSON body on newOrder',
+    () => (call) => call.action === 'order-plz',
+    (answer) => withBody(answer, 'upstream connect error or disconnect/reset before headers'),
+    /answered POST https:\/\/127\.0\.0\.1:\d+\/order-plz: expected a JSON order object .*, came HTTP 201, application\/json, not a JSON object: upstream connect error or disconnect\/reset before headers$/,
+  ],
+  [
+    'a JSON string instead of an order object',
+    () => (call) => call.action === 'order-plz',
+    (answer) => withBody(answer, JSON.stringify(answer.body.toString('utf8'))),
+    /answered POST https:\/\/127\.0\.0\.1:\d+\/order-plz: expected a JSON order object .*, came HTTP 201, application\/json, not a JSON object: "\{\\n .{40,}…$/,
+  ],
+  [
+    'HTML on the directory',
+    () => (call) => call.action === 'dir',
+    (answer) => ({ ...answer, headers: { ...answer.headers, 'content-type': 'text/html' }, body: Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>') }),
+    /answered GET https:\/\/127\.0\.0\.1:\d+\/dir: expected a JSON directory object .*, came HTTP 200, text\/html, not a JSON object: <html><body><h1>502 Bad Gateway<\/h1><\/body><\/html>$/,
+  ],
+  [
+    'an empty body on finalize',
+    () => (call) => call.action === 'finalize-order',
+    (answer) => withBody(answer, ''),
+    /answered POST https:\/\/127\.0\.0\.1:\d+\/finalize-order\/\S+: expected a JSON order object \(status\), came HTTP 200, application\/json, not a JSON object: an empty body$/,
+  ],
+  [
+    'an authorization without status while the CA validates',
+    laterAuthorizationReads,
+    jsonWithout('status'),
+    /answered POST https:\/\/127\.0\.0\.1:\d+\/authZ\/\S+: expected a JSON authorization object \(status, identifier, challenges\), came HTTP 200, application\/json, no status: \{.{40,}…$/,
+  ],
+];
+
+describe('garbage from the CA', () => {
+  it.each(garbage)('%s: exit 1, one line with the URL, what was expected and what came, nothing left', async (_label, match, rewrite, why) => {
+    rel.acme.add({ match: match(), fault: { rewrite } });
+    const run = await runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env);
+    expect(run.code, run.stderr).toBe(1);
+    const error = String(eventsNamed(run.events, 'renewal.failed', 'www')[0]?.error);
+    expect(error).toMatch(why);
+    expect(error).not.toContain('\n');
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/TypeError|Cannot (read|create) propert|\n\s+at /);
     expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../src/config/load.js';
 import { runCli } from './output-log.js';
+import { EAB_HMAC_KEY, expectNoSecret, STANDARD_BASE64_HMAC_KEY, WEBHOOK_URL } from '../config-secrets.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -17,8 +18,10 @@ const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/a
 
 function validConfig(): Record<string, any> {
   return {
-    acme: { directoryUrl: 'https://acme.example.net/directory', email: 'ops@example.com', termsOfServiceAgreed: true },
+    // Secrets that no error may quote, whatever the mutation (issue 13, item 4).
+    acme: { directoryUrl: 'https://acme.example.net/directory', email: 'ops@example.com', termsOfServiceAgreed: true, eab: { kid: 'kid-1', hmacKey: EAB_HMAC_KEY } },
     aws: { region: 'us-east-1' },
+    notifications: { webhookUrl: WEBHOOK_URL },
     schedule: { cron: '17 3,15 * * *', jitterSeconds: 300 },
     certificates: [
       {
@@ -125,7 +128,21 @@ function expectConfigOrClearError(raw: unknown): void {
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) expect(line).toMatch(/^ {2}- (\(top level\)|[A-Za-z_$][\w$]*(\[\d+\]|\.[^\s:.[\]]+)*): \S/);
   expect((error as Error).message).not.toMatch(/\n\s+at /);
+  expectNoSecret((error as Error).message, SECRETS);
 }
+
+const SECRETS = [EAB_HMAC_KEY, WEBHOOK_URL, STANDARD_BASE64_HMAC_KEY];
+// A secret, as is or mangled the ways a hand-edited config mangles it, and the secret fields it goes in.
+const secret = fc.constantFrom(...SECRETS);
+const mangledSecret = fc.oneof(
+  secret,
+  fc.tuple(secret, fc.string({ maxLength: 3 })).map(([value, extra]) => value + extra),
+  fc.tuple(fc.string({ maxLength: 3 }), secret).map(([extra, value]) => extra + value),
+  secret.map((value) => value.replace(/^https:/, 'ftp:').replace(/[+/]/, ' ')),
+  secret.map((value) => [value]),
+  secret.map((value) => ({ value })),
+);
+const secretSpot = fc.constantFrom(['acme', 'eab', 'hmacKey'], ['acme', 'eab'], ['notifications', 'webhookUrl'], ['notifications']);
 
 describe('config loader fuzzing', () => {
   it('mutated configs (1 to 4 changes anywhere): a config or a ConfigError naming key paths', () => {
@@ -136,6 +153,22 @@ describe('config loader fuzzing', () => {
         expectConfigOrClearError(config);
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('secret fields given mangled secrets, alone or with other mistakes: refused without quoting any secret', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(secretSpot, mangledSecret), { minLength: 1, maxLength: 3 }), fc.array(mutation, { maxLength: 2 }), (plants, changes) => {
+        const config = validConfig();
+        for (const [[...path], value] of plants) {
+          const key = path.pop()!;
+          const parent = path.reduce<any>((node, step) => (node[step] ??= {}), config);
+          if (parent && typeof parent === 'object') parent[key] = value;
+        }
+        for (const change of changes) mutate(config, change);
+        expectConfigOrClearError(config);
+      }),
+      { numRuns: 1_000 },
     );
   });
 
@@ -189,6 +222,7 @@ describe('bad configs through the CLI', () => {
     const message = String(run.events[0]!.error);
     expect(message).toMatch(path);
     expect(message).not.toMatch(/\n\s+at /);
+    expectNoSecret(message, SECRETS);
     expect(run.stdout).toBe('');
   });
 });

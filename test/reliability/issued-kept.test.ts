@@ -118,6 +118,22 @@ describe('an issued certificate is never thrown away', () => {
     expect(existsSync(keptFile())).toBe(false);
   });
 
+  it('the CA is down: the kept certificate is deployed all the same (it needs no CA)', async () => {
+    const path = config([DOMAIN]);
+    const issued = await killAfterIssuance(path, (call) => call.action === 'ImportCertificate' && call.region === 'us-east-1');
+    const ordersBefore = newOrders();
+    await rel.acme.down();
+    let next: CliResult;
+    try {
+      next = await runCli(['renew', '--config', path], rel.env);
+    } finally {
+      await rel.acme.up();
+    }
+    expect(newOrders() - ordersBefore).toBe(0);
+    await expectServed(next, issued);
+    expect(existsSync(keptFile())).toBe(false);
+  });
+
   it('a kept certificate whose names are no longer configured is deleted, and a new one ordered', async () => {
     const issued = await killAfterIssuance(config([DOMAIN]), (call) => call.action === 'ImportCertificate' && call.region === 'us-east-1');
     expect(existsSync(keptFile())).toBe(true);

@@ -11,7 +11,11 @@ import { forwardRequest, type ForwardedAnswer } from './forward-request.js';
  * - a token bucket per account (the request's access key ID: the default credentials, or one assumed
  *   role session) of `requestsPerSecond`: over it, HTTP 400 `Throttling` "Rate exceeded", as AWS
  *   answers (ErrorResponse/Error/{Type,Code,Message} and RequestId);
- * - the next N ChangeResourceRecordSets answer HTTP 400 `PriorRequestNotComplete`;
+ * - the next N ChangeResourceRecordSets answer HTTP 400 `PriorRequestNotComplete`, or each one with a
+ *   given probability (other tools' changes still in progress in the same zones);
+ * - the next N requests of one action answer HTTP 502 with an HTML page, as a load balancer or proxy does;
+ * - a batch that creates a TXT set at one given name answers 400 `InvalidChangeBatch`, as Route 53 does
+ *   for a value it refuses (one certificate's bad value in a batch shared by several);
  * - a change batch is all-or-nothing as in Route 53: a CREATE of a record set that exists, or a DELETE
  *   whose TTL and values are not exactly the current ones, fails the whole batch with 400
  *   `InvalidChangeBatch` (moto 5.2.1 creates a second set of the same name, and deletes by name). Batches
@@ -27,6 +31,12 @@ export interface Route53FaithfulOptions {
   requestsPerSecond?: number;
   /** The next N ChangeResourceRecordSets answer 400 PriorRequestNotComplete. */
   priorRequestNotComplete?: number;
+  /** Each ChangeResourceRecordSets answers 400 PriorRequestNotComplete with this probability (0 to 1). */
+  priorRequestNotCompleteRate?: number;
+  /** The next `count` requests of `action` (e.g. ChangeResourceRecordSets, ListHostedZones) answer an HTML 502. */
+  badGateway?: { action: string; count: number };
+  /** A batch that creates or upserts a record set of this name (lower case, no trailing dot) is refused as invalid. */
+  rejectName?: string;
 }
 
 export interface Route53Faithful {
@@ -76,9 +86,25 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
     }
     calls.push({ action, at: Date.now(), throttled: false });
 
+    if (settings.badGateway && settings.badGateway.action === action && settings.badGateway.count > 0) {
+      settings = { ...settings, badGateway: { action, count: settings.badGateway.count - 1 } };
+      return sendBadGateway(res);
+    }
+
     if (action === 'ChangeResourceRecordSets' && (settings.priorRequestNotComplete ?? 0) > 0) {
       settings = { ...settings, priorRequestNotComplete: settings.priorRequestNotComplete! - 1 };
       return sendError(res, 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.');
+    }
+    if (action === 'ChangeResourceRecordSets' && Math.random() < (settings.priorRequestNotCompleteRate ?? 0)) {
+      return sendError(res, 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.');
+    }
+    if (action === 'ChangeResourceRecordSets' && settings.rejectName) {
+      const refused = [...body.toString('utf8').matchAll(/<Change>([\s\S]*?)<\/Change>/g)]
+        .map((match) => ({ action: tag(match[1]!, 'Action'), set: recordSetOf(match[1]!) }))
+        .find((change) => change.action !== 'DELETE' && change.set.name === settings.rejectName);
+      if (refused) {
+        return sendError(res, 'InvalidChangeBatch', `[Invalid Resource Record: 'FATAL problem: InvalidCharacterString (Value contains unsupported characters) encountered with '${refused.set.values[0] ?? ''}'']`);
+      }
     }
 
     const own = /^\/2013-04-01\/change\/(FAITHFUL\w+)$/.exec(path);
@@ -245,6 +271,13 @@ export function actionOf(method: string, path: string): string {
 function sendXml(res: ServerResponse, status: number, xml: string): void {
   const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
   res.writeHead(status, { 'content-type': 'text/xml', 'content-length': String(body.length), 'x-amzn-requestid': randomUUID() });
+  res.end(body);
+}
+
+/** What a load balancer or proxy in front of an API answers when its upstream fails: HTML, not XML. */
+function sendBadGateway(res: ServerResponse): void {
+  const body = Buffer.from('<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n');
+  res.writeHead(502, { 'content-type': 'text/html', 'content-length': String(body.length) });
   res.end(body);
 }
 

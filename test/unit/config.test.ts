@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load.js';
+import { EAB_HMAC_KEY, expectNoSecret, WEBHOOK_URL } from '../config-secrets.js';
 
 const CONFIG_PATH = '/etc/certkeeper/renewal.config.ts';
 
 function validConfig(): any {
   return {
-    acme: { directoryUrl: 'https://acme.example.net/directory', email: 'ops@example.com', termsOfServiceAgreed: true },
+    // Secrets in every case: no error message may quote them (issue 13, item 4).
+    acme: { directoryUrl: 'https://acme.example.net/directory', email: 'ops@example.com', termsOfServiceAgreed: true, eab: { kid: 'kid-1', hmacKey: EAB_HMAC_KEY } },
     aws: { region: 'us-east-1' },
+    notifications: { webhookUrl: WEBHOOK_URL },
     certificates: [
       {
         name: 'api',
@@ -33,6 +36,7 @@ function errorFor(mutate: (config: any) => void): string {
     validateConfig(config, CONFIG_PATH);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
+    expectNoSecret((error as Error).message, [EAB_HMAC_KEY, WEBHOOK_URL]);
     return (error as Error).message;
   }
   throw new Error('the config was accepted');
@@ -148,7 +152,7 @@ describe('config validation: each bad config names the key and the fix', () => {
     [
       'an EAB key that is not base64url',
       (c) => (c.acme.eab = { kid: 'kid-1', hmacKey: 'not base64!' }),
-      '  - acme.eab.hmacKey: "not base64!" is not valid; expected the base64url HMAC key the CA gave you',
+      '  - acme.eab.hmacKey: is not valid (value not shown: it is a secret); expected the base64url HMAC key the CA gave you (standard base64 with + and /? use - and _ instead)',
     ],
     [
       'an unknown time zone',
@@ -238,6 +242,7 @@ describe('loading config files', () => {
     await expect(loadConfig(join(dir, 'nope.ts'))).rejects.toThrow(`config file not found: ${join(dir, 'nope.ts')}`);
     const broken = join(dir, 'broken.ts');
     writeFileSync(broken, 'export default {{;\n');
-    await expect(loadConfig(broken)).rejects.toThrow(/^cannot load .*broken\.ts: /);
+    // One line, with where the parser stopped (line 1, column 17: the second brace).
+    await expect(loadConfig(broken)).rejects.toThrow(/^cannot load .*broken\.ts:1:17: ParseError: Unexpected token$/);
   });
 });

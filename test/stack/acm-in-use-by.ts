@@ -1,0 +1,75 @@
+import { createServer } from 'node:http';
+import {
+  DescribeListenerCertificatesCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
+
+/**
+ * moto sets an imported certificate's InUseBy only at CreateListener (ModifyListener and
+ * AddListenerCertificates leave it stale). This proxy in front of moto answers DescribeCertificate's
+ * InUseBy as real ACM does: the ARN of every load balancer with a listener that serves the certificate,
+ * as its default or an SNI certificate, read from moto's ELBv2 at each call. Everything else passes through.
+ */
+export interface AcmInUseByDouble {
+  /** Point certkeeper's AWS_ENDPOINT_URL here instead of at moto. */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByDouble> {
+  const upstream = new URL(motoEndpoint);
+  const elbv2 = new Map<string, ElasticLoadBalancingV2Client>();
+  const elbIn = (region: string) => {
+    let client = elbv2.get(region);
+    if (!client) elbv2.set(region, (client = new ElasticLoadBalancingV2Client({ endpoint: motoEndpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })));
+    return client;
+  };
+
+  const loadBalancersServing = async (region: string, certificateArn: string): Promise<string[]> => {
+    const elb = elbIn(region);
+    const users = new Set<string>();
+    for (const balancer of (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []) {
+      for (const listener of (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: balancer.LoadBalancerArn }))).Listeners ?? []) {
+        const served = [...(listener.Certificates ?? [])];
+        if (listener.Protocol === 'HTTPS' || listener.Protocol === 'TLS') {
+          served.push(...((await elb.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener.ListenerArn }))).Certificates ?? []));
+        }
+        if (served.some((certificate) => certificate.CertificateArn === certificateArn)) users.add(balancer.LoadBalancerArn!);
+      }
+    }
+    return [...users].sort();
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      try {
+        const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+        if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeCertificate') && answer.status === 200) {
+          // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
+          const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+          const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
+          described.Certificate.InUseBy = await loadBalancersServing(region, described.Certificate.CertificateArn);
+          answer.body = Buffer.from(JSON.stringify(described));
+        }
+        sendForwarded(res, answer);
+      } catch (error) {
+        sendBadGateway(res, error);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async stop() {
+      for (const client of elbv2.values()) client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
