@@ -46,6 +46,8 @@ export interface IssueContext {
   problems: CaProblem[];
   /** How this renewal shares Route 53 changes with the others of its pass. */
   sharing: ChallengeSharing;
+  /** Told of the certificate as soon as the CA has issued it and it is checked, before the challenge clean-up is awaited. Never throws. */
+  onIssued?: (issued: IssuedCertificate) => Promise<void>;
 }
 
 /** How a renewal takes part in its pass's shared Route 53 changes (see agent/pass.ts). */
@@ -110,7 +112,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   if (pending.length === 0) {
     ctx.sharing.arrived();
     signal?.throwIfAborted();
-    return finalize(spec, ctx, order);
+    return finalizeAndHandOver(spec, ctx, order);
   }
   const records = pending.map((item) => item.record);
   const forget = await ctx.journal.note(ctx.runId, spec.name, records);
@@ -140,7 +142,7 @@ export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext)
   const cleanedUp = cleanUp();
   try {
     signal?.throwIfAborted();
-    return await finalize(spec, ctx, order);
+    return await finalizeAndHandOver(spec, ctx, order);
   } finally {
     await waitOnRoute53(() => cleanUpWithin(cleanedUp, ctx, records));
   }
@@ -234,6 +236,16 @@ function caSteps(ctx: IssueContext) {
     ctx.onStep?.(step);
     return cancellableCaWork(ctx.signal, work);
   };
+}
+
+/**
+ * Finalizes, then hands the certificate over at once (`onIssued`: the renewal keeps it), not after the clean-up:
+ * a run killed while its pass's records go (Route 53 can take minutes) must not lose what the CA issued.
+ */
+async function finalizeAndHandOver(spec: CertificateSpec, ctx: IssueContext, order: acme.Order & { replaces?: string }): Promise<IssuedCertificate> {
+  const issued = await finalize(spec, ctx, order);
+  await ctx.onIssued?.(issued);
+  return issued;
 }
 
 /** Finalizes the order with a fresh key and checks what the CA returns against the order. */

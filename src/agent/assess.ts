@@ -10,6 +10,7 @@ import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { AgentContext, PassScope } from './context.js';
+import { keptToDeploy } from './kept-issued.js';
 
 /** Everything known about one certificate at one moment, and what to do about it. */
 export interface Assessment {
@@ -21,6 +22,8 @@ export interface Assessment {
   ari: { status: 'window' | 'unavailable' | 'not-offered' | 'nothing-deployed'; window?: AriWindow; note?: string; nextCheckAt?: string };
   /** What would make a renewal fail before it starts (e.g. a domain without a Route 53 hosted zone). */
   problems: string[];
+  /** A certificate an interrupted run had issued, to be deployed without a new order. */
+  issued?: { serial: string; notAfter: Date };
   /** What each `verify` endpoint serves now, and whether it is the deployed certificate. */
   served: { endpoint: string; serial?: string; notAfter?: string; matches: boolean; error?: string }[];
 }
@@ -61,6 +64,9 @@ export async function assessCertificate(
   const deployed = earliestExpiring(observation.regions);
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, record, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
+  // Only the renewal, under the lease, deletes a kept certificate it cannot use; one in ACM everywhere goes at any look.
+  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
+  const issued = kept && { serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter };
   const decision = decide({
     desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },
     observed: observation.regions,
@@ -68,6 +74,7 @@ export async function assessCertificate(
     force: options.force,
     ignoreRateLimits: options.ignoreRateLimits,
     ari: ari.window,
+    issued,
     history: {
       consecutiveFailures: record.consecutiveFailures ?? 0,
       lastFailureAt: record.lastFailure ? new Date(record.lastFailure.at) : undefined,
@@ -102,7 +109,7 @@ export async function assessCertificate(
       ),
     )
   ).filter((problem): problem is string => problem !== undefined);
-  return { observation, decision, record, replaces, ari, served, problems };
+  return { observation, decision, record, replaces, ari, served, problems, ...(issued && { issued }) };
 }
 
 /**

@@ -15,6 +15,8 @@ import { configureCaHttp } from '../acme/ca-http.js';
 import { AcmRegion } from '../targets/acm.js';
 import { ListenerReader } from '../targets/listeners.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
+import { IssuedCertificates } from '../store/issued-certificates.js';
+import { keptKeySecrets } from '../store/kept-key-secrets.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { notifierFromConfig } from '../telemetry/notification-channels.js';
 
@@ -36,6 +38,8 @@ export class AgentContext {
   readonly route53: Route53Accounts;
   readonly rateLimits: RateLimitRecords;
   readonly certificateFacts: CertificateFactsCache;
+  /** Issued certificates not deployed yet, with their keys: in stateDir, or the key where the account key is (never in DynamoDB). */
+  readonly issued: IssuedCertificates;
   private account?: Promise<acme.Client>;
   /** What `account` resolved to: the client a renewal may report as forgotten by the CA. */
   private accountInUse?: acme.Client;
@@ -54,6 +58,7 @@ export class AgentContext {
     this.journal = new ChallengeJournal(this.store);
     // Public facts only; losing them costs GetCertificate calls, nothing else.
     this.certificateFacts = new CertificateFactsCache(this.store);
+    this.issued = new IssuedCertificates(config.stateDir, this.store, keptKeySecrets(config));
     this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);

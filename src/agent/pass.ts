@@ -268,7 +268,8 @@ async function actOnCertificate(
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }
       // Before any order: what can be checked is (src/preflight); a failure is a failed renewal, no order spent.
-      await preflight(spec, ctx, scope, log);
+      // A kept issued certificate is deployed with no order (and no CA): nothing for the preflight to spare.
+      if (!current.issued) await preflight(spec, ctx, scope, log);
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {

@@ -15,6 +15,7 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
 import { renewalDeadlineMs } from './deadlines.js';
+import { keptToDeploy } from './kept-issued.js';
 import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
 
 export interface Deployment {
@@ -79,6 +80,16 @@ async function renewWithin(
   onStep: (step: string) => void,
 ): Promise<Renewed> {
   const { observation } = assessment;
+  // Kept (0600 in stateDir, or the key where the account key is) as soon as the CA has issued: a crash or an
+  // error from then on costs no new order. Not kept, it is still deployed now.
+  const keep = async (issued: IssuedCertificate) => {
+    try {
+      await ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
+      log.info('renewal.issued_kept', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), where: ctx.issued.where(spec.name) });
+    } catch (error) {
+      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
+    }
+  };
   const issue = async (client: acme.Client) =>
     issueCertificate(spec, {
       client,
@@ -95,20 +106,30 @@ async function renewWithin(
       rateLimits: ctx.rateLimits,
       problems,
       sharing,
+      onIssued: keep,
     });
-  onStep('registering the ACME account');
-  const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
-  const answersBefore = problems.length;
   let issued: IssuedCertificate;
-  try {
-    issued = await issue(client);
-  } catch (error) {
-    // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
-    // again and renew once more, in this pass, rather than fail every renewal until a restart.
-    if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
-    log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
-    onStep('registering the ACME account again');
-    issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
+  // What an interrupted run had issued is deployed instead of ordering again, when it still fits.
+  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
+  if (kept) {
+    issued = kept.issued;
+    // This renewal joins no Route 53 change of its pass.
+    sharing.arrived();
+    log.info('renewal.resumed_issued', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl, keptAt: kept.keptAt });
+  } else {
+    onStep('registering the ACME account');
+    const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
+    const answersBefore = problems.length;
+    try {
+      issued = await issue(client);
+    } catch (error) {
+      // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
+      // again and renew once more, in this pass, rather than fail every renewal until a restart.
+      if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
+      log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
+      onStep('registering the ACME account again');
+      issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
+    }
   }
   signal.throwIfAborted();
 
@@ -142,6 +163,10 @@ async function renewWithin(
   signal.throwIfAborted();
   onStep('waiting until the new certificate is served');
   await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
+  // Deployed and verified: the key is in ACM, the kept copy goes (or, failing that, at the next look).
+  await ctx.issued.discard(spec.name).catch((error: unknown) => {
+    log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.issued.where(spec.name), error: describeError(error) });
+  });
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
 }
 

@@ -181,6 +181,14 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
       Action: ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
       Resource: secretArn(secretId, partition, region, account),
     });
+    const base = secretId.startsWith('arn:') ? secretId.slice(secretId.indexOf(':secret:') + ':secret:'.length).replace(/-[A-Za-z0-9]{6}$/, '') : secretId;
+    statements.push({
+      Sid: 'KeptIssuedKeySecrets',
+      Effect: 'Allow',
+      // The key of a certificate issued and not yet deployed waits next to the account key, and is deleted once deployed.
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'],
+      Resource: `arn:${partition}:secretsmanager:${region}:${account}:secret:${base}/issued/*`,
+    });
     notes.push('Secrets Manager: with a customer managed KMS key on the secret, also allow kms:Decrypt and kms:GenerateDataKey on that key');
   } else if (accountKey?.ssm) {
     const { parameterName, region = config.aws.region } = accountKey.ssm;
@@ -189,6 +197,13 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
       Effect: 'Allow',
       Action: ['ssm:GetParameter', 'ssm:PutParameter'],
       Resource: `arn:${partition}:ssm:${region}:${account}:parameter/${parameterName.replace(/^\//, '')}`,
+    });
+    statements.push({
+      Sid: 'KeptIssuedKeyParameters',
+      Effect: 'Allow',
+      // The key of a certificate issued and not yet deployed waits next to the account key, and is deleted once deployed.
+      Action: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'],
+      Resource: `arn:${partition}:ssm:${region}:${account}:parameter/${parameterName.replace(/^\//, '')}/issued/*`,
     });
     notes.push('SSM: the SecureString uses the aws/ssm key unless told otherwise; with a customer managed KMS key also allow kms:Decrypt and kms:Encrypt on it');
   }

@@ -62,6 +62,8 @@ export interface DecisionInput {
   force?: boolean;
   ignoreRateLimits?: boolean;
   ari?: AriWindow;
+  /** A certificate an interrupted run had issued and kept, valid and matching the config, not yet in ACM everywhere. */
+  issued?: { serial: string; notAfter: Date };
   history?: FailureHistory;
   rateLimits?: RateLimitBlock[];
 }
@@ -152,8 +154,14 @@ const renewalDue: TriggerCheck = ({ now }, plan) => {
   return { check: plan.source === 'ari' ? 'AriWindowOpen' : 'InRenewalWindow', reason: `${plan.description}; due since ${iso(plan.renewAt)}` };
 };
 
+// Whatever else is true: it was issued to be deployed, and deploying it spends no order.
+const issuedNotDeployed: TriggerCheck = ({ issued }) =>
+  issued
+    ? { check: 'IssuedNotDeployed', reason: `certificate ${issued.serial} (valid until ${iso(issued.notAfter)}) was issued by an interrupted run and is not deployed everywhere yet: deploying it, no new order` }
+    : null;
+
 /** Order matters only for how reasons read: the most fundamental first. */
-const TRIGGERS: TriggerCheck[] = [forced, notDeployed, domainsDiffer, keyTypeDiffers, regionsOutOfStep, expired, emergency, renewalDue];
+const TRIGGERS: TriggerCheck[] = [forced, notDeployed, domainsDiffer, keyTypeDiffers, regionsOutOfStep, expired, emergency, renewalDue, issuedNotDeployed];
 
 export function decide(input: DecisionInput): Decision {
   const soonest = earliestExpiring(input.observed);
@@ -262,7 +270,8 @@ function holdBack(input: DecisionInput, triggers: Trigger[], soonest: Certificat
     }
   }
   const current = (input.rateLimits ?? []).filter((block) => block.until > now);
-  guards.push(...current.filter((block) => (block.kind === 'clock' ? !force : !input.ignoreRateLimits)));
+  // Deploying a kept certificate orders nothing: the CA's limits and certkeeper's guards of them do not apply.
+  guards.push(...current.filter((block) => (block.kind === 'clock' ? !force : !input.ignoreRateLimits && !input.issued)));
   return guards;
 }
 

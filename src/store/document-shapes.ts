@@ -9,7 +9,7 @@ import { z } from 'zod';
  * check only what the code relies on, so a document a newer or older version wrote is never thrown away
  * for a detail.
  */
-export type DocumentKind = 'cert' | 'ratelimits' | 'journal' | 'account' | 'notices' | 'facts' | 'lock';
+export type DocumentKind = 'cert' | 'ratelimits' | 'journal' | 'account' | 'notices' | 'facts' | 'lock' | 'issued';
 
 const isoTime = z.string();
 
@@ -64,13 +64,24 @@ const facts = z.looseObject({
   facts: z.looseObject({ notBefore: isoTime, notAfter: isoTime }),
 });
 
+/** An issued certificate kept until it is deployed; its key is here only in stateDir (else in the secret store). */
+const issued = z.looseObject({
+  certificate: z.string(),
+  directoryUrl: z.string(),
+  leafPem: z.string(),
+  chainPem: z.string(),
+  privateKeyPem: z.string().optional(),
+  orderUrl: z.string(),
+  keptAt: isoTime,
+});
+
 /** A lock file: { holder, since, heartbeatAt, expiresAt }, or the older { pid, since, holder? } (no heartbeat). */
 export const lockShape = z.union([
   z.looseObject({ holder: holderShape, since: isoTime, heartbeatAt: isoTime, expiresAt: isoTime }),
   z.looseObject({ pid: z.number().int(), since: isoTime, holder: holderShape.optional() }),
 ]);
 
-const SHAPES: Record<DocumentKind, z.ZodType> = { cert: certificateRecord, ratelimits: rateLimitLedger, journal: journalEntry, account, notices, facts, lock: lockShape };
+const SHAPES: Record<DocumentKind, z.ZodType> = { cert: certificateRecord, ratelimits: rateLimitLedger, journal: journalEntry, account, notices, facts, lock: lockShape, issued };
 
 /** Why a document is damaged, or undefined when it fits its kind. Never quotes the document (it may hold a key). */
 export function shapeProblem(kind: DocumentKind, value: unknown): string | undefined {
@@ -101,6 +112,7 @@ function describeKind(kind: DocumentKind): string {
     notices: 'a notices document',
     facts: 'cached ACM certificate facts',
     lock: 'a lock',
+    issued: 'a kept issued certificate',
   };
   return names[kind];
 }

@@ -108,6 +108,8 @@ function pathOf(key: StoreKey): string {
       return `notices/${rest[0]}.json`;
     case 'facts':
       return `acm-facts/${rest[0]}.json`;
+    case 'issued':
+      return `issued/${rest[0]}.json`;
     default:
       throw new Error(`unknown store key ${key}`);
   }

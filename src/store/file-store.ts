@@ -206,6 +206,7 @@ function kindOfPath(relativePath: string): DocumentKind | undefined {
     notices: 'notices',
     'acm-facts': 'facts',
     locks: 'lock',
+    issued: 'issued',
   };
   return folders[relativePath.split('/')[0]!];
 }

@@ -6,6 +6,9 @@ import { ChallengeJournal } from '../../src/dns/challenge-journal.js';
 import { CertificateFactsCache } from '../../src/store/certificate-facts-cache.js';
 import { FileStateStore } from '../../src/store/file-state-store.js';
 import { FileStore } from '../../src/store/file-store.js';
+import { IssuedCertificates } from '../../src/store/issued-certificates.js';
+import { readCertificate } from '../../src/pki/certificate.js';
+import { selfSignedCertificate } from '../stack/tls.js';
 import { RateLimitRecords } from '../../src/store/rate-limit-records.js';
 import { notificationFor } from '../../src/telemetry/notifications.js';
 import { recordingLogger, type RecordedEvent } from './recording-logger.js';
@@ -88,6 +91,17 @@ const KINDS: Kind[] = [
     write: (store) => facts(store).set(ARN, 'fp', { serial: 'ab', notBefore: new Date(0), notAfter: new Date(1e12), domains: ['wild1.test'], keyType: 'ecdsa-p256', issuer: 'CA', usages: { keyUsage: [], extendedKeyUsage: [] } } as never),
     read: (store) => facts(store).get(ARN, 'fp'),
     wrongShape: '{ "certificateArn": "x", "fingerprint": "fp" }',
+  },
+  {
+    name: 'kept issued certificate',
+    file: 'issued/wild1.json',
+    write: async (store) => {
+      const { certificatePem, privateKeyPem } = await selfSignedCertificate('wild1.test');
+      const issued = { leafPem: certificatePem, chainPem: '', privateKeyPem, facts: readCertificate(certificatePem), orderUrl: 'https://ca.test/order/1' };
+      await new IssuedCertificates(store.files.dir).keep('wild1', issued, { directoryUrl: 'https://ca.test/dir', runId: 'r' });
+    },
+    read: async (store) => new IssuedCertificates(store.files.dir).read('wild1'),
+    wrongShape: '{ "certificate": "wild1", "leafPem": 5, "keptAt": "2026-01-01T00:00:00.000Z" }',
   },
 ];
 

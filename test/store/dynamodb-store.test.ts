@@ -277,3 +277,36 @@ describe('ACME account key in Secrets Manager or SSM', () => {
     source.close();
   });
 });
+
+describe('kept issued certificates with the DynamoDB store', () => {
+  const config = (accountKey: ResolvedConfig['acme']['accountKey']) => ({ acme: { accountKey }, aws: { region: 'us-east-1' } }) as ResolvedConfig;
+
+  it.each([
+    ['Secrets Manager', { secretsManager: { secretId: 'certkeeper/kept' } }, 'Secrets Manager secret certkeeper/kept/issued/web'],
+    // A parameter name without its leading slash still makes a valid hierarchical name.
+    ['SSM SecureString', { ssm: { parameterName: 'certkeeper/kept' } }, 'SSM parameter /certkeeper/kept/issued/web'],
+  ] as const)('%s: the key waits next to the account key, the table holds no key, and both go on discard', async (_where, setting, where) => {
+    const { selfSignedCertificate } = await import('../stack/tls.js');
+    const { readCertificate } = await import('../../src/pki/certificate.js');
+    const { IssuedCertificates } = await import('../../src/store/issued-certificates.js');
+    const { keptKeySecrets } = await import('../../src/store/kept-key-secrets.js');
+    const { certificatePem, privateKeyPem } = await selfSignedCertificate('web.kept.test');
+    const kept = new IssuedCertificates('/nonexistent-never-written', store(), keptKeySecrets(config(setting)));
+    expect(kept.where('web')).toBe(where);
+    await kept.keep('web', { leafPem: certificatePem, chainPem: '', privateKeyPem, facts: readCertificate(certificatePem), orderUrl: 'https://ca.test/order/1' }, { directoryUrl: 'https://ca.test/dir', runId: 'r' });
+
+    const client = raw();
+    const item = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'issued#web' } }, ConsistentRead: true }));
+    expect(item.Item).toBeDefined();
+    expect(JSON.stringify(item.Item)).not.toContain('PRIVATE KEY');
+    // Another agent (its own stateDir) reads it whole.
+    const other = new IssuedCertificates('/nonexistent-never-written-either', store(), keptKeySecrets(config(setting)));
+    expect((await other.read('web'))?.issued.privateKeyPem).toBe(privateKeyPem);
+
+    await other.discard('web');
+    expect(await kept.read('web')).toBeUndefined();
+    expect((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'issued#web' } }, ConsistentRead: true }))).Item).toBeUndefined();
+    expect(await keptKeySecrets(config(setting))!.get('web')).toBeUndefined();
+    client.destroy();
+  });
+});

@@ -119,6 +119,14 @@ describe('iam-policy builder', () => {
     const secret = buildIamPolicy(config({ acme: { email: 'ops@example.com', termsOfServiceAgreed: true, accountKey: { secretsManager: { secretId: 'certkeeper/key' } } } })).policy;
     expect(await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key-AbC123', context: {} })).toBe('Allowed');
     expect(await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key2-AbC123', context: {} })).toBe('ImplicitlyDenied');
+    // The key of an issued certificate waits next to the account key until deployed, then is deleted.
+    const kept = (action: string, name: string) => evaluateCall(secret, { action, resource: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbC123`, context: {} });
+    expect(await kept('secretsmanager:CreateSecret', 'certkeeper/key/issued/web')).toBe('Allowed');
+    expect(await kept('secretsmanager:DeleteSecret', 'certkeeper/key/issued/web')).toBe('Allowed');
+    expect(await kept('secretsmanager:DeleteSecret', 'certkeeper/key')).toBe('ImplicitlyDenied');
+    expect(await kept('secretsmanager:DeleteSecret', 'other/issued/web')).toBe('ImplicitlyDenied');
+    expect(await allowed('ssm:DeleteParameter', 'arn:aws:ssm:eu-west-1:123456789012:parameter/certkeeper/account-key/issued/web')).toBe('Allowed');
+    expect(await allowed('ssm:DeleteParameter', 'arn:aws:ssm:eu-west-1:123456789012:parameter/certkeeper/account-key')).toBe('ImplicitlyDenied');
   });
 
   it('lets ACM new imports through only with certkeeper tags, and re-import/delete only tagged or configured certificates', async () => {
