@@ -104,7 +104,8 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
     return {
       check: 'ca',
       ok: false,
-      detail: `the CA at ${url} cannot be used: ${describeError(error)}`,
+      // Most causes name the URL already ("cannot read the ACME directory URL: …"): once is enough.
+      detail: describeError(error).includes(url) ? describeError(error) : `the CA at ${url} cannot be used: ${describeError(error)}`,
       fix: unlessItSaysItsFix(error, 'check acme.directoryUrl, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, acme.eab); or wait until the CA is back'),
     };
   }
@@ -112,10 +113,15 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
 
 /**
  * certkeeper's own errors for a missing zone, a CNAME loop or a CA that wants EAB already end in their
- * fix ("…; create the zone", "…: set acme.eab"): a generic one after it would only send the reader elsewhere.
+ * fix ("…; create the zone", "…: set acme.eab"): a generic one after it would only send the reader elsewhere
+ * (a zone's fix keeps only where in the config to look).
  */
 function unlessItSaysItsFix(error: unknown, fix: string): string | undefined {
-  return /[;:] (fix|create|set|check|remove) /.test(describeError(error)) ? undefined : fix;
+  return saysItsFix(error) ? undefined : fix;
+}
+
+function saysItsFix(error: unknown): boolean {
+  return /[;:] (fix|create|set|check|remove) /.test(describeError(error));
 }
 
 /** For every challenge name: its hosted zone is found and readable (CNAME delegation followed). */
@@ -131,7 +137,7 @@ async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, r
         return { check: 'zone', ok: true, detail: `${name} goes in hosted zone ${target.zone.id} (${target.zone.name})${via}, which is readable` };
       } catch (error) {
         // The message names the challenge name already.
-        return { check: 'zone', ok: false, detail: describeError(error), fix: unlessItSaysItsFix(error, `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn), or create the hosted zone`) };
+        return { check: 'zone', ok: false, detail: describeError(error), fix: `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn)${saysItsFix(error) ? '' : ', or create the hosted zone'}` };
       }
     }),
   );

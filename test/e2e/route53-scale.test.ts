@@ -270,8 +270,9 @@ describe('failures say what went wrong and leave nothing behind', () => {
     await upsertCname(zoneIds['deleg.example']!, '_acme-challenge.loop.deleg.example', 'hop.validation.example');
     await upsertCname(zoneIds['validation.example']!, 'hop.validation.example', '_acme-challenge.loop.deleg.example');
     const result = await renew('loop', { certificates: [certificate('loop', ['loop.deleg.example'])] });
+    // Found by the preflight, which adds where in the config to look.
     expect(failure(result, 'loop').error).toBe(
-      'CNAME loop for the DNS-01 challenge: _acme-challenge.loop.deleg.example → hop.validation.example → _acme-challenge.loop.deleg.example; fix the CNAME records so the chain ends at a name that can hold TXT records',
+      'CNAME loop for the DNS-01 challenge: _acme-challenge.loop.deleg.example → hop.validation.example → _acme-challenge.loop.deleg.example; fix the CNAME records so the chain ends at a name that can hold TXT records: check certificates[0].domains and certificates[0].route53 (hostedZoneId, roleArn)',
     );
     expect(eventsNamed(result.events, 'acme.order.created')).toEqual([]);
     expect(eventsNamed(result.events, 'dns.challenge.presented')).toEqual([]);

@@ -118,7 +118,7 @@ describe('preflight before an order', () => {
     expect(result.run.code, result.run.stderr).toBe(1);
     expect(result.orders).toBe(0);
     const failure = preflightFailure(result.run, 'ca-down');
-    expect(failure.checks).toEqual([{ check: 'ca', detail: expect.stringMatching(new RegExp(`^the CA at ${escape(rel.directoryUrl)} cannot be used: `)), fix: expect.stringMatching(/^check acme\.directoryUrl/) }]);
+    expect(failure.checks).toEqual([{ check: 'ca', detail: expect.stringMatching(new RegExp(`^cannot read the ACME directory ${escape(rel.directoryUrl)}: cannot reach the ACME server at ${escape(rel.directoryUrl)}: ECONNREFUSED`)), fix: expect.stringMatching(/^check acme\.directoryUrl/) }]);
   });
 
   it('stops a certificate whose import IAM would deny (a SimulatePrincipalPolicy double) before any order; a denied simulation itself is said once and renewals go on', async () => {
