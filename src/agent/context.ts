@@ -17,6 +17,7 @@ import { ListenerReader } from '../targets/listeners.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { IssuedCertificates } from '../store/issued-certificates.js';
 import { keptKeySecrets } from '../store/kept-key-secrets.js';
+import { IamSimulator } from '../preflight/iam-simulation.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { notifierFromConfig } from '../telemetry/notification-channels.js';
 
@@ -40,6 +41,8 @@ export class AgentContext {
   readonly certificateFacts: CertificateFactsCache;
   /** Issued certificates not deployed yet, with their keys: in stateDir, or the key where the account key is (never in DynamoDB). */
   readonly issued: IssuedCertificates;
+  /** The preflight's permission check: remembers for the process when IAM cannot simulate. */
+  readonly iamSimulator: IamSimulator;
   private account?: Promise<acme.Client>;
   /** What `account` resolved to: the client a renewal may report as forgotten by the CA. */
   private accountInUse?: acme.Client;
@@ -60,6 +63,7 @@ export class AgentContext {
     this.certificateFacts = new CertificateFactsCache(this.store);
     this.issued = new IssuedCertificates(config.stateDir, this.store, keptKeySecrets(config));
     this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
+    this.iamSimulator = new IamSimulator(this.aws);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);
     this.solver = new Route53Solver(this.route53, {

@@ -8,7 +8,7 @@ import type { Assessment } from './assess.js';
 import type { Observation } from '../observe/deployed.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { earliestExpiring } from '../policy/decide.js';
-import { usagesRemoved } from '../pki/usages.js';
+import { reimportProblems } from '../pki/usages.js';
 import { bindListener } from '../targets/listeners.js';
 import type { AcmRegion } from '../targets/acm.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -252,11 +252,4 @@ async function retireOnceServed(
     log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
   }
   for (const old of olds) await old.acm.retire(old.certificateArn, old.listeners, log);
-}
-
-/** Why ACM would refuse to re-import `next` over `previous` (AWS's rules), checked before the call. */
-function reimportProblems(previous: CertificateFacts, next: CertificateFacts): string[] {
-  const problems = previous.keyType !== next.keyType ? [`key type changes from ${previous.keyType} to ${next.keyType}`] : [];
-  const removed = usagesRemoved(previous.usages, next.usages, next.keyType.startsWith('ecdsa'));
-  return removed.length ? [...problems, `the new certificate drops ${removed.join(', ')}`] : problems;
 }

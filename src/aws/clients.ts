@@ -1,7 +1,9 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
@@ -29,6 +31,8 @@ export class AwsClients {
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
   private readonly route53Clients = new Map<string, Route53Client>();
+  private iamClient?: IAMClient;
+  private stsClient?: STSClient;
 
   private readonly requestHandler: ReturnType<typeof awsRequestHandler>;
 
@@ -81,7 +85,18 @@ export class AwsClients {
     return client;
   }
 
+  /** IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice. */
+  iam(): IAMClient {
+    return (this.iamClient ??= countAwsRequests(new IAMClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
+  }
+
+  sts(): STSClient {
+    return (this.stsClient ??= countAwsRequests(new STSClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
+  }
+
   destroy(): void {
+    this.iamClient?.destroy();
+    this.stsClient?.destroy();
     for (const client of this.route53Clients.values()) client.destroy();
     for (const client of [...this.acmClients.values(), ...this.elbClients.values(), ...this.taggingClients.values()]) client.destroy();
   }

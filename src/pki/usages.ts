@@ -31,3 +31,13 @@ export function usagesRemoved(previous: Usages, next: Usages, nextIsEcdsa: boole
   const droppedEku = previous.extendedKeyUsages.filter((usage) => !next.extendedKeyUsages.includes(usage) && usage !== 'clientAuth');
   return [...droppedKu.map((usage) => `Key Usage ${usage}`), ...droppedEku.map((usage) => `Extended Key Usage ${usage}`)];
 }
+
+/**
+ * Why ACM would refuse to re-import `next` over `previous` (AWS's rules: the key algorithm stays, no usage
+ * is dropped); empty when it would accept. Checked before ordering (preflight) and before the call.
+ */
+export function reimportProblems(previous: { keyType: string; usages: Usages }, next: { keyType: string; usages: Usages }): string[] {
+  const problems = previous.keyType !== next.keyType ? [`key type changes from ${previous.keyType} to ${next.keyType}`] : [];
+  const removed = usagesRemoved(previous.usages, next.usages, next.keyType.startsWith('ecdsa'));
+  return removed.length ? [...problems, `the new certificate drops ${removed.join(', ')}`] : problems;
+}

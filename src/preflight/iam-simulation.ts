@@ -1,9 +1,7 @@
-import { IAMClient, SimulatePrincipalPolicyCommand, type ContextEntry, type EvaluationResult } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { awsRequestHandler } from '../aws/clients.js';
+import { SimulatePrincipalPolicyCommand, type ContextEntry, type EvaluationResult } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { AwsClients } from '../aws/clients.js';
 import type { PolicyStatement } from '../aws/iam-policy.js';
-import type { ResolvedConfig } from '../config/schema.js';
-import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 
 /** One action the renewal will make that IAM would not allow on its resource. */
@@ -27,18 +25,11 @@ export type IamVerdict = { available: true; denied: IamDenial[] } | { available:
  * and the check is skipped: a missing permission to check must not stop renewals.
  */
 export class IamSimulator {
-  private readonly iam: IAMClient;
-  private readonly sts: STSClient;
   private principal?: Promise<{ arn: string; account: string }>;
   /** Set once the simulation proved unavailable: not asked again in this process. */
   private unavailable?: string;
 
-  constructor(config: ResolvedConfig) {
-    // One attempt: an answer of "not implemented" or "denied" is final, and the check is only advice.
-    const options = { region: config.aws.region, maxAttempts: 1, requestHandler: awsRequestHandler(config.aws.requestTimeoutSeconds) };
-    this.iam = countAwsRequests(new IAMClient(options));
-    this.sts = countAwsRequests(new STSClient(options));
-  }
+  constructor(private readonly aws: AwsClients) {}
 
   /**
    * The denied calls among `statements`. `results` caches one simulation per statement for a pass:
@@ -71,13 +62,8 @@ export class IamSimulator {
     }
   }
 
-  destroy(): void {
-    this.iam.destroy();
-    this.sts.destroy();
-  }
-
   private callerPrincipal(): Promise<{ arn: string; account: string }> {
-    this.principal ??= this.sts.send(new GetCallerIdentityCommand({})).then((answer) => {
+    this.principal ??= this.aws.sts().send(new GetCallerIdentityCommand({})).then((answer) => {
       if (!answer.Arn || !answer.Account) throw new Error('sts:GetCallerIdentity answered without an ARN');
       return { arn: principalArn(answer.Arn), account: answer.Account };
     });
@@ -90,7 +76,7 @@ export class IamSimulator {
     const results: EvaluationResult[] = [];
     let marker: string | undefined;
     do {
-      const page = await this.iam.send(
+      const page = await this.aws.iam().send(
         new SimulatePrincipalPolicyCommand({
           PolicySourceArn: principal.arn,
           ActionNames: statement.Action,

@@ -1,12 +1,12 @@
-import { DescribeListenersCommand, type Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { acmeDirectory } from '../acme/directory.js';
 import type { AgentContext, PassScope } from '../agent/context.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
 import { challengeBaseName } from '../config/domains.js';
 import type { AcmTargetSpec, CertificateSpec, KeyType } from '../config/schema.js';
-import { usagesRemoved, type Usages } from '../pki/usages.js';
+import { reimportProblems, type Usages } from '../pki/usages.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import { IamSimulator, type IamDenial } from './iam-simulation.js';
+import type { IamDenial } from './iam-simulation.js';
 
 /**
  * The preflight: what can be checked before an ACME order is spent (Let's Encrypt allows 5 duplicate
@@ -58,7 +58,7 @@ export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, 
   const [ca, zones, targets] = await Promise.all([
     options.account ? (cache.account ??= checkCa(ctx, log, true)) : (cache.directory ??= checkCa(ctx, log, false)),
     checkZones(spec, scope, at, routes, log),
-    Promise.all(spec.acm.map((target, index) => checkTarget(spec, target, at, `${at}.acm[${index}]`, ctx, scope, cache))),
+    Promise.all(spec.acm.map((target, index) => checkTarget(spec, target, at, `${at}.acm[${index}]`, scope))),
   ]);
   // After the zones: their IDs make the Route 53 resources exact.
   const iam = await checkIam(spec, ctx, cache, routes, log);
@@ -75,20 +75,18 @@ export async function preflightProblems(spec: CertificateSpec, ctx: AgentContext
     .map((check) => (check.fix ? `${check.detail}: ${check.fix}` : check.detail));
 }
 
-/** What many certificates of one pass share: the CA, listeners, IAM answers. Zones and ACM are cached by the pass scope itself. */
+/** What many certificates of one pass share: the CA, IAM answers. Zones, ACM and listeners are cached by the pass scope itself. */
 interface PassCache {
   account?: Promise<PreflightCheck>;
   directory?: Promise<PreflightCheck>;
-  listeners: Map<string, Promise<Listener | undefined>>;
   iam: Map<string, Promise<IamDenial[]>>;
 }
 
 const passCaches = new WeakMap<PassScope, PassCache>();
-const simulators = new WeakMap<AgentContext, IamSimulator>();
 
 function passCache(scope: PassScope): PassCache {
   let cache = passCaches.get(scope);
-  if (!cache) passCaches.set(scope, (cache = { listeners: new Map(), iam: new Map() }));
+  if (!cache) passCaches.set(scope, (cache = { iam: new Map() }));
   return cache;
 }
 
@@ -106,22 +104,9 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
       ok: false,
       // Most causes name the URL already ("cannot read the ACME directory URL: …"): once is enough.
       detail: describeError(error).includes(url) ? describeError(error) : `the CA at ${url} cannot be used: ${describeError(error)}`,
-      fix: unlessItSaysItsFix(error, 'check acme.directoryUrl, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, acme.eab); or wait until the CA is back'),
+      fix: 'check acme.directoryUrl, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, acme.eab); or wait until the CA is back',
     };
   }
-}
-
-/**
- * certkeeper's own errors for a missing zone, a CNAME loop or a CA that wants EAB already end in their
- * fix ("…; create the zone", "…: set acme.eab"): a generic one after it would only send the reader elsewhere
- * (a zone's fix keeps only where in the config to look).
- */
-function unlessItSaysItsFix(error: unknown, fix: string): string | undefined {
-  return saysItsFix(error) ? undefined : fix;
-}
-
-function saysItsFix(error: unknown): boolean {
-  return /[;:] (fix|create|set|check|remove) /.test(describeError(error));
 }
 
 /** For every challenge name: its hosted zone is found and readable (CNAME delegation followed). */
@@ -136,33 +121,32 @@ async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, r
         const via = target.chain.length > 1 ? ` (through ${target.chain.join(' → ')})` : '';
         return { check: 'zone', ok: true, detail: `${name} goes in hosted zone ${target.zone.id} (${target.zone.name})${via}, which is readable` };
       } catch (error) {
-        // The message names the challenge name already.
-        return { check: 'zone', ok: false, detail: describeError(error), fix: `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn)${saysItsFix(error) ? '' : ', or create the hosted zone'}` };
+        // The message names the challenge name and what to do (create the zone, mend a CNAME): the fix says where in the config.
+        return { check: 'zone', ok: false, detail: describeError(error), fix: `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn)` };
       }
     }),
   );
 }
 
 /** A configured certificateArn exists and can be re-imported; each listener exists, is HTTPS/TLS, in the target's region. */
-async function checkTarget(spec: CertificateSpec, target: AcmTargetSpec, certificateAt: string, at: string, ctx: AgentContext, scope: PassScope, cache: PassCache): Promise<PreflightCheck[]> {
-  const checks: Promise<PreflightCheck>[] = target.listeners.map((listener, index) => checkListener(listener.arn, target.region, `${at}.listeners[${index}]`, ctx, cache));
+async function checkTarget(spec: CertificateSpec, target: AcmTargetSpec, certificateAt: string, at: string, scope: PassScope): Promise<PreflightCheck[]> {
+  const checks: Promise<PreflightCheck>[] = target.listeners.map((listener, index) => checkListener(listener.arn, target.region, `${at}.listeners[${index}]`, scope));
   if (target.certificateArn) checks.unshift(checkCertificateArn(spec, target.certificateArn, target.region, certificateAt, `${at}.certificateArn`, scope));
   return Promise.all(checks);
 }
 
-async function checkListener(arn: string, region: string, at: string, ctx: AgentContext, cache: PassCache): Promise<PreflightCheck> {
+async function checkListener(arn: string, region: string, at: string, scope: PassScope): Promise<PreflightCheck> {
   const arnRegion = arn.split(':')[3];
   if (arnRegion !== region) {
     return { check: 'listener', ok: false, detail: `listener ${arn} is in ${arnRegion}, not in ${region}`, fix: `check ${at}: put it under an acm entry for ${arnRegion}` };
   }
   let found: Listener | undefined;
   try {
-    const key = `${region}|${arn}`;
-    let answer = cache.listeners.get(key);
-    if (!answer) cache.listeners.set(key, (answer = describeListener(ctx, region, arn)));
-    found = await answer;
+    found = await scope.listeners(region).describe(arn);
   } catch (error) {
-    return { check: 'listener', ok: false, detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`, fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)' };
+    if (!/^ListenerNotFound/.test((error as Error).name)) {
+      return { check: 'listener', ok: false, detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`, fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)' };
+    }
   }
   if (!found) {
     return { check: 'listener', ok: false, detail: `listener ${arn} not found in ${region}`, fix: `check ${at}: the ARN of an existing listener, in the region of its load balancer` };
@@ -178,15 +162,6 @@ async function checkListener(arn: string, region: string, at: string, ctx: Agent
   return { check: 'listener', ok: true, detail: `listener ${arn} exists in ${region} and is ${found.Protocol} on port ${found.Port}` };
 }
 
-async function describeListener(ctx: AgentContext, region: string, arn: string): Promise<Listener | undefined> {
-  try {
-    return (await ctx.aws.elbv2(region).send(new DescribeListenersCommand({ ListenerArns: [arn] }))).Listeners?.[0];
-  } catch (error) {
-    if (/^ListenerNotFound/.test((error as Error).name)) return undefined;
-    throw error;
-  }
-}
-
 async function checkCertificateArn(spec: CertificateSpec, arn: string, region: string, certificateAt: string, at: string, scope: PassScope): Promise<PreflightCheck> {
   let found: Awaited<ReturnType<ReturnType<PassScope['acm']>['get']>>;
   try {
@@ -197,11 +172,7 @@ async function checkCertificateArn(spec: CertificateSpec, arn: string, region: s
   if (!found) {
     return { check: 'certificateArn', ok: false, detail: `ACM certificate ${arn} not found in ${region}`, fix: `check ${at}, or remove it to let certkeeper import (and tag) a certificate of its own` };
   }
-  // ACM's re-import rules (see reimportProblems in agent/renew-certificate.ts): same key algorithm, no usage dropped.
-  const problems: string[] = [];
-  if (found.facts.keyType !== spec.keyType) problems.push(`its key is ${found.facts.keyType} and the renewal orders ${spec.keyType} (ACM keeps the key algorithm of a certificate)`);
-  const removed = usagesRemoved(found.facts.usages, orderedUsages(spec.keyType), spec.keyType.startsWith('ecdsa'));
-  if (removed.length > 0) problems.push(`the new certificate would drop ${removed.join(', ')}`);
+  const problems = reimportProblems(found.facts, { keyType: spec.keyType, usages: orderedUsages(spec.keyType) });
   if (problems.length > 0) {
     return {
       check: 'certificateArn',
@@ -222,9 +193,7 @@ function orderedUsages(keyType: KeyType): Usages {
 async function checkIam(spec: CertificateSpec, ctx: AgentContext, cache: PassCache, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
   const config = { ...ctx.config, certificates: [spec] };
   const { policy } = buildIamPolicy(config, zoneGrants(config, routes));
-  let simulator = simulators.get(ctx);
-  if (!simulator) simulators.set(ctx, (simulator = new IamSimulator(ctx.config)));
-  const verdict = await simulator.simulate(policy.Statement, cache.iam, log);
+  const verdict = await ctx.iamSimulator.simulate(policy.Statement, cache.iam, log);
   if (!verdict.available) return [{ check: 'iam', ok: true, detail: `permissions not simulated (iam:SimulatePrincipalPolicy unavailable: ${verdict.why})` }];
   if (verdict.denied.length === 0) return [{ check: 'iam', ok: true, detail: `IAM allows all ${policy.Statement.reduce((count, statement) => count + statement.Action.length, 0)} actions the renewal makes, on their resources` }];
   return verdict.denied.map((denial) => ({

@@ -5,6 +5,7 @@ import {
   ModifyListenerCommand,
   RemoveListenerCertificatesCommand,
   type ElasticLoadBalancingV2Client,
+  type Listener,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ListenerSpec } from '../config/schema.js';
 import type { AuditLogger } from '../telemetry/logger.js';
@@ -37,7 +38,7 @@ async function bind(
   log: AuditLogger,
 ): Promise<void> {
   if (listener.mode === 'default') {
-    const current = await defaultCertificate(elb, listener.arn);
+    const current = defaultCertificateOf(listener.arn, await describeListener(elb, listener.arn));
     if (current === certificateArn) return;
     await elb.send(new ModifyListenerCommand({ ListenerArn: listener.arn, Certificates: [{ CertificateArn: certificateArn }] }));
     log.info('listener.updated', { listenerArn: listener.arn, mode: 'default', previousCertificateArn: current ?? null, certificateArn });
@@ -62,15 +63,19 @@ async function bind(
  * fresh reader after taking its lock, so a change made earlier in the pass is never acted on stale.
  */
 export class ListenerReader {
-  private readonly defaults = new Map<string, Promise<string | undefined>>();
+  private readonly described = new Map<string, Promise<Listener | undefined>>();
   private readonly sni = new Map<string, Promise<string[]>>();
 
   constructor(private readonly elb: ElasticLoadBalancingV2Client) {}
 
   async carries(listener: ListenerSpec, certificateArn: string): Promise<boolean> {
-    return listener.mode === 'default'
-      ? (await this.once(this.defaults, listener.arn, defaultCertificate)) === certificateArn
-      : (await this.once(this.sni, listener.arn, sniCertificates)).includes(certificateArn);
+    if (listener.mode === 'sni') return (await this.once(this.sni, listener.arn, sniCertificates)).includes(certificateArn);
+    return defaultCertificateOf(listener.arn, await this.describe(listener.arn)) === certificateArn;
+  }
+
+  /** The listener as DescribeListeners gives it (protocol, port, default certificate), asked once per pass. */
+  describe(listenerArn: string): Promise<Listener | undefined> {
+    return this.once(this.described, listenerArn, describeListener);
   }
 
   private once<T>(cache: Map<string, Promise<T>>, listenerArn: string, read: (elb: ElasticLoadBalancingV2Client, arn: string) => Promise<T>): Promise<T> {
@@ -80,9 +85,11 @@ export class ListenerReader {
   }
 }
 
-async function defaultCertificate(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<string | undefined> {
-  const answer = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
-  const found = answer.Listeners?.[0];
+async function describeListener(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<Listener | undefined> {
+  return (await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners?.[0];
+}
+
+function defaultCertificateOf(listenerArn: string, found: Listener | undefined): string | undefined {
   if (!found) throw new Error(`listener ${listenerArn} not found`);
   return found.Certificates?.[0]?.CertificateArn;
 }

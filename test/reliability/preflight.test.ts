@@ -175,7 +175,7 @@ describe('preflight before an order', () => {
     expect(lines).toContain(`  ✗ listener: listener ${missingListenerArn()} not found in us-east-1 (fix: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer)`);
     expect(lines).toContain(`  ✓ listener: listener ${good.listenerArn} exists in us-east-1 and is HTTPS on port 443`);
     expect(lines).toContain(
-      `  ✗ certificateArn: ACM certificate ${good.placeholderCertificateArn} cannot be re-imported: its key is ecdsa-p256 and the renewal orders rsa-2048 (ACM keeps the key algorithm of a certificate) (fix: set certificates[2].keyType to match it ("ecdsa-p256"), or remove certificates[2].acm[0].certificateArn to import a new certificate)`,
+      `  ✗ certificateArn: ACM certificate ${good.placeholderCertificateArn} cannot be re-imported: key type changes from ecdsa-p256 to rsa-2048 (fix: set certificates[2].keyType to match it ("ecdsa-p256"), or remove certificates[2].acm[0].certificateArn to import a new certificate)`,
     );
     expect(lines).toContain(`  ✓ certificateArn: ACM certificate ${good.placeholderCertificateArn} exists in us-east-1 and can be re-imported (ecdsa-p256)`);
     expect(lines).toContain('doc-reimport: ready to renew');
