@@ -35,7 +35,7 @@ export class PreflightFailedError extends Error {
  * when a check fails, so the pass records it exactly as a failed renewal.
  */
 export async function preflight(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger): Promise<void> {
-  const failed = (await preflightChecks(spec, ctx, scope, log, { account: true })).filter((check) => !check.ok);
+  const failed = (await preflightChecks(spec, ctx, scope, log, { account: true, iam: true })).filter((check) => !check.ok);
   if (failed.length === 0) return;
   log.error('preflight.failed', { checks: failed.map(({ check, detail, fix }) => ({ check, detail, fix: fix ?? null })) });
   throw new PreflightFailedError(failed);
@@ -48,10 +48,15 @@ export interface PreflightOptions {
    * account key in stateDir.
    */
   account: boolean;
+  /**
+   * Also simulate the renewal's IAM permissions: several IAM calls per certificate, worth it before an
+   * order and in `doctor`, not in every `status` of a large fleet (IAM's own rate limits).
+   */
+  iam: boolean;
 }
 
 /** Every check for one certificate, passed or not, in a stable order. */
-export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger, options: PreflightOptions = { account: false }): Promise<PreflightCheck[]> {
+export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger, options: PreflightOptions = { account: false, iam: true }): Promise<PreflightCheck[]> {
   const cache = passCache(scope);
   const at = `certificates[${Math.max(0, ctx.config.certificates.findIndex((entry) => entry.name === spec.name))}]`;
   const routes = new Map<string, ChallengeRoute>();
@@ -61,16 +66,16 @@ export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, 
     Promise.all(spec.acm.map((target, index) => checkTarget(spec, target, at, `${at}.acm[${index}]`, scope))),
   ]);
   // After the zones: their IDs make the Route 53 resources exact.
-  const iam = await checkIam(spec, ctx, cache, routes, log);
+  const iam = options.iam ? await checkIam(spec, ctx, cache, routes, log) : [];
   return [ca, ...zones, ...targets.flat(), ...iam];
 }
 
 /**
  * What would stop a renewal, in words, for `status` and `plan` reasons: the failed checks other than
- * the zones, which the assessment already reports.
+ * the zones, which the assessment already reports, and other than IAM's (`doctor` and the renewal ask it).
  */
 export async function preflightProblems(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger): Promise<string[]> {
-  return (await preflightChecks(spec, ctx, scope, log))
+  return (await preflightChecks(spec, ctx, scope, log, { account: false, iam: false }))
     .filter((check) => !check.ok && check.check !== 'zone')
     .map((check) => (check.fix ? `${check.detail}: ${check.fix}` : check.detail));
 }
