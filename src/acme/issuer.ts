@@ -8,22 +8,13 @@ import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
 import { challengeBaseName } from '../config/domains.js';
 import { checkChain, checkIssuedCertificate, readCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
 import { createCertificateKey, createCsr } from '../pki/keys.js';
+import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
 import { sleep } from '../util/sleep.js';
 import type { Turn } from '../util/work-slots.js';
 import { cancellableCaWork, untilAborted, type CaProblem } from './ca-http.js';
-
-export interface IssuedCertificate {
-  leafPem: string;
-  /** Intermediates only; the root is not sent (ACM expects it so). */
-  chainPem: string;
-  /** Kept in memory only for the import; never logged, never written outside the 0600 state files. */
-  privateKeyPem: string;
-  facts: CertificateFacts;
-  orderUrl: string;
-}
 
 export interface IssueContext {
   client: acme.Client;

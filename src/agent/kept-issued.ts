@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import type { IssuedCertificate } from '../acme/issuer.js';
+import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { CertificateSpec } from '../config/schema.js';
 import type { ObservedRegion } from '../policy/decide.js';
 import type { IssuedCertificates, KeptIssued } from '../store/issued-certificates.js';

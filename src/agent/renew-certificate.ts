@@ -1,5 +1,6 @@
 import type acme from 'acme-client';
-import { issueCertificate, type ChallengeSharing, type IssuedCertificate } from '../acme/issuer.js';
+import { issueCertificate, type ChallengeSharing } from '../acme/issuer.js';
+import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { accountForgotten } from '../acme/account.js';
 import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';

@@ -1,4 +1,4 @@
-import type { IssuedCertificate } from '../acme/issuer.js';
+import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import { readCertificate } from '../pki/certificate.js';
 import { join } from 'node:path';
 import { FileStore } from './file-store.js';

@@ -14,7 +14,7 @@ import {
 import { paginateGetResources, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { readCertificate, type CertificateFacts } from '../pki/certificate.js';
-import type { IssuedCertificate } from '../acme/issuer.js';
+import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { AuditLogger } from '../telemetry/logger.js';
 
 /** Ownership is by tags, never by guessing from SANs. */

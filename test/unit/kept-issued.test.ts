@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeKept, keptToDeploy } from '../../src/agent/kept-issued.js';
-import type { IssuedCertificate } from '../../src/acme/issuer.js';
+import type { IssuedCertificate } from '../../src/pki/issued-certificate.js';
 import { readCertificate } from '../../src/pki/certificate.js';
 import { decide, type ObservedRegion } from '../../src/policy/decide.js';
 import { IssuedCertificates, type KeptIssued } from '../../src/store/issued-certificates.js';
