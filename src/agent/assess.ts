@@ -2,7 +2,6 @@ import { acmeDirectory } from '../acme/directory.js';
 import { fetchRenewalInfo } from '../acme/renewal-info.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { challengeBaseName } from '../config/domains.js';
-import { observeCertificate, type Observation } from '../observe/deployed.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey, rateLimitBlocks, rateLimitPolicy } from '../policy/rate-limits.js';
 import { pickMomentIn } from '../policy/renewal-time.js';
@@ -11,10 +10,12 @@ import { describeEndpoint, probeServedCertificate } from '../targets/served-cert
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { AgentContext, PassScope } from './context.js';
 import { keptToDeploy } from './kept-issued.js';
+import { observeDeployments, type DeployedNow } from './deployments.js';
 
 /** Everything known about one certificate at one moment, and what to do about it. */
 export interface Assessment {
-  observation: Observation;
+  /** What is deployed, as every deployer sees it. */
+  observation: DeployedNow;
   decision: Decision;
   record: CertificateRecord;
   /** RFC 9773 ID of the deployed certificate, sent as `replaces` when the CA speaks ARI. */
@@ -60,7 +61,7 @@ export async function assessCertificate(
   options: AssessOptions = {},
 ): Promise<Assessment> {
   const record = (await ctx.records.get(spec.name)) ?? {};
-  const observation = await observeCertificate(spec, record, scope.acm, scope.listeners);
+  const observation = await observeDeployments(scope.deployers, spec, record.acm);
   const deployed = earliestExpiring(observation.regions);
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, record, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;

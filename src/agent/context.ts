@@ -12,8 +12,11 @@ import { openStore } from '../store/open-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { RateLimitRecords } from '../store/rate-limit-records.js';
 import { configureCaHttp } from '../acme/ca-http.js';
-import { AcmRegion } from '../targets/acm.js';
-import { ListenerReader } from '../targets/listeners.js';
+import type { AcmRegion } from '../targets/acm.js';
+import { AcmDeployer } from '../targets/acm-deployer.js';
+import { cloudFrontPlaces } from '../targets/cloudfront-distributions.js';
+import { listenerPlaces } from '../targets/listeners.js';
+import type { DeployerPass } from '../ports/deployer.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { IssuedCertificates } from '../store/issued-certificates.js';
 import { keptKeySecrets } from '../store/kept-key-secrets.js';
@@ -41,6 +44,8 @@ export class AgentContext {
   readonly certificateFacts: CertificateFactsCache;
   /** Issued certificates not deployed yet, with their keys: in stateDir, or the key where the account key is (never in DynamoDB). */
   readonly issued: IssuedCertificates;
+  /** Where certificates are deployed: ACM, with the places that serve its certificates (listeners, CloudFront distributions). */
+  readonly acmDeployer: AcmDeployer;
   /** The preflight's permission check: remembers for the process when IAM cannot simulate. */
   readonly iamSimulator: IamSimulator;
   private account?: Promise<acme.Client>;
@@ -64,6 +69,7 @@ export class AgentContext {
     this.issued = new IssuedCertificates(config.stateDir, this.store, keptKeySecrets(config));
     this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     this.iamSimulator = new IamSimulator(this.aws);
+    this.acmDeployer = new AcmDeployer(this.aws, this.certificateFacts, [listenerPlaces((region) => this.aws.elbv2(region)), cloudFrontPlaces(() => this.aws.cloudfront())]);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);
     this.solver = new Route53Solver(this.route53, {
@@ -117,20 +123,11 @@ export class AgentContext {
    * asks ACM about one certificate directly: the second look after a lock, which must see the truth now.
    */
   forPass(mode: 'fleet' | 'single' = 'fleet'): PassScope {
-    const acmRegions = new Map<string, AcmRegion>();
-    const listenerReaders = new Map<string, ListenerReader>();
+    const acm = this.acmDeployer.forPass(mode);
     return {
       zones: new HostedZoneFinder(this.route53, this.config.route53),
-      acm: (region) => {
-        let acm = acmRegions.get(region);
-        if (!acm) acmRegions.set(region, (acm = new AcmRegion(this.aws.acm(region), region, this.aws.tagging(region), this.certificateFacts, mode)));
-        return acm;
-      },
-      listeners: (region) => {
-        let reader = listenerReaders.get(region);
-        if (!reader) listenerReaders.set(region, (reader = new ListenerReader(this.aws.elbv2(region))));
-        return reader;
-      },
+      deployers: [acm],
+      acm: (region) => acm.acm(region),
     };
   }
 
@@ -143,7 +140,8 @@ export class AgentContext {
 
 export interface PassScope {
   zones: HostedZoneFinder;
+  /** Where certificates are deployed, each with its reads cached for the pass. */
+  deployers: DeployerPass[];
+  /** ACM's listings of the pass (shared with the deployer), for `discover` and the left-config report. */
   acm: (region: string) => AcmRegion;
-  /** What each listener carries, read once per listener in the pass. */
-  listeners: (region: string) => ListenerReader;
 }

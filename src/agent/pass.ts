@@ -263,7 +263,7 @@ async function actOnCertificate(
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
       }
       if (decision.action === 'redeploy') {
-        const deployments = await redeployCertificate(spec, current.observation, ctx, scope, log, signal);
+        const deployments = await redeployCertificate(spec, current.observation, scope, log, signal);
         log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }

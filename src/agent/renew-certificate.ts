@@ -6,23 +6,18 @@ import { accountForgotten } from '../acme/account.js';
 import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';
 import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
-import type { Observation } from '../observe/deployed.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { earliestExpiring } from '../policy/decide.js';
-import { reimportProblems } from '../pki/usages.js';
-import { bindListener } from '../targets/listeners.js';
-import type { AcmRegion } from '../targets/acm.js';
+import type { Deployment, Retirement } from '../ports/deployer.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentContext, PassScope } from './context.js';
 import { renewalDeadlineMs } from './deadlines.js';
 import { keptToDeploy } from './kept-issued.js';
+import { deployEverywhere, redeployEverywhere, type DeployedNow } from './deployments.js';
 import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
 
-export interface Deployment {
-  region: string;
-  certificateArn: string;
-}
+export type { Deployment };
 
 export interface Renewed {
   deployments: Deployment[];
@@ -32,9 +27,9 @@ export interface Renewed {
 }
 
 /**
- * One renewal: order over ACME (DNS-01 on Route 53), import into ACM in every configured region, and
- * bind the listeners. The certificate already deployed is replaced only by a re-import or a listener
- * swap to a certificate that is already imported, so a failure at any step leaves it serving.
+ * One renewal: order over ACME (DNS-01 on Route 53), then every deployer installs it (ACM in every
+ * configured region, and the places there). The certificate already deployed is replaced only by a
+ * re-import or a move to a certificate that is already imported, so a failure at any step leaves it serving.
  *
  * It has a deadline (`renewalDeadlineMs`): when that passes, the renewal is cancelled like on SIGTERM
  * (requests to the CA aborted, waits stopped, challenge records removed or left in the journal) and
@@ -134,36 +129,20 @@ async function renewWithin(
   }
   signal.throwIfAborted();
 
-  const deployments: Deployment[] = [];
-  const replacedByNewArn: Retiring[] = [];
-  for (const target of spec.acm) {
-    signal.throwIfAborted();
-    onStep(`deploying to ACM in ${target.region}`);
-    const observed = observation.regions.find((entry) => entry.region === target.region);
-    const acm = scope.acm(target.region);
-    // ACM refuses a re-import that changes the key algorithm or drops usages: then import a new one and move listeners.
-    const incompatible = observed?.facts ? reimportProblems(observed.facts, issued.facts) : [];
-    const reimportArn = target.certificateArn ?? (observed?.facts && incompatible.length === 0 ? observed.certificateArn : undefined);
-    if (incompatible.length > 0) {
-      log.info('acm.reimport_incompatible', { region: target.region, certificateArn: observed?.certificateArn, why: incompatible, action: target.certificateArn ? 're-import into the configured ARN anyway' : 'import a new certificate' });
-    }
-    const certificateArn = await acm.import(issued, spec.name, reimportArn, log);
-    await ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [target.region]: certificateArn } }));
-
-    const replaced = [observed?.certificateArn, ...(observed?.alsoTagged ?? [])].filter((arn): arn is string => Boolean(arn) && arn !== certificateArn);
-    for (const listener of target.listeners) {
-      await bindListener(ctx.aws.elbv2(target.region), listener, certificateArn, replaced, log);
-    }
-    // The certificate replaced, and any left by an interrupted run (`alsoTagged`), go once the new one is served.
-    if (observed && observed.foundBy !== 'config') {
-      for (const old of replaced) replacedByNewArn.push({ acm, certificateArn: old, listeners: target.listeners.map((listener) => listener.arn) });
-    }
-    deployments.push({ region: target.region, certificateArn });
-  }
-  // Only with every listener moved and the new certificate served may an old one go.
+  const deployed = await deployEverywhere(scope.deployers, spec, issued, observation, {
+    log,
+    signal,
+    onStep,
+    // Recorded before any place moves to it: a crash from then on finds this ARN again.
+    onImported: async (region, certificateArn) => {
+      await ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [region]: certificateArn } }));
+    },
+  });
+  const deployments = deployed.flatMap((entry) => entry.deployments);
+  // Only with every place moved and the new certificate served may an old one go.
   signal.throwIfAborted();
   onStep('waiting until the new certificate is served');
-  await retireOnceServed(spec, issued.facts, replacedByNewArn, 'the new certificate is not served yet', log, signal);
+  await retireOnceServed(spec, issued.facts, deployed.map((entry) => entry.retirement), 'the new certificate is not served yet', log, signal);
   // Deployed and verified: the key is in ACM, the kept copy goes (or, failing that, at the next look).
   await ctx.issued.discard(spec.name).catch((error: unknown) => {
     log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.issued.where(spec.name), error: describeError(error) });
@@ -190,54 +169,27 @@ async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string
 }
 
 /**
- * Puts the deployed certificate back on listeners that no longer serve it (drift): no order, no import.
- * SNI listeners also lose other certificates of this name (`alsoTagged`), as after a renewal.
+ * Puts the deployed certificate back where it is no longer used (drift): no order, no import. Leftovers
+ * of interrupted runs go once the deployed certificate is served, as after a renewal.
  */
-export async function redeployCertificate(
-  spec: CertificateSpec,
-  observation: Observation,
-  ctx: AgentContext,
-  scope: PassScope,
-  log: AuditLogger,
-  signal?: AbortSignal,
-): Promise<Deployment[]> {
-  const deployments: Deployment[] = [];
-  const leftovers: Retiring[] = [];
-  for (const target of spec.acm) {
-    const observed = observation.regions.find((entry) => entry.region === target.region);
-    if (!observed?.certificateArn) continue;
-    for (const listener of target.listeners) {
-      if (observed.listeners?.find((entry) => entry.arn === listener.arn)?.carries) continue;
-      await bindListener(ctx.aws.elbv2(target.region), listener, observed.certificateArn, observed.alsoTagged, log);
-    }
-    for (const arn of observed.leftovers ?? []) {
-      leftovers.push({ acm: scope.acm(target.region), certificateArn: arn, listeners: target.listeners.map((listener) => listener.arn) });
-    }
-    deployments.push({ region: target.region, certificateArn: observed.certificateArn });
-  }
-  if (leftovers.length === 0) return deployments;
-  // As after a renewal: a certificate left over by an interrupted run goes only once the deployed one is served.
-  await retireOnceServed(spec, earliestExpiring(observation.regions), leftovers, 'the deployed certificate is not served yet', log, signal);
+export async function redeployCertificate(spec: CertificateSpec, observation: DeployedNow, scope: PassScope, log: AuditLogger, signal?: AbortSignal): Promise<Deployment[]> {
+  const deployed = await redeployEverywhere(scope.deployers, spec, observation, log);
+  const deployments = deployed.flatMap((entry) => entry.deployments);
+  if (deployed.every((entry) => entry.retirement.pending.length === 0)) return deployments;
+  await retireOnceServed(spec, earliestExpiring(observation.regions), deployed.map((entry) => entry.retirement), 'the deployed certificate is not served yet', log, signal);
   return deployments;
 }
 
-/** A certificate to delete from ACM once another is served in its place. */
-interface Retiring {
-  acm: AcmRegion;
-  certificateArn: string;
-  /** The listeners it is removed from first (SNI). */
-  listeners: string[];
-}
-
 /**
- * Retires `olds` once every `verify` endpoint serves `expected`: what matters is what the endpoints
- * serve, not what certkeeper believes it deployed. When they do not, the olds are kept, and the error
- * goes up.
+ * Retires what the deployers replaced once every `verify` endpoint serves `expected`: what matters is
+ * what the endpoints serve, not what certkeeper believes it deployed. When they do not, the olds are
+ * kept, and the error goes up. The wait is here, not in a deployer: the endpoints belong to the
+ * certificate, whatever deployers put it where, and one wait covers them all.
  */
 async function retireOnceServed(
   spec: CertificateSpec,
   expected: Pick<CertificateFacts, 'serial' | 'notAfter'> | undefined,
-  olds: Retiring[],
+  retirements: Retirement[],
   whyKept: string,
   log: AuditLogger,
   signal?: AbortSignal,
@@ -247,10 +199,10 @@ async function retireOnceServed(
       await waitUntilServed(spec.verify, { serial: expected.serial, notAfter: expected.notAfter }, spec.verifyTimeoutSeconds * 1000, signal);
     } catch (error) {
       log.error('deploy.not_served', { error: describeError(error), endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
-      for (const old of olds) log.info('acm.previous_kept', { region: old.acm.region, certificateArn: old.certificateArn, why: whyKept });
+      for (const retirement of retirements) retirement.keep(whyKept, log);
       throw error;
     }
     log.info('deploy.verified', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial });
   }
-  for (const old of olds) await old.acm.retire(old.certificateArn, old.listeners, log);
+  for (const retirement of retirements) await retirement.retire(log);
 }

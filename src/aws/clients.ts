@@ -1,4 +1,5 @@
 import { ACMClient } from '@aws-sdk/client-acm';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -31,6 +32,7 @@ export class AwsClients {
   private readonly elbClients = new Map<string, ElasticLoadBalancingV2Client>();
   private readonly taggingClients = new Map<string, ResourceGroupsTaggingAPIClient>();
   private readonly route53Clients = new Map<string, Route53Client>();
+  private cloudfrontClient?: CloudFrontClient;
   private iamClient?: IAMClient;
   private stsClient?: STSClient;
 
@@ -85,6 +87,11 @@ export class AwsClients {
     return client;
   }
 
+  /** CloudFront is global; its API lives in us-east-1. */
+  cloudfront(): CloudFrontClient {
+    return (this.cloudfrontClient ??= countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
+  }
+
   /** IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice. */
   iam(): IAMClient {
     return (this.iamClient ??= countAwsRequests(new IAMClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
@@ -96,6 +103,7 @@ export class AwsClients {
 
   destroy(): void {
     this.iamClient?.destroy();
+    this.cloudfrontClient?.destroy();
     this.stsClient?.destroy();
     for (const client of this.route53Clients.values()) client.destroy();
     for (const client of [...this.acmClients.values(), ...this.elbClients.values(), ...this.taggingClients.values()]) client.destroy();

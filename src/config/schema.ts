@@ -17,6 +17,10 @@ export type KeyType = (typeof KEY_TYPES)[number];
 
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
 const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
+// CloudFront's own IDs: an upper-case letter, then upper-case letters and digits (real ones start with E).
+const DISTRIBUTION_ID = /^[A-Z][A-Z0-9]{5,31}$/;
+/** CloudFront serves ACM certificates from this region only. */
+const CLOUDFRONT_ACM_REGION = 'us-east-1';
 const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -145,7 +149,18 @@ const certificate = z
         externalId: externalId.optional(),
       })
       .default({}),
-    acm: z.array(acmTarget).min(1, { error: 'is empty; expected at least one { region } to import the certificate into' }),
+    acm: z.array(acmTarget).optional(),
+    /**
+     * CloudFront distributions whose viewer certificate this is. CloudFront uses ACM certificates of
+     * us-east-1 only: an `acm` entry for us-east-1 is implied (an explicit one is shared with its listeners).
+     */
+    cloudfront: z
+      .array(
+        z.strictObject({
+          distributionId: z.string().regex(DISTRIBUTION_ID, { error: expecting('a CloudFront distribution ID such as "E2QWRUHAPOMQZL"') }),
+        }),
+      )
+      .default([]),
     /** Endpoints whose served certificate must match the deployed one, checked after deploying and on every pass. */
     verify: z
       .array(
@@ -161,14 +176,29 @@ const certificate = z
   })
   .superRefine((spec, ctx) => {
     reportDuplicates(spec.domains, ctx, ['domains'], 'domain');
+    if ((spec.acm ?? []).length === 0 && spec.cloudfront.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['acm'], message: `${spec.acm ? 'is empty; expected' : 'is required; expected'} at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])` });
+    }
     reportDuplicates(
-      spec.acm.map((target) => target.region),
+      (spec.acm ?? []).map((target) => target.region),
       ctx,
       ['acm'],
       'region',
       'region',
     );
-  });
+    reportDuplicates(
+      spec.cloudfront.map((entry) => entry.distributionId),
+      ctx,
+      ['cloudfront'],
+      'distribution',
+      'distributionId',
+    );
+  })
+  // The implied us-east-1 entry is made here, so everything that reads `acm` (deploy, observe, status, iam-policy) sees it.
+  .transform(({ acm = [], ...spec }) => ({
+    ...spec,
+    acm: spec.cloudfront.length > 0 && !acm.some((target) => target.region === CLOUDFRONT_ACM_REGION) ? [...acm, { region: CLOUDFRONT_ACM_REGION, listeners: [] }] : acm,
+  }));
 
 const RATE_LIMIT_SHAPE = '"letsencrypt", "none", or limits such as { duplicateCertificates: { count: 5, windowHours: 168 } }';
 /** One explicit limit: `count` in any `windowHours` (at most 7 days, Let's Encrypt's longest window). */

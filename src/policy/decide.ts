@@ -26,6 +26,8 @@ export interface ObservedRegion {
   listeners?: { arn: string; mode: 'default' | 'sni'; carries: boolean; error?: string }[];
   /** Other certificates of this name used by nothing but the configured listeners: left by an interrupted renewal. */
   leftovers?: string[];
+  /** The other configured places that should use `certificateArn` (e.g. CloudFront distributions), and whether each does. */
+  attachments?: { kind: string; id: string; carries: boolean; error?: string }[];
 }
 
 /** The CA's ACME Renewal Information (RFC 9773) for the deployed certificate, with the moment picked in it. */
@@ -275,17 +277,20 @@ function holdBack(input: DecisionInput, triggers: Trigger[], soonest: Certificat
   return guards;
 }
 
-/** Listeners that no longer serve the deployed certificate (changed by hand, or an interrupted swap). */
+/** Listeners and other places (CloudFront distributions) that no longer serve the deployed certificate (changed by hand, or an interrupted swap). */
 function listenerDrift(observed: ObservedRegion[]): string[] {
-  return observed.flatMap((region) =>
-    (region.listeners ?? [])
+  return observed.flatMap((region) => [
+    ...(region.listeners ?? [])
       .filter((listener) => !listener.carries)
       .map((listener) =>
         listener.error
           ? `listener ${listener.arn} cannot be read: ${listener.error}`
           : `listener ${listener.arn} does not serve ${region.certificateArn} as its ${listener.mode === 'default' ? 'default certificate' : 'SNI certificate'}: put it back`,
       ),
-  );
+    ...(region.attachments ?? [])
+      .filter((place) => !place.carries)
+      .map((place) => (place.error ? `${place.kind} ${place.id} cannot be read: ${place.error}` : `${place.kind} ${place.id} does not serve ${region.certificateArn}: put it back`)),
+  ]);
 }
 
 /** A crash between importing a new ARN and retiring the old one leaves two certificates of one name: retire the extra. */

@@ -1,10 +1,9 @@
-import type { Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { acmeDirectory } from '../acme/directory.js';
 import type { AgentContext, PassScope } from '../agent/context.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
 import { challengeBaseName } from '../config/domains.js';
-import type { AcmTargetSpec, CertificateSpec, KeyType } from '../config/schema.js';
-import { reimportProblems, type Usages } from '../pki/usages.js';
+import type { CertificateSpec } from '../config/schema.js';
+import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { IamDenial } from './iam-simulation.js';
 
@@ -14,13 +13,7 @@ import type { IamDenial } from './iam-simulation.js';
  * failure stops that certificate before its order), `certkeeper doctor`, and `status`/`plan` reasons.
  */
 
-/** One line of the checklist: what was checked, and the fix when it failed. */
-export interface PreflightCheck {
-  check: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
-}
+export type { PreflightCheck };
 
 /** A certificate's preflight failed: counted as a failed renewal, before any order. */
 export class PreflightFailedError extends Error {
@@ -63,7 +56,8 @@ export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, 
   const [ca, zones, targets] = await Promise.all([
     options.account ? (cache.account ??= checkCa(ctx, log, true)) : (cache.directory ??= checkCa(ctx, log, false)),
     checkZones(spec, scope, at, routes, log),
-    Promise.all(spec.acm.map((target, index) => checkTarget(spec, target, at, `${at}.acm[${index}]`, scope))),
+    // What is about targets (listeners, distributions, configured ARNs) is the deployers' to check.
+    Promise.all(scope.deployers.map((deployer) => deployer.preflight(spec, at))),
   ]);
   // After the zones: their IDs make the Route 53 resources exact.
   const iam = options.iam ? await checkIam(spec, ctx, cache, routes, log) : [];
@@ -80,7 +74,7 @@ export async function preflightProblems(spec: CertificateSpec, ctx: AgentContext
     .map((check) => (check.fix ? `${check.detail}: ${check.fix}` : check.detail));
 }
 
-/** What many certificates of one pass share: the CA, IAM answers. Zones, ACM and listeners are cached by the pass scope itself. */
+/** What many certificates of one pass share: the CA, IAM answers. Zones and the deployers' reads are cached by the pass scope itself. */
 interface PassCache {
   account?: Promise<PreflightCheck>;
   directory?: Promise<PreflightCheck>;
@@ -131,67 +125,6 @@ async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, r
       }
     }),
   );
-}
-
-/** A configured certificateArn exists and can be re-imported; each listener exists, is HTTPS/TLS, in the target's region. */
-async function checkTarget(spec: CertificateSpec, target: AcmTargetSpec, certificateAt: string, at: string, scope: PassScope): Promise<PreflightCheck[]> {
-  const checks: Promise<PreflightCheck>[] = target.listeners.map((listener, index) => checkListener(listener.arn, target.region, `${at}.listeners[${index}]`, scope));
-  if (target.certificateArn) checks.unshift(checkCertificateArn(spec, target.certificateArn, target.region, certificateAt, `${at}.certificateArn`, scope));
-  return Promise.all(checks);
-}
-
-async function checkListener(arn: string, region: string, at: string, scope: PassScope): Promise<PreflightCheck> {
-  const arnRegion = arn.split(':')[3];
-  if (arnRegion !== region) {
-    return { check: 'listener', ok: false, detail: `listener ${arn} is in ${arnRegion}, not in ${region}`, fix: `check ${at}: put it under an acm entry for ${arnRegion}` };
-  }
-  let found: Listener | undefined;
-  try {
-    found = await scope.listeners(region).describe(arn);
-  } catch (error) {
-    if (!/^ListenerNotFound/.test((error as Error).name)) {
-      return { check: 'listener', ok: false, detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`, fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)' };
-    }
-  }
-  if (!found) {
-    return { check: 'listener', ok: false, detail: `listener ${arn} not found in ${region}`, fix: `check ${at}: the ARN of an existing listener, in the region of its load balancer` };
-  }
-  if (found.Protocol !== 'HTTPS' && found.Protocol !== 'TLS') {
-    return {
-      check: 'listener',
-      ok: false,
-      detail: `listener ${arn} is ${found.Protocol ?? 'of no protocol'} on port ${found.Port ?? '?'}, not HTTPS or TLS: it cannot serve a certificate`,
-      fix: `check ${at}: name the load balancer's HTTPS (ALB) or TLS (NLB) listener`,
-    };
-  }
-  return { check: 'listener', ok: true, detail: `listener ${arn} exists in ${region} and is ${found.Protocol} on port ${found.Port}` };
-}
-
-async function checkCertificateArn(spec: CertificateSpec, arn: string, region: string, certificateAt: string, at: string, scope: PassScope): Promise<PreflightCheck> {
-  let found: Awaited<ReturnType<ReturnType<PassScope['acm']>['get']>>;
-  try {
-    found = await scope.acm(region).get(arn);
-  } catch (error) {
-    return { check: 'certificateArn', ok: false, detail: `ACM certificate ${arn} cannot be read: ${describeError(error)}`, fix: 'allow acm:GetCertificate (see `certkeeper iam-policy`)' };
-  }
-  if (!found) {
-    return { check: 'certificateArn', ok: false, detail: `ACM certificate ${arn} not found in ${region}`, fix: `check ${at}, or remove it to let certkeeper import (and tag) a certificate of its own` };
-  }
-  const problems = reimportProblems(found.facts, { keyType: spec.keyType, usages: orderedUsages(spec.keyType) });
-  if (problems.length > 0) {
-    return {
-      check: 'certificateArn',
-      ok: false,
-      detail: `ACM certificate ${arn} cannot be re-imported: ${problems.join('; ')}`,
-      fix: `set ${certificateAt}.keyType to match it${found.facts.keyType === 'other' ? '' : ` ("${found.facts.keyType}")`}, or remove ${at} to import a new certificate`,
-    };
-  }
-  return { check: 'certificateArn', ok: true, detail: `ACM certificate ${arn} exists in ${region} and can be re-imported (${spec.keyType})` };
-}
-
-/** What a public CA puts in a server certificate (Let's Encrypt: keyEncipherment only for RSA; serverAuth only). */
-function orderedUsages(keyType: KeyType): Usages {
-  return { keyUsages: ['digitalSignature', ...(keyType.startsWith('rsa') ? ['keyEncipherment'] : [])].sort(), extendedKeyUsages: ['serverAuth'] };
 }
 
 /** Every call the renewal makes, allowed for its exact resources (where the credentials may simulate). */

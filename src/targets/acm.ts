@@ -200,14 +200,13 @@ export class AcmRegion {
   }
 
   /**
-   * Retires a certificate certkeeper replaced with a new ARN (after every listener moved): deleted when
-   * nothing else uses it, otherwise kept, and the log says what still uses it. ACM itself refuses to
+   * Retires a certificate certkeeper replaced with a new ARN (after every place moved): deleted when
+   * nothing but `isOurs` (the configured places) uses it, otherwise kept, and the log says what still uses it. ACM itself refuses to
    * delete a certificate in use, which is the last word.
    */
-  async retire(certificateArn: string, movedListeners: string[], log: AuditLogger): Promise<void> {
-    const ours = new Set([...movedListeners, ...movedListeners.map(loadBalancerOf)]);
+  async retire(certificateArn: string, isOurs: (user: string) => boolean, log: AuditLogger): Promise<void> {
     const described = await this.acm.send(new DescribeCertificateCommand({ CertificateArn: certificateArn }));
-    const users = (described.Certificate?.InUseBy ?? []).filter((user) => !ours.has(user));
+    const users = (described.Certificate?.InUseBy ?? []).filter((user) => !isOurs(user));
     if (users.length > 0) {
       log.info('acm.previous_kept', { region: this.region, certificateArn, why: `still in use by ${users.join(', ')}` });
       return;
@@ -255,11 +254,6 @@ export class AcmRegion {
     const answer = await this.acm.send(new ListTagsForCertificateCommand({ CertificateArn: certificateArn }));
     return new Map((answer.Tags ?? []).map((tag) => [tag.Key!, tag.Value ?? '']));
   }
-}
-
-/** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
-export function loadBalancerOf(listenerArn: string): string {
-  return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
 }
 
 function isAccessDenied(error: unknown): boolean {

@@ -7,8 +7,10 @@ import {
   type ElasticLoadBalancingV2Client,
   type Listener,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ListenerSpec } from '../config/schema.js';
-import type { AuditLogger } from '../telemetry/logger.js';
+import type { CertificateSpec, ListenerSpec } from '../config/schema.js';
+import type { PreflightCheck } from '../ports/preflight-check.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import type { Place, PlaceKind } from './places.js';
 
 /**
  * Makes a load-balancer listener serve `certificateArn`. Idempotent: a listener that already does is
@@ -104,4 +106,65 @@ async function sniCertificates(elb: ElasticLoadBalancingV2Client, listenerArn: s
     marker = page.NextMarker;
   } while (marker);
   return arns;
+}
+
+/** The load-balancer listeners of a certificate's `acm` entries, as places of the ACM deployer. */
+export function listenerPlaces(elbv2: (region: string) => ElasticLoadBalancingV2Client): PlaceKind {
+  return {
+    forPass() {
+      const readers = new Map<string, ListenerReader>();
+      const readerIn = (region: string) => {
+        let reader = readers.get(region);
+        if (!reader) readers.set(region, (reader = new ListenerReader(elbv2(region))));
+        return reader;
+      };
+      return (spec: CertificateSpec, region: string, certificateAt: string) => {
+        const index = spec.acm.findIndex((target) => target.region === region);
+        if (index < 0) return [];
+        return spec.acm[index]!.listeners.map((listener, position): Place => ({
+          kind: 'listener',
+          id: listener.arn,
+          mode: listener.mode,
+          carries: (certificateArn) => readerIn(region).carries(listener, certificateArn),
+          bind: (certificateArn, replaced, log) => bindListener(elbv2(region), listener, certificateArn, replaced, log),
+          // ACM names a load balancer, not a listener, as a user: another listener there may be the one using it.
+          claims: (user) => (user === listener.arn ? 'own' : user === loadBalancerOf(listener.arn) ? 'shared' : undefined),
+          preflight: () => checkListener(listener.arn, region, `${certificateAt}.acm[${index}].listeners[${position}]`, readerIn(region)),
+        }));
+      };
+    },
+  };
+}
+
+/** arn:…:listener/app/NAME/LB/LISTENER → arn:…:loadbalancer/app/NAME/LB (real ACM lists load balancers in InUseBy). */
+export function loadBalancerOf(listenerArn: string): string {
+  return listenerArn.replace(':listener/', ':loadbalancer/').replace(/\/[0-9a-f]+$/, '');
+}
+
+/** The listener exists, is HTTPS or TLS, and is in the region of its `acm` entry. */
+async function checkListener(arn: string, region: string, at: string, reader: ListenerReader): Promise<PreflightCheck> {
+  const arnRegion = arn.split(':')[3];
+  if (arnRegion !== region) {
+    return { check: 'listener', ok: false, detail: `listener ${arn} is in ${arnRegion}, not in ${region}`, fix: `check ${at}: put it under an acm entry for ${arnRegion}` };
+  }
+  let found: Listener | undefined;
+  try {
+    found = await reader.describe(arn);
+  } catch (error) {
+    if (!/^ListenerNotFound/.test((error as Error).name)) {
+      return { check: 'listener', ok: false, detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`, fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)' };
+    }
+  }
+  if (!found) {
+    return { check: 'listener', ok: false, detail: `listener ${arn} not found in ${region}`, fix: `check ${at}: the ARN of an existing listener, in the region of its load balancer` };
+  }
+  if (found.Protocol !== 'HTTPS' && found.Protocol !== 'TLS') {
+    return {
+      check: 'listener',
+      ok: false,
+      detail: `listener ${arn} is ${found.Protocol ?? 'of no protocol'} on port ${found.Port ?? '?'}, not HTTPS or TLS: it cannot serve a certificate`,
+      fix: `check ${at}: name the load balancer's HTTPS (ALB) or TLS (NLB) listener`,
+    };
+  }
+  return { check: 'listener', ok: true, detail: `listener ${arn} exists in ${region} and is ${found.Protocol} on port ${found.Port}` };
 }

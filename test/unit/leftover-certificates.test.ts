@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decide, type ObservedRegion } from '../../src/policy/decide.js';
 import type { CertificateFacts } from '../../src/pki/certificate.js';
 import type { CertificateSpec } from '../../src/config/schema.js';
-import { observeCertificate } from '../../src/observe/deployed.js';
+import { AcmDeployerPass } from '../../src/targets/acm-deployer.js';
 import type { AcmRegion } from '../../src/targets/acm.js';
-import type { ListenerReader } from '../../src/targets/listeners.js';
+import type { Place } from '../../src/targets/places.js';
 
 /** Found by the reliability suite (crash after the ACM import): a certificate left over by an interrupted renewal is retired by a redeploy. */
 const DAY = 86_400_000;
@@ -46,7 +46,7 @@ describe('leftover certificates', () => {
   });
 });
 
-describe('which extra certificates of a name are left over (observeCertificate)', () => {
+describe('which extra certificates of a name are left over (the ACM deployer\'s observe)', () => {
   const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
   const LOAD_BALANCER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
   const spec = { name: 'web', acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER, mode: 'default' as const }] }] } as unknown as CertificateSpec;
@@ -59,8 +59,15 @@ describe('which extra certificates of a name are left over (observeCertificate)'
       findByName: async () => ['arn:new', 'arn:old'],
       inUseBy: async () => inUseBy,
     } as unknown as AcmRegion;
-    const listeners = { carries: async (_listener: unknown, arn: string) => carried.includes(arn) } as unknown as ListenerReader;
-    const observation = await observeCertificate(spec, undefined, () => acm, () => listeners);
+    // The listener as the ELBv2 place kind presents it.
+    const listener = {
+      kind: 'listener',
+      id: LISTENER,
+      mode: 'default',
+      carries: async (arn: string) => carried.includes(arn),
+      claims: (user: string) => (user === LISTENER ? 'own' : user === LOAD_BALANCER ? 'shared' : undefined),
+    } as unknown as Place;
+    const observation = await new AcmDeployerPass(() => acm, [() => [listener]]).observe(spec, undefined);
     return observation.regions[0]!.leftovers;
   }
 
