@@ -18,7 +18,8 @@ export interface StatusRow {
   serial: string | null;
   notAfter: string | null;
   daysLeft: number | null;
-  acm: { region: string; certificateArn: string | null }[];
+  /** Where it is deployed; `attachments` (when any): the places other than listeners that should use it (CloudFront distributions) and whether each does. */
+  acm: { region: string; certificateArn: string | null; attachments?: { kind: string; id: string; carries: boolean; error?: string }[] }[];
   action: 'renew' | 'redeploy' | 'none';
   reasons: string[];
   /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */
@@ -61,7 +62,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
         serial: soonest?.serial ?? null,
         notAfter: soonest?.notAfter.toISOString() ?? null,
         daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
-        acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null })),
+        acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null, ...(region.attachments && { attachments: region.attachments }) })),
         action: decision.action,
         reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...decision.reasons],
         checks: decision.checks,

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 /**
  * The IAM policy that exactly one config needs, built from the config alone (pure: no AWS calls).
  * Every statement names why it is there (Sid), and grants only the calls certkeeper makes:
- * src/dns (Route 53), src/targets (ACM, ELBv2), the store, the account key and notifications.
+ * src/dns (Route 53), src/targets (ACM, ELBv2, CloudFront), the store, the account key and notifications.
  */
 
 export interface PolicyStatement {
@@ -160,6 +160,7 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
 
   statements.push(...acmStatements(config, partition, account));
   statements.push(...listenerStatements(config));
+  statements.push(...cloudFrontStatements(config, partition, account));
 
   if (config.store.type === 'dynamodb') {
     const region = config.store.region ?? config.aws.region;
@@ -324,6 +325,14 @@ function listenerStatements(config: ResolvedConfig): PolicyStatement[] {
     });
   }
   return statements;
+}
+
+/** CloudFront distributions whose viewer certificate certkeeper sets (src/targets/cloudfront-distributions.ts): exactly those. */
+function cloudFrontStatements(config: ResolvedConfig, partition: string, account: string): PolicyStatement[] {
+  const ids = [...new Set(config.certificates.flatMap((spec) => spec.cloudfront.map((entry) => entry.distributionId)))].sort();
+  if (ids.length === 0) return [];
+  const arns = ids.map((id) => `arn:${partition}:cloudfront::${account}:distribution/${id}`);
+  return [{ Sid: 'CloudFrontViewerCertificate', Effect: 'Allow', Action: ['cloudfront:GetDistributionConfig', 'cloudfront:UpdateDistribution'], Resource: arns.length === 1 ? arns[0]! : arns }];
 }
 
 /** A secret named, or given by ARN; Secrets Manager appends six random characters to a secret's ARN. */

@@ -47,7 +47,10 @@ export function renderStatus(rows: StatusRow[]): string {
   );
   return rows
     .map((row, index) => {
-      const details = row.acm.map((acm) => `    acm ${acm.region}: ${acm.certificateArn ?? '(none)'}`);
+      const details = row.acm.flatMap((acm) => [
+        `    acm ${acm.region}: ${acm.certificateArn ?? '(none)'}`,
+        ...(acm.attachments ?? []).map((place) => `      ${place.kind} ${place.id}: ${place.error ? `cannot be read: ${place.error}` : place.carries ? 'uses it' : 'does NOT use it'}`),
+      ]);
       if (row.window) details.push(`    window (${row.window.source}): ${row.window.start} .. ${row.window.end}`);
       details.push(`    ari: ${describeAri(row)}`);
       if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);

@@ -156,4 +156,35 @@ describe('iam-policy builder', () => {
     // No listeners configured: no ELBv2 permissions at all.
     expect(configured.Statement.flatMap((s) => s.Action).some((a) => a.startsWith('elasticloadbalancing:'))).toBe(false);
   });
+
+  it('grants exactly GetDistributionConfig and UpdateDistribution on the configured CloudFront distributions, and ACM in us-east-1 for them', async () => {
+    const withCloudFront = validateConfig(
+      {
+        acme: { email: 'ops@example.com', termsOfServiceAgreed: true },
+        aws: { region: 'eu-west-1' },
+        certificates: [
+          { name: 'web', domains: ['example.com'], route53: { hostedZoneId: 'ZONEA' }, acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER }] }], cloudfront: [{ distributionId: 'E2QWRUHAPOMQZL' }] },
+          { name: 'cdn', domains: ['cdn.example.com'], route53: { hostedZoneId: 'ZONEA' }, cloudfront: [{ distributionId: 'E1ABCDEFGHIJKL' }] },
+        ],
+      },
+      '/x.ts',
+    );
+    // The implied acm entry: CloudFront uses certificates of us-east-1 only.
+    expect(withCloudFront.certificates[1]!.acm).toEqual([{ region: 'us-east-1', listeners: [] }]);
+    const { policy } = buildIamPolicy(withCloudFront);
+    const statement = policy.Statement.find((entry) => entry.Sid === 'CloudFrontViewerCertificate');
+    expect(statement).toEqual({
+      Sid: 'CloudFrontViewerCertificate',
+      Effect: 'Allow',
+      Action: ['cloudfront:GetDistributionConfig', 'cloudfront:UpdateDistribution'],
+      Resource: ['arn:aws:cloudfront::123456789012:distribution/E1ABCDEFGHIJKL', 'arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL'],
+    });
+    const ours = 'arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL';
+    expect(await evaluateCall(policy, { action: 'cloudfront:UpdateDistribution', resource: ours, context: {} })).toBe('Allowed');
+    expect(await evaluateCall(policy, { action: 'cloudfront:UpdateDistribution', resource: 'arn:aws:cloudfront::123456789012:distribution/EOTHER000000', context: {} })).toBe('ImplicitlyDenied');
+    expect(await evaluateCall(policy, { action: 'cloudfront:DeleteDistribution', resource: ours, context: {} })).toBe('ImplicitlyDenied');
+    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: 'arn:aws:acm:us-east-1:123456789012:certificate/0b2e1a47-3f52-4a1c-9c2e-6f2d7f1e9a10', context: { 'aws:RequestTag/managed-by': 'certkeeper', 'aws:RequestTag/certkeeper:name': 'cdn', 'aws:TagKeys': ['managed-by', 'certkeeper:name'] } })).toBe('Allowed');
+    // Without distributions, no CloudFront permission at all.
+    expect(buildIamPolicy(config()).policy.Statement.flatMap((entry) => entry.Action).some((action) => action.startsWith('cloudfront:'))).toBe(false);
+  });
 });
