@@ -5,13 +5,15 @@ import {
   DescribeLoadBalancersCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { cloudFrontClient, distributionsUsing } from './cloudfront-double.js';
 import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
 
 /**
  * moto sets an imported certificate's InUseBy only at CreateListener (ModifyListener and
  * AddListenerCertificates leave it stale). This proxy in front of moto answers DescribeCertificate's
  * InUseBy as real ACM does: the ARN of every load balancer with a listener that serves the certificate,
- * as its default or an SNI certificate, read from moto's ELBv2 at each call. Everything else passes through.
+ * as its default or an SNI certificate, read from moto's ELBv2 at each call, and in us-east-1 every
+ * CloudFront distribution whose viewer certificate it is. Everything else passes through.
  */
 export interface AcmInUseByDouble {
   /** Point certkeeper's AWS_ENDPOINT_URL here instead of at moto. */
@@ -43,6 +45,8 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
     return [...users].sort();
   };
 
+  const cloudfront = cloudFrontClient(motoEndpoint);
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -54,7 +58,8 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
           // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
           const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
           const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
-          described.Certificate.InUseBy = await loadBalancersServing(region, described.Certificate.CertificateArn);
+          const arn = described.Certificate.CertificateArn;
+          described.Certificate.InUseBy = [...(await loadBalancersServing(region, arn)), ...(region === 'us-east-1' ? await distributionsUsing(cloudfront, arn) : [])];
           answer.body = Buffer.from(JSON.stringify(described));
         }
         sendForwarded(res, answer);
@@ -69,6 +74,7 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
     endpoint: `http://127.0.0.1:${port}`,
     async stop() {
       for (const client of elbv2.values()) client.destroy();
+      cloudfront.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
