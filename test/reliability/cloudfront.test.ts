@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { startAcmInUseBy, type AcmInUseByDouble } from '../stack/acm-in-use-by.js';
+import type { PolicyDocument } from '../../src/aws/iam-policy.js';
+import { startAwsCallRecorder, type AwsCallRecorder } from '../stack/aws-call-recorder.js';
 import { awsFixtures } from '../stack/aws-fixtures.js';
+import { evaluateCall } from '../stack/iam-evaluate.js';
 import { cloudFrontClient, createDistribution, setViewerCertificate, startServingDistribution, viewerCertificateOf, type ServingDistribution } from '../stack/cloudfront-double.js';
 import { eventsNamed, runCli } from './output-log.js';
 import { servedListener, servedSerial, startReliabilityStack, taggedCertificates, writeConfig, type ReliabilityStack, type ServedListener } from './harness.js';
@@ -18,6 +21,7 @@ const RENEW = ['renew', '--ignore-rate-limits', '--config'];
 
 let rel: ReliabilityStack;
 let inUseBy: AcmInUseByDouble;
+let recorder: AwsCallRecorder;
 let env: NodeJS.ProcessEnv;
 let listener: ServedListener;
 let cloudfront: CloudFrontClient;
@@ -31,13 +35,14 @@ beforeAll(async () => {
   cloudfront = cloudFrontClient(rel.stack.motoEndpoint);
   distributionId = await createDistribution(cloudfront, 'origin.cdn.example');
   edge = await startServingDistribution(cloudfront, distributionId, rel.vault);
-  // certkeeper → InUseBy as real ACM → fault proxy → key vault → moto.
+  // certkeeper → call recorder (for the IAM check) → InUseBy as real ACM → fault proxy → key vault → moto.
   inUseBy = await startAcmInUseBy(rel.awsProxy.url);
-  env = { ...rel.env, AWS_ENDPOINT_URL: inUseBy.endpoint };
+  recorder = await startAwsCallRecorder(inUseBy.endpoint);
+  env = { ...rel.env, AWS_ENDPOINT_URL: recorder.endpoint };
 });
 
 afterAll(async () => {
-  await Promise.all([listener?.serving.stop(), edge?.stop(), inUseBy?.stop()]);
+  await Promise.all([listener?.serving.stop(), edge?.stop(), recorder?.stop(), inUseBy?.stop()]);
   cloudfront?.destroy();
   await rel?.stop();
 });
@@ -145,5 +150,28 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([{ distributionId, previousCertificateArn: listener.placeholderCertificateArn, certificateArn: first.arn }]);
     expect(eventsNamed(run.events, 'deploy.redeployed')).toHaveLength(1);
     expect(await expectOnBoth()).toEqual(first);
+  });
+
+  it('a distribution that does not exist fails the preflight, naming where it is in the config', async () => {
+    const path = writeConfig(rel, 'missing.config.mjs', { certificates: [{ name: 'gone', domains: ['gone.cdn.example'], cloudfront: [{ distributionId: 'EDOESNOTEXIST1' }] }] });
+    const run = await runCli(['doctor', '--config', path], rel.env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('✗ cloudfront: CloudFront distribution EDOESNOTEXIST1 not found (fix: check certificates[0].cloudfront[0].distributionId: the ID of an existing distribution of this account)');
+  });
+
+  it('`certkeeper iam-policy` allows every AWS call these runs made, CloudFront\'s included', async () => {
+    const printed = await runCli(['iam-policy', '--config', config('ecdsa-p384')], rel.env);
+    expect(printed.code, printed.stderr).toBe(0);
+    const policy = JSON.parse(printed.stdout) as PolicyDocument;
+    const made = recorder.calls.filter((call) => call.status < 400);
+    const actions = new Set(made.map((call) => call.action));
+    expect(actions).toContain('cloudfront:GetDistributionConfig');
+    expect(actions).toContain('cloudfront:UpdateDistribution');
+    const refused: string[] = [];
+    for (const call of made) {
+      const decision = await evaluateCall(policy, call);
+      if (decision !== 'Allowed') refused.push(`${decision}: ${call.action} ${call.resource} ${JSON.stringify(call.context)}`);
+    }
+    expect(refused).toEqual([]);
   });
 });

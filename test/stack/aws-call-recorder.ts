@@ -100,6 +100,7 @@ function describeCall(service: string, region: string, method: string, url: stri
   const operation = form.get('Action') ?? target.split('.').pop();
 
   if (service === 'route53') return route53Call(method, new URL(url, 'http://x').pathname, text);
+  if (service === 'cloudfront') return cloudFrontCall(method, new URL(url, 'http://x').pathname);
   if (service === 'acm') {
     const arn = json.CertificateArn as string | undefined;
     const context: Record<string, string | string[]> = {};
@@ -148,6 +149,14 @@ function route53Call(method: string, path: string, body: string): PendingCall {
   const change = path.match(/\/change\/([^/]+)/)?.[1];
   if (change) return { action: 'route53:GetChange', resource: `arn:aws:route53:::change/${change}`, context: {} };
   return { action: `route53:${method} ${path}`, resource: '*', context: {} };
+}
+
+/** CloudFront is REST too: /2020-05-31/distribution/ID/config, GET to read, PUT to update. */
+function cloudFrontCall(method: string, path: string): PendingCall {
+  const id = path.match(/\/distribution\/([^/]+)/)?.[1];
+  const resource = id ? `arn:aws:cloudfront::${MOTO_ACCOUNT}:distribution/${id}` : '*';
+  if (/\/distribution\/[^/]+\/config\/?$/.test(path)) return { action: method === 'PUT' ? 'cloudfront:UpdateDistribution' : 'cloudfront:GetDistributionConfig', resource, context: {} };
+  return { action: `cloudfront:${method} ${path}`, resource, context: {} };
 }
 
 /** What Route 53 puts in the condition key: lower case, no trailing dot, other characters as \ooo. */
