@@ -218,6 +218,33 @@ describe('config defaults and paths', () => {
   });
 });
 
+describe('config: cloudfront', () => {
+  it('implies an acm entry for us-east-1, or shares the configured one', () => {
+    const only = validConfig();
+    only.certificates[0].acm = undefined;
+    only.certificates[0].cloudfront = [{ distributionId: 'E2QWRUHAPOMQZL' }];
+    expect(validateConfig(only, CONFIG_PATH).certificates[0]!.acm).toEqual([{ region: 'us-east-1', listeners: [] }]);
+    const elsewhere = validConfig();
+    elsewhere.certificates[0].acm = [{ region: 'eu-west-1' }];
+    elsewhere.certificates[0].cloudfront = [{ distributionId: 'E2QWRUHAPOMQZL' }];
+    expect(validateConfig(elsewhere, CONFIG_PATH).certificates[0]!.acm.map((target) => target.region)).toEqual(['eu-west-1', 'us-east-1']);
+    const shared = validConfig();
+    shared.certificates[0].cloudfront = [{ distributionId: 'E2QWRUHAPOMQZL' }];
+    expect(validateConfig(shared, CONFIG_PATH).certificates[0]!.acm).toHaveLength(1);
+  });
+
+  it('names a bad distribution ID, a duplicate, and a certificate with nowhere to go', () => {
+    expect(errorFor((c) => (c.certificates[0].cloudfront = [{ distributionId: 'd123' }]))).toContain(
+      'certificates[0].cloudfront[0].distributionId: "d123" is not valid; expected a CloudFront distribution ID such as "E2QWRUHAPOMQZL"',
+    );
+    expect(errorFor((c) => (c.certificates[0].cloudfront = [{ distributionId: 'E2QWRUHAPOMQZL' }, { distributionId: 'E2QWRUHAPOMQZL' }]))).toContain(
+      'certificates[0].cloudfront[1].distributionId: duplicate distribution "E2QWRUHAPOMQZL" (already at index 0)',
+    );
+    expect(errorFor((c) => (c.certificates[0].acm = []))).toContain('certificates[0].acm: is empty; expected at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])');
+    expect(errorFor((c) => delete c.certificates[0].acm)).toContain('certificates[0].acm: is required; expected at least one { region }');
+  });
+});
+
 describe('loading config files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'certkeeper-config-'));
   const body = JSON.stringify(validConfig(), null, 2);
