@@ -1,7 +1,7 @@
 import type { KeyType } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { backoffUntil } from './backoff.js';
-import { CLOCK_TOLERANCE_MS } from './rate-limits.js';
+import { CLOCK_TOLERANCE_MS } from '../store/clock-tolerance.js';
 import { emergencyPoint, formatDays, plannedRenewal, type RenewBefore, type RenewalPlan } from './renewal-time.js';
 
 /**
