@@ -17,12 +17,24 @@ import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { preflight } from '../preflight/preflight.js';
 import { WorkSlots, type Turn } from '../util/work-slots.js';
 
-export interface CertificateOutcome {
+/** What a pass did with one certificate; `result` says which fields it has. */
+export type CertificateOutcome =
+  /** Issued and deployed anew. */
+  | (OutcomeOf<'renewed'> & { decision: Decision; deployments: Deployment[] })
+  /** The certificate it had, put back on drifted listeners and/or leftovers retired. */
+  | (OutcomeOf<'redeployed'> & { decision: Decision; deployments: Deployment[] })
+  /** Nothing done: up to date, or held back (backoff, rate limits); the decision says which. */
+  | (OutcomeOf<'unchanged'> & { decision: Decision })
+  /** Another process holds the certificate's lease. */
+  | (OutcomeOf<'busy'> & { decision: Decision })
+  /** Stopped before it finished (shutdown); `decision` when it got that far, `error` when a renewal was under way. */
+  | (OutcomeOf<'cancelled'> & { decision?: Decision; error?: string })
+  /** `decision` absent when it failed before deciding (a pass that missed its deadline). */
+  | (OutcomeOf<'failed'> & { decision?: Decision; error: string });
+
+interface OutcomeOf<Result extends string> {
   name: string;
-  result: 'renewed' | 'redeployed' | 'unchanged' | 'failed' | 'busy' | 'cancelled';
-  decision?: Decision;
-  deployments?: Deployment[];
-  error?: string;
+  result: Result;
   /** When this certificate next needs a look: its planned renewal, or for a fresh one the backstop point. */
   nextAssessmentAt?: Date;
 }

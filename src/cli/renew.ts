@@ -37,7 +37,7 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
     const outcomes = settled.value;
     io.stdout.write(options.json ? `${JSON.stringify(outcomes, null, 2)}\n` : outcomes.map(describeOutcome).join(''));
     // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
-    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
+    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision.checks.includes('UpToDate'))) ? 0 : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();
@@ -48,12 +48,12 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
 function describeOutcome(outcome: CertificateOutcome): string {
   switch (outcome.result) {
     case 'renewed':
-      return `${outcome.name}: renewed and deployed: ${outcome.deployments!.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
+      return `${outcome.name}: renewed and deployed: ${outcome.deployments.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
     case 'redeployed':
       // A redeploy puts the certificate back on drifted listeners and/or retires leftovers of an interrupted run.
-      return `${outcome.name}: ${outcome.decision!.checks.includes('ListenerDrift') ? 'put back on its listeners' : 'tidied up'}: ${outcome.decision!.reasons.join('; ')}\n`;
+      return `${outcome.name}: ${outcome.decision.checks.includes('ListenerDrift') ? 'put back on its listeners' : 'tidied up'}: ${outcome.decision.reasons.join('; ')}\n`;
     case 'unchanged':
-      return `${outcome.name}: ${outcome.decision!.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision!.reasons.join('; ')}\n`;
+      return `${outcome.name}: ${outcome.decision.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision.reasons.join('; ')}\n`;
     case 'busy':
       return `${outcome.name}: skipped: another certkeeper process is renewing it\n`;
     case 'cancelled':
