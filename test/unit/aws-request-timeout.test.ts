@@ -77,7 +77,7 @@ describe('every AWS client gives up on an endpoint that never answers', () => {
   });
 
   it('Secrets Manager and SSM (the account key and the kept keys)', async () => {
-    const create = async () => 'not a key';
+    const create = () => Promise.resolve('not a key');
     for (const accountKey of [{ secretsManager: { secretId: 'certkeeper/acme-account-key' } }, { ssm: { parameterName: '/certkeeper/acme-account-key' } }]) {
       const config = withKeyIn(accountKey);
       const remote = remoteAccountKey(config)!;

@@ -161,7 +161,13 @@ describe('the import graph of src/', () => {
         .join(', ');
     expectNone(
       'circles between folders',
-      circles(folders).map((circle) => `${circle.join(' → ')}  (${circle.slice(1).map((to, i) => detail(circle[i]!, to)).join('; ')})`),
+      circles(folders).map(
+        (circle) =>
+          `${circle.join(' → ')}  (${circle
+            .slice(1)
+            .map((to, i) => detail(circle[i]!, to))
+            .join('; ')})`,
+      ),
     );
   });
 
@@ -186,9 +192,7 @@ describe('the import graph of src/', () => {
   it('keeps acme/ away from dns/ and targets/', () => {
     expectNone(
       'forbidden imports',
-      edges(graph).flatMap(({ from, to }) =>
-        FORBIDDEN.filter((rule) => folderOf(from) === rule.from && folderOf(to) === rule.to).map((rule) => `${from} → ${to} (${rule.why})`),
-      ),
+      edges(graph).flatMap(({ from, to }) => FORBIDDEN.filter((rule) => folderOf(from) === rule.from && folderOf(to) === rule.to).map((rule) => `${from} → ${to} (${rule.why})`)),
     );
   });
 
@@ -201,10 +205,12 @@ describe('the import graph of src/', () => {
           .importedFiles.filter((imported) => imported.fileName.startsWith('@aws-sdk/'))
           .map((imported) => `${file} → ${imported.fileName}`),
       );
-    expectNone(
-      'agent/ imports of AWS',
-      [...edges(graph).filter(({ from, to }) => folderOf(from) === 'agent' && folderOf(to) === 'aws').map(({ from, to }) => `${from} → ${to}`), ...sdk],
-    );
+    expectNone('agent/ imports of AWS', [
+      ...edges(graph)
+        .filter(({ from, to }) => folderOf(from) === 'agent' && folderOf(to) === 'aws')
+        .map(({ from, to }) => `${from} → ${to}`),
+      ...sdk,
+    ]);
   });
 
   it('validates a config without an AWS SDK or a scheduler: config/ imports neither', () => {
