@@ -314,3 +314,58 @@ describe('renewal decision: properties', () => {
     );
   });
 });
+
+describe('renewal decision: failing with nothing to do now (decision.failing)', () => {
+  const served = (serial?: string, error?: string) => ({ endpoint: 'www.example.com:443', ...(serial && { serial }), ...(error && { error }) });
+
+  it('an endpoint serving another certificate: up to date but failing NotServed; the contract checks stay UpToDate', () => {
+    const decision = decideFindings(input(at(1), { served: [served('abc'), served('0ld')] }));
+    expect(decision.action).toBe('none');
+    expect(checksAndReasons(decision.findings).checks).toEqual([Check.UpToDate]);
+    expect(decision.failing).toEqual({ check: Check.NotServed, message: 'deployed but not served: www.example.com:443 serves serial 0ld' });
+  });
+
+  it('an endpoint that cannot be probed is not served, with the probe error in the message', () => {
+    const decision = decideFindings(input(at(1), { served: [served(undefined, 'connect ECONNREFUSED')] }));
+    expect(decision.failing).toEqual({ check: Check.NotServed, message: 'deployed but not served: www.example.com:443 connect ECONNREFUSED' });
+  });
+
+  it('every endpoint serving the deployed certificate, or none probed, is healthy: no failing', () => {
+    expect(decideFindings(input(at(1), { served: [served('abc')] })).failing).toBeUndefined();
+    expect(decideFindings(input(at(1), { served: [] })).failing).toBeUndefined();
+    expect(decideFindings(input(at(1))).failing).toBeUndefined();
+  });
+
+  it('not served is judged only when nothing is due: a due or drifted certificate is acted on instead', () => {
+    expect(decideFindings(input(at(61), { served: [served('0ld')] }))).toMatchObject({ action: 'renew' });
+    expect(decideFindings(input(at(61), { served: [served('0ld')] })).failing).toBeUndefined();
+    const drifted = [{ ...deployed()[0]!, listeners: [{ arn: 'arn:l', mode: 'default' as const, carries: false }] }];
+    expect(decideFindings(input(at(1), { observed: drifted, served: [served('0ld')] })).failing).toBeUndefined();
+  });
+
+  it('held past the emergency point is failing HeldPastEmergency, with every reason as its message', () => {
+    const block = { check: Check.DuplicateCertificateLimit, kind: 'guard' as const, until: at(89), reason: 'duplicates used up' };
+    const decision = decideFindings(input(at(61), { rateLimits: [block] }));
+    expect(decision.action).toBe('none');
+    expect(decision.failing?.check).toBe(Check.HeldPastEmergency);
+    expect(decision.failing?.message).toBe(decision.findings.map((entry) => entry.message).join('; '));
+    // An ordinary wait (ends before the emergency point) is not failing.
+    expect(decideFindings(input(at(61), { rateLimits: [{ ...block, until: at(80) }] })).failing).toBeUndefined();
+  });
+
+  it('a clock problem is failing ClockSkew even before the emergency point; past it, HeldPastEmergency says so', () => {
+    const clock = { check: Check.ClockSkew, kind: 'clock' as const, until: at(61.04), reason: 'clock problem: …' };
+    const early = decideFindings(input(at(61), { rateLimits: [clock] }));
+    expect(early).toMatchObject({ action: 'none', failing: { check: Check.ClockSkew, message: early.findings.map((entry) => entry.message).join('; ') } });
+    expect(decideFindings(input(at(91), { rateLimits: [{ ...clock, until: at(91.04) }] })).failing?.check).toBe(Check.HeldPastEmergency);
+    // Forced: the clock guard does not apply, nothing is failing.
+    expect(decideFindings(input(at(61), { rateLimits: [clock], force: true })).failing).toBeUndefined();
+  });
+
+  it('backoff alone is an ordinary wait, not failing', () => {
+    const history = { consecutiveFailures: 2, lastFailureAt: at(61) };
+    const decision = decideFindings(input(at(61), { history }));
+    expect(decision).toMatchObject({ action: 'none' });
+    expect(decision.failing).toBeUndefined();
+  });
+});
