@@ -1,4 +1,5 @@
-import type { RateLimitBlock } from './decide.js';
+import { Check } from './checks.js';
+import type { RateLimitBlock } from './decision-input.js';
 import { clockDisagrees, usableLedger, type RateLimitLedger } from '../store/rate-limit-ledger.js';
 
 // The ledger is the store's (what the CA counted, and what of it can be believed); re-exported for the policy's readers.
@@ -135,7 +136,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
     const until = bucketEmptyUntil(times, limit, now);
     if (until) {
       blocks.push({
-        check: 'DuplicateCertificateLimit',
+        check: Check.DuplicateCertificateLimit,
         kind: 'guard',
         until,
         reason: `certificates for exactly these names used up the duplicate limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}`,
@@ -147,7 +148,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
     const limit = policy.newOrders;
     const until = bucketEmptyUntil(ledger.orders, limit, now);
     if (until) {
-      blocks.push({ check: 'NewOrderLimit', kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
+      blocks.push({ check: Check.NewOrderLimit, kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
     }
   }
 
@@ -157,7 +158,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
       const until = bucketEmptyUntil(ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at), limit, now);
       if (until) {
         blocks.push({
-          check: 'FailedValidationLimit',
+          check: Check.FailedValidationLimit,
           kind: 'guard',
           until,
           reason: `failed validations of ${domain} used up the limit (${rule(limit, 'per name per')}); waiting until ${until.toISOString()}`,
@@ -169,7 +170,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
   for (const limit of ledger.caLimits) {
     if (limit.identifiers !== identifiers || new Date(limit.until) <= now) continue;
     blocks.push({
-      check: 'CaRateLimited',
+      check: Check.CaRateLimited,
       kind: 'ca',
       until: new Date(limit.until),
       since: limit.at ? new Date(limit.at) : undefined,
@@ -194,7 +195,7 @@ function clockSkewBlocks(ledger: RateLimitLedger, identifiers: string, now: Date
   const until = new Date(Math.min(now.getTime() + CLOCK_RECHECK_MS, ahead ? Infinity : notBefore.getTime()));
   return [
     {
-      check: 'ClockSkew',
+      check: Check.ClockSkew,
       kind: 'clock',
       until,
       reason: `clock problem: the certificate the CA issued at ${latest.at} (serial ${latest.serial}, valid ${latest.notBefore} to ${latest.notAfter}) is not valid by this machine's clock (now ${now.toISOString()}): set the clock right (NTP); ordering again would get the same answer, so certkeeper does not until then`,
