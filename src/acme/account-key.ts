@@ -4,12 +4,11 @@ import {
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
-  SecretsManagerClient,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
-import { awsRequestHandler } from '../aws/clients.js';
-import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
+import { secretsManagerClient, ssmClient } from '../aws/clients.js';
 import { describeError } from '../telemetry/logger.js';
 
 /** Where the ACME account key lives, for the audit log (never the key itself). */
@@ -47,7 +46,7 @@ class SecretsManagerAccountKey implements RemoteAccountKey {
     requestTimeoutSeconds?: number,
   ) {
     this.location = { secretsManager: secretId };
-    this.client = countAwsRequests(new SecretsManagerClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+    this.client = secretsManagerClient(region, requestTimeoutSeconds);
   }
 
   async loadOrCreate(create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {
@@ -108,7 +107,7 @@ class SsmAccountKey implements RemoteAccountKey {
     requestTimeoutSeconds?: number,
   ) {
     this.location = { ssm: name };
-    this.client = countAwsRequests(new SSMClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+    this.client = ssmClient(region, requestTimeoutSeconds);
   }
 
   async loadOrCreate(create: () => Promise<string>): Promise<{ pem: string; created: boolean }> {

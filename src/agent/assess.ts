@@ -4,6 +4,7 @@ import type { CertificateSpec } from '../config/schema.js';
 import { challengeBaseName } from '../config/domains.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey, rateLimitBlocks, rateLimitPolicy } from '../policy/rate-limits.js';
+import { servesDeployed } from '../policy/readiness.js';
 import { pickMomentIn } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
@@ -68,6 +69,18 @@ export async function assessCertificate(
   // Only the renewal, under the lease, deletes a kept certificate it cannot use; one in ACM everywhere goes at any look.
   const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
   const issued = kept && { serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter };
+  // What the `verify` endpoints serve is part of the decision: deployed but not served is failing.
+  const look = { served: true, zones: true, ...options.look };
+  const served = await Promise.all(
+    (look.served ? spec.verify : []).map(async (endpoint) => {
+      try {
+        const found = await probeServedCertificate(endpoint);
+        return { endpoint: describeEndpoint(endpoint), serial: found.serial, notAfter: found.notAfter.toISOString(), matches: servesDeployed(found, deployed?.serial) };
+      } catch (error) {
+        return { endpoint: describeEndpoint(endpoint), matches: false, error: describeError(error) };
+      }
+    }),
+  );
   const decision = decide({
     desired: { domains: spec.domains, keyType: spec.keyType, regions: spec.acm.map((target) => target.region), renewBefore: spec.renewBefore },
     observed: observation.regions,
@@ -87,18 +100,8 @@ export async function assessCertificate(
       { domains: spec.domains, willReplace: replaces !== undefined, renewsSameNames: deployed !== undefined && identifierSetKey(deployed.domains) === identifierSetKey(spec.domains) },
       now,
     ),
+    served,
   });
-  const look = { served: true, zones: true, ...options.look };
-  const served = await Promise.all(
-    (look.served ? spec.verify : []).map(async (endpoint) => {
-      try {
-        const found = await probeServedCertificate(endpoint);
-        return { endpoint: describeEndpoint(endpoint), serial: found.serial, notAfter: found.notAfter.toISOString(), matches: found.serial === deployed?.serial };
-      } catch (error) {
-        return { endpoint: describeEndpoint(endpoint), matches: false, error: describeError(error) };
-      }
-    }),
-  );
   // A domain without a hosted zone is a config problem: say so now, not at renewal time.
   const problems = (
     await Promise.all(

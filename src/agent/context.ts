@@ -1,6 +1,6 @@
 import type acme from 'acme-client';
 import { openAccount } from '../acme/account.js';
-import { AwsClients } from '../aws/clients.js';
+import { AwsClients, snsClient } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
@@ -77,7 +77,7 @@ export class AgentContext {
       ...(propagation.check && { propagation: new PropagationCheck(this.route53, propagation) }),
       ...solverOptions,
     });
-    this.notifications = notifierFromConfig(config, log);
+    this.notifications = notifierFromConfig(config, log, (region) => snsClient(region, config.aws.requestTimeoutSeconds));
   }
 
   /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */

@@ -1,4 +1,5 @@
 import type { CertificateSpec } from '../config/schema.js';
+import { Check, checksAndReasons, found } from '../policy/checks.js';
 import { earliestExpiring } from '../policy/decide.js';
 import { emergencyPoint } from '../policy/renewal-time.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -14,8 +15,8 @@ const ANNOUNCED = 'notices#emergency';
  * so the notification it triggers is sent once per period.
  */
 export async function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentContext, log: AuditLogger): Promise<void> {
-  const checks = assessment.decision.checks;
-  if (!checks.includes('Emergency') && !checks.includes('Expired')) return;
+  const { findings } = assessment.decision;
+  if (!found(findings, Check.Emergency, Check.Expired)) return;
   const deployed = earliestExpiring(assessment.observation.regions);
   if (!deployed) return;
   // What was announced is only there to avoid repeats: when it cannot be read or written, the emergency
@@ -32,8 +33,8 @@ export async function announceEmergency(spec: CertificateSpec, assessment: Asses
     serial: deployed.serial,
     notAfter: deployed.notAfter.toISOString(),
     emergencyAt: emergencyPoint(deployed).toISOString(),
-    expired: checks.includes('Expired'),
-    reasons: assessment.decision.reasons,
+    expired: found(findings, Check.Expired),
+    reasons: checksAndReasons(findings).reasons,
     ...(noticesError && { noticesError }),
   });
   try {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
+import { Check, checksAndReasons, found, type Finding } from '../policy/checks.js';
 import { earliestExpiring, type Decision } from '../policy/decide.js';
 import { backoffUntil } from '../policy/backoff.js';
 import { identifierSetKey, MAX_CA_RETRY_AFTER_MS } from '../policy/rate-limits.js';
 import { plannedRenewal } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import { assessCertificate } from './assess.js';
+import { assessCertificate, type Assessment } from './assess.js';
 import type { AgentContext, PassScope } from './context.js';
 import { announceEmergency } from './emergency-notice.js';
 import { renewalDeadlineMs } from './deadlines.js';
@@ -17,12 +18,24 @@ import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { preflight } from '../preflight/preflight.js';
 import { WorkSlots, type Turn } from '../util/work-slots.js';
 
-export interface CertificateOutcome {
+/** What a pass did with one certificate; `result` says which fields it has. */
+export type CertificateOutcome =
+  /** Issued and deployed anew. */
+  | (OutcomeOf<'renewed'> & { decision: Decision; deployments: Deployment[] })
+  /** The certificate it had, put back on drifted listeners and/or leftovers retired. */
+  | (OutcomeOf<'redeployed'> & { decision: Decision; deployments: Deployment[] })
+  /** Nothing done: up to date, or held back (backoff, rate limits); the decision says which. */
+  | (OutcomeOf<'unchanged'> & { decision: Decision })
+  /** Another process holds the certificate's lease. */
+  | (OutcomeOf<'busy'> & { decision: Decision })
+  /** Stopped before it finished (shutdown); `decision` when it got that far, `error` when a renewal was under way. */
+  | (OutcomeOf<'cancelled'> & { decision?: Decision; error?: string })
+  /** `decision` absent when it failed before deciding (a pass that missed its deadline). */
+  | (OutcomeOf<'failed'> & { decision?: Decision; error: string });
+
+interface OutcomeOf<Result extends string> {
   name: string;
-  result: 'renewed' | 'redeployed' | 'unchanged' | 'failed' | 'busy' | 'cancelled';
-  decision?: Decision;
-  deployments?: Deployment[];
-  error?: string;
+  result: Result;
   /** When this certificate next needs a look: its planned renewal, or for a fresh one the backstop point. */
   nextAssessmentAt?: Date;
 }
@@ -156,17 +169,15 @@ async function lookAtCertificate(
     const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, { ...options, look: { zones: false } });
     decision = assessment.decision;
     const deployed = earliestExpiring(assessment.observation.regions);
-    const notServed = assessment.served.filter((entry) => !entry.matches);
     const previousFailures = assessment.record.consecutiveFailures ?? 0;
     // Valid, served and not due is healthy, whatever earlier attempts failed: the count goes back to 0,
     // the last failure stays in the record as history.
-    const healthy = decision.action === 'none' && decision.checks.includes('UpToDate') && notServed.length === 0;
+    const healthy = decision.action === 'none' && !decision.failing && found(decision.findings, Check.UpToDate);
     // A record that cannot be written now is reset by a later pass.
     if (healthy && previousFailures > 0) await ctx.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 })).catch(() => undefined);
     log.info('renewal.decided', {
       action: decision.action,
-      checks: decision.checks,
-      reasons: decision.reasons,
+      ...checksAndReasons(decision.findings),
       renewAt: decision.renewAt?.toISOString() ?? null,
       // What is deployed and the history: the metrics and the health check follow these.
       serial: deployed?.serial ?? null,
@@ -178,37 +189,42 @@ async function lookAtCertificate(
     });
     if (healthy && previousFailures > 0) logRecovered(log, assessment.record, deployed?.serial, deployed?.notAfter);
     await announceEmergency(spec, assessment, ctx, log);
-    if (decision.action === 'none' && notServed.length > 0 && assessment.decision.checks.includes('UpToDate')) {
-      const error = `deployed but not served: ${notServed.map((entry) => `${entry.endpoint} ${entry.error ?? `serves serial ${entry.serial}`}`).join('; ')}`;
-      // A failure of this certificate like any other: counted, so that serving it again is a recovery.
-      const record = await ctx.records
-        .update(spec.name, (previous) => ({
-          ...previous,
-          lastFailure: { at: new Date().toISOString(), error },
-          consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
-        }))
-        .catch(() => undefined);
-      log.error('deploy.not_served', { error, served: assessment.served, consecutiveFailures: record?.consecutiveFailures ?? null });
-      return { outcome: { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined } };
-    }
-    // Held past the emergency point (rate limits) or by a clock problem: failing, not quietly waiting.
-    if (decision.action === 'none' && decision.checks.includes('HeldPastEmergency')) {
-      log.error('renewal.held_past_emergency', {
-        until: decision.renewAt?.toISOString() ?? null,
-        emergencyAt: decision.validity?.emergencyAt.toISOString() ?? null,
-        notAfter: deployed?.notAfter.toISOString() ?? null,
-        checks: decision.checks,
-        reasons: decision.reasons,
-      });
-    }
-    if (decision.action === 'none' && (decision.checks.includes('HeldPastEmergency') || decision.checks.includes('ClockSkew'))) {
-      return { outcome: { name: spec.name, result: 'failed', decision, error: decision.reasons.join('; '), nextAssessmentAt: decision.renewAt ?? undefined } };
-    }
+    if (decision.failing) return { outcome: await reportFailing(spec, ctx, log, assessment, decision.failing) };
     if (decision.action === 'none') return { outcome: { name: spec.name, result: 'unchanged', decision, nextAssessmentAt: decision.renewAt ?? undefined } };
     return { due: { spec, log, decision } };
   } catch (error) {
     return { outcome: await failed(spec, ctx, log, options, decision, error) };
   }
+}
+
+/**
+ * The decision says the certificate is failing with nothing to do now (policy/decide.ts `failing`):
+ * said in its audit event and reported as a failed outcome; not served is counted like any failure.
+ */
+async function reportFailing(spec: CertificateSpec, ctx: AgentContext, log: AuditLogger, assessment: Assessment, failing: Finding): Promise<CertificateOutcome> {
+  const { decision } = assessment;
+  const error = failing.message;
+  if (failing.check === Check.NotServed) {
+    // A failure of this certificate like any other: counted, so that serving it again is a recovery.
+    const record = await ctx.records
+      .update(spec.name, (previous) => ({
+        ...previous,
+        lastFailure: { at: new Date().toISOString(), error },
+        consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
+      }))
+      .catch(() => undefined);
+    log.error('deploy.not_served', { error, served: assessment.served, consecutiveFailures: record?.consecutiveFailures ?? null });
+  }
+  // Held past the emergency point (rate limits, a clock problem): failing, not quietly waiting.
+  if (failing.check === Check.HeldPastEmergency) {
+    log.error('renewal.held_past_emergency', {
+      until: decision.renewAt?.toISOString() ?? null,
+      emergencyAt: decision.validity?.emergencyAt.toISOString() ?? null,
+      notAfter: decision.validity?.notAfter.toISOString() ?? null,
+      ...checksAndReasons(decision.findings),
+    });
+  }
+  return { name: spec.name, result: 'failed', decision, error, nextAssessmentAt: decision.renewAt ?? undefined };
 }
 
 /** A certificate that was failing is healthy again: said once, so alerts and notifications resolve. */
@@ -259,18 +275,18 @@ async function actOnCertificate(
       // listing them again per certificate would spend Route 53's 5 requests/s.
       const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), zones: scope.zones }, new Date(), log, { ...options, look: { served: false, zones: false } });
       if (current.decision.action !== decision.action) {
-        log.info('renewal.decided', { action: current.decision.action, checks: current.decision.checks, reasons: current.decision.reasons, after: 'another process acted first' });
+        log.info('renewal.decided', { action: current.decision.action, ...checksAndReasons(current.decision.findings), after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
       }
       if (decision.action === 'redeploy') {
         const deployments = await redeployCertificate(spec, current.observation, scope, log, signal);
-        log.info('deploy.redeployed', { reasons: decision.reasons, deployments });
+        log.info('deploy.redeployed', { reasons: checksAndReasons(decision.findings).reasons, deployments });
         return { name: spec.name, result: 'redeployed', decision, deployments, nextAssessmentAt: decision.plan?.renewAt };
       }
       // Before any order: what can be checked is (src/preflight); a failure is a failed renewal, no order spent.
       // A kept issued certificate is deployed with no order (and no CA): nothing for the preflight to spare.
       if (!current.issued) await preflight(spec, ctx, scope, log);
-      log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: decision.reasons, replaces: current.replaces ?? null });
+      log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: checksAndReasons(decision.findings).reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
           return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, { arrived, turn });

@@ -1,3 +1,4 @@
+import { Check, checksAndReasons, found, type CheckName } from '../policy/checks.js';
 import { earliestExpiring } from '../policy/decide.js';
 import { daysLeft } from '../pki/certificate.js';
 import { describeError } from '../telemetry/logger.js';
@@ -23,7 +24,7 @@ export interface StatusRow {
   action: 'renew' | 'redeploy' | 'none';
   reasons: string[];
   /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */
-  checks: string[];
+  checks: CheckName[];
   /** When certkeeper will renew if nothing changes (now when `action` is `renew`). */
   renewAt: string | null;
   /** The renewal window in force: the CA's (ARI) or certkeeper's backstop rule. */
@@ -56,7 +57,8 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
       // What the preflight would stop a renewal for (listeners, configured ARNs, the CA, IAM): reads, cached per call.
       const problems = [...assessment.problems, ...(await preflightProblems(spec, ctx, scope, certificateLog))];
       const soonest = earliestExpiring(observation.regions);
-      const backoff = decision.checks.includes('Backoff') ? decision.renewAt : null;
+      const backoff = found(decision.findings, Check.Backoff) ? decision.renewAt : null;
+      const { checks, reasons } = checksAndReasons(decision.findings);
       return {
         ...base,
         serial: soonest?.serial ?? null,
@@ -64,8 +66,8 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
         daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
         acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null, ...(region.attachments && { attachments: region.attachments }) })),
         action: decision.action,
-        reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...decision.reasons],
-        checks: decision.checks,
+        reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...reasons],
+        checks,
         renewAt: decision.renewAt?.toISOString() ?? null,
         window: decision.plan
           ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() }
@@ -94,7 +96,7 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
         acm: spec.acm.map((target) => ({ region: target.region, certificateArn: target.certificateArn ?? null })),
         action: 'none',
         reasons: [`cannot read what is deployed, so nothing can be done: ${describeError(error)}`],
-        checks: ['ObservationFailed'],
+        checks: [Check.ObservationFailed],
         renewAt: null,
         window: null,
         ari: { status: 'unknown' },

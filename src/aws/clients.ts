@@ -1,9 +1,13 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -20,6 +24,31 @@ export interface AssumedRole {
  */
 export function awsRequestHandler(requestTimeoutSeconds = 60): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
   return { requestTimeout: requestTimeoutSeconds * 1000, connectionTimeout: Math.min(requestTimeoutSeconds, 10) * 1000, throwOnRequestTimeout: true };
+}
+
+/*
+ * The clients made once, where they are used (a store, a secret, a topic): each with the request timeout and
+ * counted like the shared ones below. Every AWS client certkeeper makes is made in this file.
+ */
+
+/** DynamoDB, for the state store. */
+export function dynamoDbClient(region: string, requestTimeoutSeconds?: number): DynamoDBClient {
+  return countAwsRequests(new DynamoDBClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+}
+
+/** Secrets Manager, for the ACME account key and the kept keys next to it. */
+export function secretsManagerClient(region: string, requestTimeoutSeconds?: number): SecretsManagerClient {
+  return countAwsRequests(new SecretsManagerClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+}
+
+/** SSM Parameter Store, for the ACME account key and the kept keys next to it. */
+export function ssmClient(region: string, requestTimeoutSeconds?: number): SSMClient {
+  return countAwsRequests(new SSMClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+}
+
+/** SNS, for notifications. The notifier retries with its own backoff: one SDK attempt per try keeps the count honest. */
+export function snsClient(region: string, requestTimeoutSeconds?: number): SNSClient {
+  return countAwsRequests(new SNSClient({ region, maxAttempts: 1, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
 }
 
 /**

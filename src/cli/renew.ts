@@ -1,6 +1,7 @@
 import { settledWithinGrace, STOP_PASS_GRACE_MS } from '../agent/deadlines.js';
 import type { CertificateOutcome } from '../agent/pass.js';
 import { runPassWithDeadline } from '../agent/pass-deadline.js';
+import { Check, checksAndReasons, found } from '../policy/checks.js';
 import { openAgent, type CliIo } from './io.js';
 import { exitWithinStopBound } from './stop-bound.js';
 
@@ -35,9 +36,9 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
       return 1;
     }
     const outcomes = settled.value;
-    io.stdout.write(options.json ? `${JSON.stringify(outcomes, null, 2)}\n` : outcomes.map(describeOutcome).join(''));
+    io.stdout.write(options.json ? `${JSON.stringify(outcomes.map(asReported), null, 2)}\n` : outcomes.map(describeOutcome).join(''));
     // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
-    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && outcome.decision?.checks.includes('UpToDate'))) ? 0 : 1;
+    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && found(outcome.decision.findings, Check.UpToDate))) ? 0 : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();
@@ -48,12 +49,12 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
 function describeOutcome(outcome: CertificateOutcome): string {
   switch (outcome.result) {
     case 'renewed':
-      return `${outcome.name}: renewed and deployed: ${outcome.deployments!.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
+      return `${outcome.name}: renewed and deployed: ${outcome.deployments.map((d) => `${d.region} ${d.certificateArn}`).join(', ')}\n`;
     case 'redeployed':
       // A redeploy puts the certificate back on drifted listeners and/or retires leftovers of an interrupted run.
-      return `${outcome.name}: ${outcome.decision!.checks.includes('ListenerDrift') ? 'put back on its listeners' : 'tidied up'}: ${outcome.decision!.reasons.join('; ')}\n`;
+      return `${outcome.name}: ${found(outcome.decision.findings, Check.ListenerDrift) ? 'put back on its listeners' : 'tidied up'}: ${reasonsOf(outcome)}\n`;
     case 'unchanged':
-      return `${outcome.name}: ${outcome.decision!.checks.includes('UpToDate') ? 'nothing to do' : 'not now'}: ${outcome.decision!.reasons.join('; ')}\n`;
+      return `${outcome.name}: ${found(outcome.decision.findings, Check.UpToDate) ? 'nothing to do' : 'not now'}: ${reasonsOf(outcome)}\n`;
     case 'busy':
       return `${outcome.name}: skipped: another certkeeper process is renewing it\n`;
     case 'cancelled':
@@ -61,4 +62,15 @@ function describeOutcome(outcome: CertificateOutcome): string {
     case 'failed':
       return `${outcome.name}: FAILED: ${outcome.error}\n`;
   }
+}
+
+function reasonsOf(outcome: CertificateOutcome): string {
+  return checksAndReasons(outcome.decision!.findings).reasons.join('; ');
+}
+
+/** `--json` shows a decision as before: `checks` and `reasons` in place of its findings. */
+function asReported(outcome: CertificateOutcome) {
+  if (!outcome.decision) return outcome;
+  const { action, findings, ...rest } = outcome.decision;
+  return { ...outcome, decision: { action, ...checksAndReasons(findings), ...rest } };
 }

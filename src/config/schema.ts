@@ -1,19 +1,20 @@
 import { z } from 'zod';
-import { VPCRegion } from '@aws-sdk/client-route-53';
-import { scheduleJob } from 'node-schedule';
+import { AWS_REGIONS } from './aws-regions.js';
+import { isValidCron } from './cron.js';
 import { domainProblem } from './domains.js';
-import type { RenewBefore } from '../policy/renewal-time.js';
 
 /**
  * The config contract. Keys and defaults here are what users write in renewal.config.ts;
  * every message says what is expected, so a wrong config names its fix.
  */
 
-// Every region the installed AWS SDK knows (Route 53's list of VPC regions covers all partitions).
-const KNOWN_REGIONS: ReadonlySet<string> = new Set(Object.values(VPCRegion));
+const KNOWN_REGIONS: ReadonlySet<string> = new Set(AWS_REGIONS);
 
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
+
+/** `renewBefore` from the config: a number of days before expiry, or a share of the lifetime left. */
+export type RenewBefore = { days: number } | { percent: number };
 
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
 const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
@@ -439,13 +440,6 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Parsed by node-schedule itself, the library that will run it. */
-function isValidCron(expression: string): boolean {
-  const probe = scheduleJob(expression, () => undefined);
-  probe?.cancel();
-  return probe !== null;
 }
 
 /** `field`: the key inside each entry that holds the value (none: the entry is the value). */

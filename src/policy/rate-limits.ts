@@ -1,4 +1,10 @@
-import type { RateLimitBlock } from './decide.js';
+import { Check } from './checks.js';
+import type { RateLimitBlock } from './decision-input.js';
+import { clockDisagrees, usableLedger, type RateLimitLedger } from '../store/rate-limit-ledger.js';
+
+// The ledger is the store's (what the CA counted, and what of it can be believed); re-exported for the policy's readers.
+export { CLOCK_TOLERANCE_MS } from '../store/clock-tolerance.js';
+export { emptyLedger, MAX_CA_RETRY_AFTER_MS, MAX_LIMIT_WINDOW_MS, pruneLedger, usableLedger, type RateLimitLedger } from '../store/rate-limit-ledger.js';
 
 /**
  * Rate-limit guards: certkeeper stops *before* a CA's limits instead of learning them from refusals,
@@ -81,9 +87,6 @@ const LETS_ENCRYPT_STAGING_LIMITS: RateLimitPolicy = {
 
 const NONE: RateLimitPolicy = { source: 'none', renewalExemptions: false };
 
-/** The longest window a limit may have (Let's Encrypt's longest): the ledger keeps entries that long. */
-export const MAX_LIMIT_WINDOW_MS = 7 * DAY;
-
 /**
  * The policy for a directory: by default Let's Encrypt's limits on its own directories (production or
  * staging) and none elsewhere (Pebble, step-ca, another CA: their limits are not Let's Encrypt's).
@@ -104,33 +107,8 @@ export function rateLimitPolicy(setting: RateLimitSetting | undefined, directory
   };
 }
 
-/**
- * What the CA counted for this ACME account (one per directory), and what it said: kept in the store,
- * shared by every agent using it.
- */
-export interface RateLimitLedger {
-  /** newOrder requests the CA accepted (a refused one is no order), ISO times. */
-  orders: string[];
-  /** Certificates the CA issued (deployed or not), per identifier set (sorted, comma-joined); `replaced`: ordered with ARI `replaces`. */
-  issuances: { at: string; identifiers: string; replaced: boolean }[];
-  /** Failed DNS-01 validations, per identifier. */
-  failedValidations: { at: string; identifier: string }[];
-  /** The CA answered `rateLimited`: nothing for these identifiers until `until`; `at`: when it said so (absent in older ledgers). */
-  caLimits: { identifiers: string; until: string; detail: string; at?: string }[];
-  /** A certificate the CA issued was not valid by this machine's clock when it arrived (see clockSkewBlocks). */
-  clockSkews: { identifiers: string; at: string; serial: string; notBefore: string; notAfter: string }[];
-}
-
-/** Another agent's clock may run a little ahead: a time this far in the future is still believed. */
-export const CLOCK_TOLERANCE_MS = 5 * 60_000;
-/** The longest wait a CA's Retry-After is honoured for; a stored `until` beyond now + this is an impossible future. */
-export const MAX_CA_RETRY_AFTER_MS = 7 * DAY;
 /** While the clock disagrees with the CA, the decision is looked at again this often. */
 const CLOCK_RECHECK_MS = HOUR;
-
-export function emptyLedger(): RateLimitLedger {
-  return { orders: [], issuances: [], failedValidations: [], caLimits: [], clockSkews: [] };
-}
 
 export function identifierSetKey(domains: string[]): string {
   return [...new Set(domains.map((domain) => domain.toLowerCase()))].sort().join(',');
@@ -158,7 +136,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
     const until = bucketEmptyUntil(times, limit, now);
     if (until) {
       blocks.push({
-        check: 'DuplicateCertificateLimit',
+        check: Check.DuplicateCertificateLimit,
         kind: 'guard',
         until,
         reason: `certificates for exactly these names used up the duplicate limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}`,
@@ -170,7 +148,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
     const limit = policy.newOrders;
     const until = bucketEmptyUntil(ledger.orders, limit, now);
     if (until) {
-      blocks.push({ check: 'NewOrderLimit', kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
+      blocks.push({ check: Check.NewOrderLimit, kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
     }
   }
 
@@ -180,7 +158,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
       const until = bucketEmptyUntil(ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at), limit, now);
       if (until) {
         blocks.push({
-          check: 'FailedValidationLimit',
+          check: Check.FailedValidationLimit,
           kind: 'guard',
           until,
           reason: `failed validations of ${domain} used up the limit (${rule(limit, 'per name per')}); waiting until ${until.toISOString()}`,
@@ -192,7 +170,7 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
   for (const limit of ledger.caLimits) {
     if (limit.identifiers !== identifiers || new Date(limit.until) <= now) continue;
     blocks.push({
-      check: 'CaRateLimited',
+      check: Check.CaRateLimited,
       kind: 'ca',
       until: new Date(limit.until),
       since: limit.at ? new Date(limit.at) : undefined,
@@ -217,16 +195,12 @@ function clockSkewBlocks(ledger: RateLimitLedger, identifiers: string, now: Date
   const until = new Date(Math.min(now.getTime() + CLOCK_RECHECK_MS, ahead ? Infinity : notBefore.getTime()));
   return [
     {
-      check: 'ClockSkew',
+      check: Check.ClockSkew,
       kind: 'clock',
       until,
       reason: `clock problem: the certificate the CA issued at ${latest.at} (serial ${latest.serial}, valid ${latest.notBefore} to ${latest.notAfter}) is not valid by this machine's clock (now ${now.toISOString()}): set the clock right (NTP); ordering again would get the same answer, so certkeeper does not until then`,
     },
   ];
-}
-
-function clockDisagrees(entry: RateLimitLedger['clockSkews'][number], now: Date): boolean {
-  return now.getTime() < new Date(entry.notBefore).getTime() - CLOCK_TOLERANCE_MS || now >= new Date(entry.notAfter);
 }
 
 /**
@@ -250,37 +224,6 @@ export function bucketEmptyUntil(times: string[], limit: Limit, now: Date): Date
   // Whole milliseconds, with room for floating-point dust: at `until` the token is back.
   const until = last + Math.ceil((1 - tokens) * interval - 1e-6);
   return now.getTime() >= until ? undefined : new Date(until);
-}
-
-/**
- * What of a stored ledger can be believed now: entries recorded in the future (a clock that ran ahead,
- * since corrected) and CA limits reaching beyond the longest Retry-After from now are discarded, so a
- * clock's mistake cannot hold a certificate for a year.
- */
-export function usableLedger(ledger: RateLimitLedger, now: Date): RateLimitLedger {
-  const full = { ...emptyLedger(), ...ledger };
-  const latest = now.getTime() + CLOCK_TOLERANCE_MS;
-  const past = (at: string) => new Date(at).getTime() <= latest;
-  return {
-    orders: full.orders.filter(past),
-    issuances: full.issuances.filter((entry) => past(entry.at)),
-    failedValidations: full.failedValidations.filter((entry) => past(entry.at)),
-    caLimits: full.caLimits.filter((entry) => (entry.at === undefined || past(entry.at)) && new Date(entry.until).getTime() <= now.getTime() + MAX_CA_RETRY_AFTER_MS),
-    clockSkews: full.clockSkews.filter((entry) => past(entry.at)),
-  };
-}
-
-/** Drops what no guard needs any more (and what cannot be believed), so the ledger stays small. */
-export function pruneLedger(ledger: RateLimitLedger, now: Date): RateLimitLedger {
-  const usable = usableLedger(ledger, now);
-  const recent = (at: string) => now.getTime() - new Date(at).getTime() < MAX_LIMIT_WINDOW_MS;
-  return {
-    orders: usable.orders.filter(recent),
-    issuances: usable.issuances.filter((entry) => recent(entry.at)),
-    failedValidations: usable.failedValidations.filter((entry) => recent(entry.at)),
-    caLimits: usable.caLimits.filter((entry) => new Date(entry.until) > now),
-    clockSkews: usable.clockSkews.filter((entry) => clockDisagrees(entry, now)),
-  };
 }
 
 /** "7 days", "3 hours", "hour", "34 hours", "12 minutes": a window or interval in words. */

@@ -1,7 +1,8 @@
+import type { RenewBefore } from '../config/schema.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 
-/** `renewBefore` from the config: a number of days before expiry, or a share of the lifetime left. */
-export type RenewBefore = { days: number } | { percent: number };
+// Defined by the config, where it is parsed; re-exported for the policy code that reads it.
+export type { RenewBefore };
 
 /** When a deployed certificate is planned to be renewed, and why then. */
 export interface RenewalPlan {

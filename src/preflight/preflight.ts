@@ -1,5 +1,9 @@
 import { acmeDirectory } from '../acme/directory.js';
-import type { AgentContext, PassScope } from '../agent/context.js';
+import type acme from 'acme-client';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { HostedZoneFinder } from '../dns/hosted-zones.js';
+import type { DeployerPass } from '../ports/deployer.js';
+import type { IamSimulator } from './iam-simulation.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
 import { challengeBaseName } from '../config/domains.js';
 import type { CertificateSpec } from '../config/schema.js';
@@ -15,6 +19,19 @@ import type { IamDenial } from './iam-simulation.js';
 
 export type { PreflightCheck };
 
+/** What the preflight needs of the agent (AgentContext has it): the config, the ACME account, IAM's simulation. */
+export interface PreflightContext {
+  readonly config: ResolvedConfig;
+  acmeClient(log: AuditLogger): Promise<acme.Client>;
+  readonly iamSimulator: IamSimulator;
+}
+
+/** What it reads through the pass (PassScope has it), cached for the pass: zones, and the deployers for the targets. */
+export interface PreflightScope {
+  zones: HostedZoneFinder;
+  deployers: DeployerPass[];
+}
+
 /** A certificate's preflight failed: counted as a failed renewal, before any order. */
 export class PreflightFailedError extends Error {
   override name = 'PreflightFailedError';
@@ -27,7 +44,7 @@ export class PreflightFailedError extends Error {
  * Runs the preflight before a renewal orders: logs `preflight.failed` and throws PreflightFailedError
  * when a check fails, so the pass records it exactly as a failed renewal.
  */
-export async function preflight(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger): Promise<void> {
+export async function preflight(spec: CertificateSpec, ctx: PreflightContext, scope: PreflightScope, log: AuditLogger): Promise<void> {
   const failed = (await preflightChecks(spec, ctx, scope, log, { account: true, iam: true })).filter((check) => !check.ok);
   if (failed.length === 0) return;
   log.error('preflight.failed', { checks: failed.map(({ check, detail, fix }) => ({ check, detail, fix: fix ?? null })) });
@@ -49,7 +66,7 @@ export interface PreflightOptions {
 }
 
 /** Every check for one certificate, passed or not, in a stable order. */
-export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger, options: PreflightOptions = { account: false, iam: true }): Promise<PreflightCheck[]> {
+export async function preflightChecks(spec: CertificateSpec, ctx: PreflightContext, scope: PreflightScope, log: AuditLogger, options: PreflightOptions = { account: false, iam: true }): Promise<PreflightCheck[]> {
   const cache = passCache(scope);
   const at = `certificates[${Math.max(0, ctx.config.certificates.findIndex((entry) => entry.name === spec.name))}]`;
   const routes = new Map<string, ChallengeRoute>();
@@ -68,7 +85,7 @@ export async function preflightChecks(spec: CertificateSpec, ctx: AgentContext, 
  * What would stop a renewal, in words, for `status` and `plan` reasons: the failed checks other than
  * the zones, which the assessment already reports, and other than IAM's (`doctor` and the renewal ask it).
  */
-export async function preflightProblems(spec: CertificateSpec, ctx: AgentContext, scope: PassScope, log: AuditLogger): Promise<string[]> {
+export async function preflightProblems(spec: CertificateSpec, ctx: PreflightContext, scope: PreflightScope, log: AuditLogger): Promise<string[]> {
   return (await preflightChecks(spec, ctx, scope, log, { account: false, iam: false }))
     .filter((check) => !check.ok && check.check !== 'zone')
     .map((check) => (check.fix ? `${check.detail}: ${check.fix}` : check.detail));
@@ -81,16 +98,16 @@ interface PassCache {
   iam: Map<string, Promise<IamDenial[]>>;
 }
 
-const passCaches = new WeakMap<PassScope, PassCache>();
+const passCaches = new WeakMap<PreflightScope, PassCache>();
 
-function passCache(scope: PassScope): PassCache {
+function passCache(scope: PreflightScope): PassCache {
   let cache = passCaches.get(scope);
   if (!cache) passCaches.set(scope, (cache = { iam: new Map() }));
   return cache;
 }
 
 /** The CA answers (its directory) and knows the account (registered, or found again by its key). */
-async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): Promise<PreflightCheck> {
+async function checkCa(ctx: PreflightContext, log: AuditLogger, account: boolean): Promise<PreflightCheck> {
   const url = ctx.config.acme.directoryUrl;
   try {
     await acmeDirectory(url);
@@ -109,7 +126,7 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
 }
 
 /** For every challenge name: its hosted zone is found and readable (CNAME delegation followed). */
-async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
+async function checkZones(spec: CertificateSpec, scope: PreflightScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
   const bases = [...new Set(spec.domains.map(challengeBaseName))];
   return Promise.all(
     bases.map(async (base): Promise<PreflightCheck> => {
@@ -128,7 +145,7 @@ async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, r
 }
 
 /** Every call the renewal makes, allowed for its exact resources (where the credentials may simulate). */
-async function checkIam(spec: CertificateSpec, ctx: AgentContext, cache: PassCache, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
+async function checkIam(spec: CertificateSpec, ctx: PreflightContext, cache: PassCache, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
   const config = { ...ctx.config, certificates: [spec] };
   const { policy } = buildIamPolicy(config, zoneGrants(config, routes));
   const verdict = await ctx.iamSimulator.simulate(policy.Statement, cache.iam, log);

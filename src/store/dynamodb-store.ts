@@ -1,15 +1,14 @@
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { awsRequestHandler } from '../aws/clients.js';
-import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
+import { dynamoDbClient } from '../aws/clients.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import { kindOfKey, describeParseError, shapeProblem } from './document-shapes.js';
@@ -54,7 +53,7 @@ export class DynamoDbStore implements StateStore {
   constructor(options: DynamoDbStoreOptions) {
     this.log = options.log;
     this.table = options.tableName;
-    this.client = countAwsRequests(new DynamoDBClient({ region: options.region, maxAttempts: 5, requestHandler: awsRequestHandler(options.requestTimeoutSeconds) }));
+    this.client = dynamoDbClient(options.region, options.requestTimeoutSeconds);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.renewEveryMs = options.renewEveryMs ?? Math.floor(this.leaseMs / 3);
   }

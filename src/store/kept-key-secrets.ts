@@ -1,8 +1,7 @@
-import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DeleteParameterCommand, GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteParameterCommand, GetParameterCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
-import { awsRequestHandler } from '../aws/clients.js';
-import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
+import { secretsManagerClient, ssmClient } from '../aws/clients.js';
 import { describeError } from '../telemetry/logger.js';
 
 /**
@@ -40,7 +39,7 @@ class SecretsManagerKeptKeys implements KeptKeySecrets {
     region: string,
     requestTimeoutSeconds?: number,
   ) {
-    this.client = countAwsRequests(new SecretsManagerClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+    this.client = secretsManagerClient(region, requestTimeoutSeconds);
   }
 
   where(certificate: string): string {
@@ -91,7 +90,7 @@ class SsmKeptKeys implements KeptKeySecrets {
     region: string,
     requestTimeoutSeconds?: number,
   ) {
-    this.client = countAwsRequests(new SSMClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
+    this.client = ssmClient(region, requestTimeoutSeconds);
   }
 
   where(certificate: string): string {

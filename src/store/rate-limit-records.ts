@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { emptyLedger, pruneLedger, type RateLimitLedger } from '../policy/rate-limits.js';
+import { emptyLedger, pruneLedger, type RateLimitLedger } from './rate-limit-ledger.js';
 import type { StateStore } from './state-store.js';
 
 /** The rate-limit ledger of one ACME account (one CA directory), shared by every agent using the store. */

@@ -1,18 +1,26 @@
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { AuditLogger } from './logger.js';
 import { Notifier, type NotificationSink } from './notifications.js';
-import { snsSink } from './sinks/sns-sink.js';
+import { snsSink, topicRegion } from './sinks/sns-sink.js';
 import { webhookSink } from './sinks/webhook-sink.js';
 
-/** The notifier for `notifications` in the config, following `log`; undefined when no channel is configured. */
-export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger): { notifier: Notifier; close(): void } | undefined {
+/**
+ * The notifier for `notifications` in the config, following `log`; undefined when no channel is configured.
+ * `snsClient` makes the topic's client (aws/clients.ts's, with the request timeout): telemetry makes no AWS client.
+ */
+export function notifierFromConfig(
+  config: ResolvedConfig,
+  log: AuditLogger,
+  snsClient: (region: string) => SNSClient,
+): { notifier: Notifier; close(): void } | undefined {
   const settings = config.notifications;
   if (!settings?.snsTopicArn && !settings?.webhookUrl) return undefined;
   const sinks: NotificationSink[] = [];
   const closers: (() => void)[] = [];
   if (settings.snsTopicArn) {
-    const { sink, client } = snsSink(settings.snsTopicArn);
-    sinks.push(sink);
+    const client = snsClient(topicRegion(settings.snsTopicArn));
+    sinks.push(snsSink(settings.snsTopicArn, client));
     closers.push(() => client.destroy());
   }
   if (settings.webhookUrl) sinks.push(webhookSink(settings.webhookUrl));

@@ -68,6 +68,7 @@ export class ReadinessTracker {
         state.notServed = undefined;
         const checks = Array.isArray(fields.checks) ? fields.checks.map(String) : [];
         const reasons = Array.isArray(fields.reasons) ? fields.reasons.map(String) : [];
+        // Names as the log line carries them (the contract; policy/checks.ts, a layer above, defines them).
         state.held = checks.includes('ClockSkew')
           ? reasons.find((reason) => reason.startsWith('clock problem'))
           : checks.includes('HeldPastEmergency')

@@ -21,7 +21,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const spec = { name: 'urgent' } as CertificateSpec;
 const notAfter = new Date(Date.now() + 3_600_000);
 const assessment = {
-  decision: { checks: ['Emergency'], reasons: ['less than 1/20 of its lifetime left'] },
+  decision: { findings: [{ check: 'Emergency', message: 'less than 1/20 of its lifetime left' }] },
   observation: { regions: [{ region: 'us-east-1', facts: { serial: '0a1b', notBefore: new Date(notAfter.getTime() - 20 * 3_600_000), notAfter } }] },
 } as unknown as Assessment;
 

@@ -132,6 +132,17 @@ describe('config validation: each bad config names the key and the fix', () => {
       '  - schedule.cron: "every day" is not valid; expected a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)',
     ],
     [
+      // node-schedule would have run a date once; the daemon needs a schedule (and the health check its interval).
+      'a date where a cron schedule goes',
+      (c) => (c.schedule = { cron: '2099-01-01T00:00:00Z' }),
+      '  - schedule.cron: "2099-01-01T00:00:00Z" is not valid; expected a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)',
+    ],
+    [
+      'a cron schedule that never fires (30 February)',
+      (c) => (c.schedule = { cron: '0 0 30 2 *' }),
+      '  - schedule.cron: "0 0 30 2 *" is not valid; expected a cron expression such as "0 0,12 * * *" (minute hour day month weekday, optional leading seconds)',
+    ],
+    [
       'a renewBefore that is neither days nor percent',
       (c) => (c.certificates[0].renewBefore = '30 days'),
       '  - certificates[0].renewBefore: "30 days" is not valid; expected a number of days such as "30d", or a share of the lifetime such as "40%" (1-99)',
@@ -187,6 +198,14 @@ describe('config defaults and paths', () => {
     expect(config.certificates[0]!.acm[0]!.listeners[0]!.mode).toBe('default');
     expect(config.schedule).toEqual({ jitterSeconds: 300 });
     expect(config.concurrency).toBe(4);
+  });
+
+  it('takes the cron schedules node-schedule runs: 5 fields, 6 with seconds, ranges and steps, aliases', () => {
+    for (const cron of ['0 0,12 * * *', '*/30 * * * * *', '0 3 * * 1-5', '@daily']) {
+      const config = validConfig();
+      config.schedule = { cron, timezone: 'Europe/Berlin' };
+      expect(validateConfig(config, CONFIG_PATH).schedule.cron).toBe(cron);
+    }
   });
 
   it('reads renewBefore as days or percent', () => {

@@ -5,10 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeKept, keptToDeploy } from '../../src/agent/kept-issued.js';
 import type { IssuedCertificate } from '../../src/pki/issued-certificate.js';
 import { readCertificate } from '../../src/pki/certificate.js';
-import { decide, type ObservedRegion } from '../../src/policy/decide.js';
+import { Check, checksAndReasons } from '../../src/policy/checks.js';
+import { decide as decideFindings, type DecisionInput, type ObservedRegion } from '../../src/policy/decide.js';
 import { IssuedCertificates, type KeptIssued } from '../../src/store/issued-certificates.js';
 import { selfSignedCertificate } from '../stack/tls.js';
 import { recordingLogger } from '../store/recording-logger.js';
+
+/** The decision as the contracts show it (`renewal.decided`, `status --json`): its findings as `checks` and `reasons`. */
+function decide(input: DecisionInput) {
+  const decision = decideFindings(input);
+  return { ...decision, ...checksAndReasons(decision.findings) };
+}
 
 /** What to do with a kept issued certificate: deploy it, it is deployed already, or delete it (and why). */
 
@@ -93,7 +100,7 @@ describe('decide with a kept certificate', () => {
   it('renews (to deploy it) even when the deployed one is not due, and no rate-limit guard holds it (no order)', () => {
     const now = new Date();
     const observed = [region('us-east-1', kept.issued)];
-    const guard = { check: 'DuplicateCertificateLimit', kind: 'guard' as const, until: new Date(Date.now() + DAY), reason: 'five duplicates this week' };
+    const guard = { check: Check.DuplicateCertificateLimit, kind: 'guard' as const, until: new Date(Date.now() + DAY), reason: 'five duplicates this week' };
     expect(decide({ desired, observed, now, rateLimits: [guard] }).action).toBe('none');
     const decision = decide({ desired, observed, now, rateLimits: [guard], issued: { serial: 'ab', notAfter: new Date(Date.now() + 60 * DAY) } });
     expect(decision).toMatchObject({ action: 'renew', checks: ['IssuedNotDeployed'] });

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type ObservedRegion } from '../../src/policy/decide.js';
+import { checksAndReasons } from '../../src/policy/checks.js';
+import { decide as decideFindings, type DecisionInput, type ObservedRegion } from '../../src/policy/decide.js';
 import type { CertificateFacts } from '../../src/pki/certificate.js';
 import type { CertificateSpec } from '../../src/config/schema.js';
 import { AcmDeployerPass } from '../../src/targets/acm-deployer.js';
 import type { AcmRegion } from '../../src/targets/acm.js';
 import type { Place } from '../../src/targets/places.js';
+
+/** The decision as the contracts show it (`renewal.decided`, `status --json`): its findings as `checks` and `reasons`. */
+function decide(input: DecisionInput) {
+  const decision = decideFindings(input);
+  return { ...decision, ...checksAndReasons(decision.findings) };
+}
 
 /** Found by the reliability suite (crash after the ACM import): a certificate left over by an interrupted renewal is retired by a redeploy. */
 const DAY = 86_400_000;

@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffUntil } from '../../src/policy/backoff.js';
-import { decide, type AriWindow, type DecisionInput, type ObservedRegion } from '../../src/policy/decide.js';
+import { Check, checksAndReasons } from '../../src/policy/checks.js';
+import { decide as decideFindings, type AriWindow, type DecisionInput, type ObservedRegion } from '../../src/policy/decide.js';
 import { backstopPoint, emergencyPoint, pickMomentIn, plannedRenewal } from '../../src/policy/renewal-time.js';
 import type { CertificateFacts } from '../../src/pki/certificate.js';
+
+/** The decision as the contracts show it (`renewal.decided`, `status --json`): its findings as `checks` and `reasons`. */
+function decide(input: DecisionInput) {
+  const decision = decideFindings(input);
+  return { ...decision, ...checksAndReasons(decision.findings) };
+}
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -227,7 +234,7 @@ describe('renewal decision: backoff bounded by the lifetime left', () => {
 });
 
 describe('renewal decision: rate-limit guards', () => {
-  const block = { check: 'DuplicateCertificateLimit', kind: 'guard' as const, until: at(70), reason: '5 certificates for exactly these names in the last 7 days (limit 5)' };
+  const block = { check: Check.DuplicateCertificateLimit, kind: 'guard' as const, until: at(70), reason: '5 certificates for exactly these names in the last 7 days (limit 5)' };
 
   it('hold even a forced renewal, unless asked to ignore them', () => {
     expect(decide(input(at(1), { force: true, rateLimits: [block] }))).toMatchObject({ action: 'none', renewAt: at(70), checks: ['Forced', 'DuplicateCertificateLimit'] });
@@ -248,7 +255,7 @@ describe('renewal decision: rate-limit guards', () => {
   });
 
   it("at the emergency point certkeeper's guards and an earlier CA refusal yield: the order is tried, the CA decides", () => {
-    const caEarlier = { check: 'CaRateLimited', kind: 'ca' as const, until: at(89), since: at(61), reason: 'the CA said rateLimited' };
+    const caEarlier = { check: Check.CaRateLimited, kind: 'ca' as const, until: at(89), since: at(61), reason: 'the CA said rateLimited' };
     const decision = decide(input(at(85.5), { rateLimits: [{ ...block, until: at(89) }, caEarlier] }));
     expect(decision).toMatchObject({ action: 'renew', checks: ['Emergency', 'InRenewalWindow', 'DuplicateCertificateLimit', 'CaRateLimited', 'EmergencyOverride'] });
     expect(decision.reasons.at(-1)).toBe(
@@ -259,14 +266,14 @@ describe('renewal decision: rate-limit guards', () => {
   });
 
   it('honours a CA refusal of the emergency order itself, reported as failing', () => {
-    const refusedInEmergency = { check: 'CaRateLimited', kind: 'ca' as const, until: at(87), since: at(85.6), reason: 'the CA said rateLimited' };
+    const refusedInEmergency = { check: Check.CaRateLimited, kind: 'ca' as const, until: at(87), since: at(85.6), reason: 'the CA said rateLimited' };
     const decision = decide(input(at(85.7), { rateLimits: [{ ...block, until: at(89) }, refusedInEmergency] }));
     expect(decision).toMatchObject({ action: 'none', renewAt: at(87) });
     expect(decision.checks).toEqual(['Emergency', 'InRenewalWindow', 'CaRateLimited', 'HeldPastEmergency']);
   });
 
   it('a clock problem holds (a new order would get the same answer) unless forced, and is not overridden at the emergency point', () => {
-    const clock = { check: 'ClockSkew', kind: 'clock' as const, until: at(91.04), reason: 'clock problem: …' };
+    const clock = { check: Check.ClockSkew, kind: 'clock' as const, until: at(91.04), reason: 'clock problem: …' };
     expect(decide(input(at(91), { rateLimits: [clock] }))).toMatchObject({ action: 'none', checks: ['Expired', 'InRenewalWindow', 'ClockSkew', 'HeldPastEmergency'] });
     expect(decide(input(at(91), { rateLimits: [clock], ignoreRateLimits: true })).action).toBe('none');
     expect(decide(input(at(91), { rateLimits: [clock], force: true })).action).toBe('renew');
@@ -305,5 +312,60 @@ describe('renewal decision: properties', () => {
         expect(decide({ desired, observed: deployed(f), now: plan.renewAt, ari }).action).toBe('renew');
       }),
     );
+  });
+});
+
+describe('renewal decision: failing with nothing to do now (decision.failing)', () => {
+  const served = (serial?: string, error?: string) => ({ endpoint: 'www.example.com:443', ...(serial && { serial }), ...(error && { error }) });
+
+  it('an endpoint serving another certificate: up to date but failing NotServed; the contract checks stay UpToDate', () => {
+    const decision = decideFindings(input(at(1), { served: [served('abc'), served('0ld')] }));
+    expect(decision.action).toBe('none');
+    expect(checksAndReasons(decision.findings).checks).toEqual([Check.UpToDate]);
+    expect(decision.failing).toEqual({ check: Check.NotServed, message: 'deployed but not served: www.example.com:443 serves serial 0ld' });
+  });
+
+  it('an endpoint that cannot be probed is not served, with the probe error in the message', () => {
+    const decision = decideFindings(input(at(1), { served: [served(undefined, 'connect ECONNREFUSED')] }));
+    expect(decision.failing).toEqual({ check: Check.NotServed, message: 'deployed but not served: www.example.com:443 connect ECONNREFUSED' });
+  });
+
+  it('every endpoint serving the deployed certificate, or none probed, is healthy: no failing', () => {
+    expect(decideFindings(input(at(1), { served: [served('abc')] })).failing).toBeUndefined();
+    expect(decideFindings(input(at(1), { served: [] })).failing).toBeUndefined();
+    expect(decideFindings(input(at(1))).failing).toBeUndefined();
+  });
+
+  it('not served is judged only when nothing is due: a due or drifted certificate is acted on instead', () => {
+    expect(decideFindings(input(at(61), { served: [served('0ld')] }))).toMatchObject({ action: 'renew' });
+    expect(decideFindings(input(at(61), { served: [served('0ld')] })).failing).toBeUndefined();
+    const drifted = [{ ...deployed()[0]!, listeners: [{ arn: 'arn:l', mode: 'default' as const, carries: false }] }];
+    expect(decideFindings(input(at(1), { observed: drifted, served: [served('0ld')] })).failing).toBeUndefined();
+  });
+
+  it('held past the emergency point is failing HeldPastEmergency, with every reason as its message', () => {
+    const block = { check: Check.DuplicateCertificateLimit, kind: 'guard' as const, until: at(89), reason: 'duplicates used up' };
+    const decision = decideFindings(input(at(61), { rateLimits: [block] }));
+    expect(decision.action).toBe('none');
+    expect(decision.failing?.check).toBe(Check.HeldPastEmergency);
+    expect(decision.failing?.message).toBe(decision.findings.map((entry) => entry.message).join('; '));
+    // An ordinary wait (ends before the emergency point) is not failing.
+    expect(decideFindings(input(at(61), { rateLimits: [{ ...block, until: at(80) }] })).failing).toBeUndefined();
+  });
+
+  it('a clock problem is failing ClockSkew even before the emergency point; past it, HeldPastEmergency says so', () => {
+    const clock = { check: Check.ClockSkew, kind: 'clock' as const, until: at(61.04), reason: 'clock problem: …' };
+    const early = decideFindings(input(at(61), { rateLimits: [clock] }));
+    expect(early).toMatchObject({ action: 'none', failing: { check: Check.ClockSkew, message: early.findings.map((entry) => entry.message).join('; ') } });
+    expect(decideFindings(input(at(91), { rateLimits: [{ ...clock, until: at(91.04) }] })).failing?.check).toBe(Check.HeldPastEmergency);
+    // Forced: the clock guard does not apply, nothing is failing.
+    expect(decideFindings(input(at(61), { rateLimits: [clock], force: true })).failing).toBeUndefined();
+  });
+
+  it('backoff alone is an ordinary wait, not failing', () => {
+    const history = { consecutiveFailures: 2, lastFailureAt: at(61) };
+    const decision = decideFindings(input(at(61), { history }));
+    expect(decision).toMatchObject({ action: 'none' });
+    expect(decision.failing).toBeUndefined();
   });
 });

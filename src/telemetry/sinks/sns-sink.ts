@@ -1,5 +1,4 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { countAwsRequests } from '../aws-request-metrics.js';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { notificationBody, type NotificationSink } from '../notifications.js';
 
 /**
@@ -7,28 +6,27 @@ import { notificationBody, type NotificationSink } from '../notifications.js';
  * Lambda subscribers receive), `Subject` the summary (for e-mail), and the event name a message
  * attribute, so subscriptions can filter (e.g. only `renewal.failed`).
  */
-export function snsSink(topicArn: string): { sink: NotificationSink; client: SNSClient } {
-  const region = topicArn.split(':')[3];
-  // The notifier retries with its own backoff: one SDK attempt per try keeps the count honest.
-  const client = countAwsRequests(new SNSClient({ region, maxAttempts: 1 }));
+export function snsSink(topicArn: string, client: SNSClient): NotificationSink {
   return {
-    client,
-    sink: {
-      channel: 'sns',
-      target: topicArn,
-      async send(notification, signal) {
-        await client.send(
-          new PublishCommand({
-            TopicArn: topicArn,
-            Subject: subjectLine(notification.text),
-            Message: JSON.stringify(notificationBody(notification)),
-            MessageAttributes: { event: { DataType: 'String', StringValue: notification.event } },
-          }),
-          { abortSignal: signal },
-        );
-      },
+    channel: 'sns',
+    target: topicArn,
+    async send(notification, signal) {
+      await client.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: subjectLine(notification.text),
+          Message: JSON.stringify(notificationBody(notification)),
+          MessageAttributes: { event: { DataType: 'String', StringValue: notification.event } },
+        }),
+        { abortSignal: signal },
+      );
     },
   };
+}
+
+/** The region of a topic: `arn:aws:sns:REGION:ACCOUNT:NAME`. */
+export function topicRegion(topicArn: string): string {
+  return topicArn.split(':')[3]!;
 }
 
 /** SNS subjects: at most 100 characters, printable ASCII, no line breaks. */
