@@ -22,6 +22,7 @@ import { IssuedCertificates } from '../store/issued-certificates.js';
 import { keptKeySecrets } from '../store/kept-key-secrets.js';
 import { IamSimulator } from '../preflight/iam-simulation.js';
 import type { AuditLogger } from '../telemetry/logger.js';
+import { configuredArns, discoverUnmanaged } from '../observe/discover.js';
 import { notifierFromConfig } from '../telemetry/notification-channels.js';
 
 // Shutdown must stay well inside the stop timeouts of process managers (Docker: 10 s, systemd: 90 s).
@@ -78,6 +79,11 @@ export class AgentContext {
       ...solverOptions,
     });
     this.notifications = notifierFromConfig(config, log, (region) => snsClient(region, config.aws.requestTimeoutSeconds));
+  }
+
+  /** ACM certificates outside the config that expire within `withinDays` (`discover`, the daemon's daily warning). */
+  discoverUnmanaged(regions: string[], withinDays: number): ReturnType<typeof discoverUnmanaged> {
+    return discoverUnmanaged((region) => this.aws.acm(region), regions, withinDays, configuredArns(this.config));
   }
 
   /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */

@@ -5,7 +5,7 @@ import type { AgentContext } from './context.js';
 import { settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
 import { runPassWithDeadline } from './pass-deadline.js';
 import { WakeUpPlan } from './wake-up-plan.js';
-import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
+import { discoveryRegions } from '../observe/discover.js';
 import { findLeftConfig, leftConfigWhy } from '../observe/left-config.js';
 
 const DAY_MS = 86_400_000;
@@ -122,7 +122,7 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
 async function warnAboutUnmanaged(ctx: AgentContext): Promise<void> {
   const { withinDays } = ctx.config.discovery;
   try {
-    const found = await discoverUnmanaged((region) => ctx.aws.acm(region), discoveryRegions(ctx.config), withinDays, configuredArns(ctx.config));
+    const found = await ctx.discoverUnmanaged(discoveryRegions(ctx.config), withinDays);
     for (const entry of found) ctx.log.warn('discovery.expiring', { ...entry, why: `not managed by certkeeper and expires within ${withinDays} days` });
   } catch (error) {
     ctx.log.warn('discovery.failed', { error: describeError(error) });

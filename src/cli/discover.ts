@@ -1,4 +1,4 @@
-import { configuredArns, discoverUnmanaged, discoveryRegions } from '../observe/discover.js';
+import { discoveryRegions } from '../observe/discover.js';
 import { findLeftConfig, leftConfigWhy } from '../observe/left-config.js';
 import { renderLeftConfig } from './left-config-report.js';
 import { openAgent, type CliIo } from './io.js';
@@ -10,7 +10,7 @@ export async function discoverCommand(options: { config: string; regions?: strin
     const withinDays = options.days ?? ctx.config.discovery.withinDays;
     const scope = ctx.forPass();
     const [found, leftConfig] = await Promise.all([
-      discoverUnmanaged((region) => ctx.aws.acm(region), regions, withinDays, configuredArns(ctx.config)),
+      ctx.discoverUnmanaged(regions, withinDays),
       findLeftConfig(scope.acm, regions, ctx.config),
     ]);
     for (const entry of leftConfig) ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });
