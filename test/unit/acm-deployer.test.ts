@@ -27,23 +27,24 @@ function world(options: { failBind?: string; carrying?: string[] } = {}) {
   const retired: { arn: string; ours: (user: string) => boolean }[] = [];
   const acm = {
     region: 'us-east-1',
-    import: async (_issued: IssuedCertificate, _name: string, into: string | undefined) => {
+    import: (_issued: IssuedCertificate, _name: string, into: string | undefined) => {
       steps.push(`import ${into ?? '(new)'}`);
-      return into ?? 'arn:new';
+      return Promise.resolve(into ?? 'arn:new');
     },
-    retire: async (arn: string, ours: (user: string) => boolean) => void retired.push({ arn, ours }),
+    retire: (arn: string, ours: (user: string) => boolean) => Promise.resolve(void retired.push({ arn, ours })),
   } as unknown as AcmRegion;
   const place = (kind: string, id: string, user: string): Place => ({
     kind,
     id,
     ...(kind === 'listener' && { mode: 'default' as const }),
-    carries: async () => (options.carrying ?? []).includes(id),
-    bind: async (arn) => {
-      if (options.failBind === id) throw new Error(`${id} refused`);
+    carries: () => Promise.resolve((options.carrying ?? []).includes(id)),
+    bind: (arn) => {
+      if (options.failBind === id) return Promise.reject(new Error(`${id} refused`));
       steps.push(`bind ${id} ${arn}`);
+      return Promise.resolve();
     },
     claims: (candidate) => (candidate === user ? 'own' : undefined),
-    preflight: async () => ({ check: kind, ok: true, detail: id }),
+    preflight: () => Promise.resolve({ check: kind, ok: true, detail: id }),
   });
   const places = [place('listener', 'arn:listener', 'arn:listener'), place('CloudFront distribution', 'E1', DISTRIBUTION_USER)];
   const deployer = new AcmDeployerPass(() => acm, [() => places]);
@@ -58,7 +59,7 @@ const hooks = (steps: string[]) => ({
   log: recordingLogger(),
   signal: new AbortController().signal,
   onStep: () => undefined,
-  onImported: async (region: string, arn: string) => void steps.push(`recorded ${region} ${arn}`),
+  onImported: (region: string, arn: string) => Promise.resolve(void steps.push(`recorded ${region} ${arn}`)),
 });
 
 describe('the ACM deployer', () => {
@@ -126,7 +127,7 @@ describe('the ACM deployer', () => {
 
   it('observes the distribution among `attachments` and the listener among `listeners`', async () => {
     const { places } = world({ carrying: ['arn:listener'] });
-    const acm = { get: async (arn: string) => ({ certificateArn: arn, facts: facts('old') }), findByName: async () => ['arn:old'] } as unknown as AcmRegion;
+    const acm = { get: (arn: string) => Promise.resolve({ certificateArn: arn, facts: facts('old') }), findByName: () => Promise.resolve(['arn:old']) } as unknown as AcmRegion;
     const observation = await new AcmDeployerPass(() => acm, [() => places]).observe(spec, undefined);
     expect(observation.regions[0]).toMatchObject({
       certificateArn: 'arn:old',
