@@ -1,7 +1,6 @@
 import { acmeDirectory } from '../acme/directory.js';
 import { fetchRenewalInfo } from '../acme/renewal-info.js';
 import type { CertificateSpec } from '../config/schema.js';
-import { challengeBaseName } from '../config/domains.js';
 import { observeCertificate, type Observation } from '../observe/deployed.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey, rateLimitBlocks, rateLimitPolicy } from '../policy/rate-limits.js';
@@ -98,17 +97,8 @@ export async function assessCertificate(
       }
     }),
   );
-  // A domain without a hosted zone is a config problem: say so now, not at renewal time.
-  const problems = (
-    await Promise.all(
-      [...new Set(look.zones ? spec.domains.map(challengeBaseName) : [])].map((base) =>
-        scope.zones.zoneFor(`_acme-challenge.${base}`, spec.route53, log).then(
-          () => undefined,
-          (error: Error) => error.message,
-        ),
-      ),
-    )
-  ).filter((problem): problem is string => problem !== undefined);
+  // A domain without a hosted zone (or with a broken delegation) is a config problem: say so now, not at renewal time.
+  const problems = look.zones ? (await scope.challenges.check(spec, log)).filter((check) => !check.ok).map((check) => check.detail) : [];
   return { observation, decision, record, replaces, ari, served, problems, ...(issued && { issued }) };
 }
 

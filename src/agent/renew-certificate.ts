@@ -1,5 +1,6 @@
 import type acme from 'acme-client';
-import { issueCertificate, type ChallengeSharing, type IssuedCertificate } from '../acme/issuer.js';
+import { issueCertificate, type IssuedCertificate } from '../acme/issuer.js';
+import type { ChallengeParticipant } from '../ports/challenge-solver.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { accountForgotten } from '../acme/account.js';
 import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';
@@ -48,7 +49,7 @@ export async function renewCertificate(
   runId: string,
   problems: CaProblem[],
   signal: AbortSignal,
-  sharing: ChallengeSharing,
+  challenges: ChallengeParticipant,
 ): Promise<Renewed> {
   const deadlineMs = renewalDeadlineMs(ctx.config, spec);
   const deadline = deadlineSignal(deadlineMs);
@@ -57,7 +58,7 @@ export async function renewCertificate(
   let stepAtDeadline = step;
   deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
   try {
-    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), sharing, (next) => (step = next));
+    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), challenges, (next) => (step = next));
   } catch (error) {
     if (!deadline.aborted || signal.aborted) throw error;
     throw new Error(
@@ -76,7 +77,7 @@ async function renewWithin(
   runId: string,
   problems: CaProblem[],
   signal: AbortSignal,
-  sharing: ChallengeSharing,
+  challenges: ChallengeParticipant,
   onStep: (step: string) => void,
 ): Promise<Renewed> {
   const { observation } = assessment;
@@ -93,11 +94,8 @@ async function renewWithin(
   const issue = async (client: acme.Client) =>
     issueCertificate(spec, {
       client,
-      zones: scope.zones,
-      solver: ctx.solver,
-      journal: ctx.journal,
+      challenges,
       log,
-      runId,
       signal,
       onStep,
       replaces: assessment.replaces,
@@ -105,7 +103,6 @@ async function renewWithin(
       preferredChain: ctx.config.acme.preferredChain,
       rateLimits: ctx.rateLimits,
       problems,
-      sharing,
       onIssued: keep,
     });
   let issued: IssuedCertificate;
@@ -113,8 +110,8 @@ async function renewWithin(
   const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
   if (kept) {
     issued = kept.issued;
-    // This renewal joins no Route 53 change of its pass.
-    sharing.arrived();
+    // This renewal joins no challenge change of its pass.
+    challenges.presentsNothing();
     log.info('renewal.resumed_issued', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl, keptAt: kept.keptAt });
   } else {
     onStep('registering the ACME account');

@@ -2,7 +2,6 @@ import type { Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { acmeDirectory } from '../acme/directory.js';
 import type { AgentContext, PassScope } from '../agent/context.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
-import { challengeBaseName } from '../config/domains.js';
 import type { AcmTargetSpec, CertificateSpec, KeyType } from '../config/schema.js';
 import { reimportProblems, type Usages } from '../pki/usages.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -114,23 +113,16 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
   }
 }
 
-/** For every challenge name: its hosted zone is found and readable (CNAME delegation followed). */
+/** For every challenge name: its zone is found and readable, delegation followed (the challenge solver's check). */
 async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
-  const bases = [...new Set(spec.domains.map(challengeBaseName))];
-  return Promise.all(
-    bases.map(async (base): Promise<PreflightCheck> => {
-      const name = `_acme-challenge.${base}`;
-      try {
-        const target = await scope.zones.challengeTarget(base, spec.route53, log);
-        routes.set(normaliseRecordName(name), { name: normaliseRecordName(target.name), zones: [{ hostedZoneId: target.zone.id, ...(target.zone.role && { roleArn: target.zone.role.roleArn, externalId: target.zone.role.externalId }) }] });
-        const via = target.chain.length > 1 ? ` (through ${target.chain.join(' → ')})` : '';
-        return { check: 'zone', ok: true, detail: `${name} goes in hosted zone ${target.zone.id} (${target.zone.name})${via}, which is readable` };
-      } catch (error) {
-        // The message names the challenge name and what to do (create the zone, mend a CNAME): the fix says where in the config.
-        return { check: 'zone', ok: false, detail: describeError(error), fix: `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn)` };
-      }
-    }),
-  );
+  const checks = await scope.challenges.check(spec, log, at);
+  return checks.map(({ name, ok, detail, fix, destination }) => {
+    if (destination) {
+      const { recordName, zoneId, roleArn, externalId } = destination;
+      routes.set(normaliseRecordName(name), { name: normaliseRecordName(recordName), zones: [{ hostedZoneId: zoneId, ...(roleArn && { roleArn, externalId }) }] });
+    }
+    return { check: 'zone', ok, detail, ...(fix && { fix }) };
+  });
 }
 
 /** A configured certificateArn exists and can be re-imported; each listener exists, is HTTPS/TLS, in the target's region. */
