@@ -6,6 +6,7 @@ import type {
   ChallengeSession,
   ChallengeSolver,
   Dns01Challenge,
+  NameCheckOptions,
   PassOfSession,
   PresentedChallenges,
 } from '../ports/challenge-solver.js';
@@ -47,12 +48,17 @@ export class Route53ChallengeSession implements ChallengeSession {
     this.ended = pass && journal.runStarted(pass.runId);
   }
 
-  async check(spec: ChallengeRequest['spec'], log: AuditLogger, configPath = 'the certificate'): Promise<ChallengeNameCheck[]> {
+  async check(spec: ChallengeRequest['spec'], log: AuditLogger, { configPath = 'the certificate', quick = false }: NameCheckOptions = {}): Promise<ChallengeNameCheck[]> {
     const bases = [...new Set(spec.domains.map(challengeBaseName))];
     return Promise.all(
       bases.map(async (base): Promise<ChallengeNameCheck> => {
         const name = `_acme-challenge.${base}`;
         try {
+          if (quick) {
+            // The zone listing only (read once per session): no CNAME lookup per name.
+            const zone = await this.zones.zoneFor(name, spec.route53, log);
+            return { name, ok: true, detail: `${name} is in hosted zone ${zone.id} (${zone.name})` };
+          }
           const target = await this.zones.challengeTarget(base, spec.route53, log);
           const via = target.chain.length > 1 ? ` (through ${target.chain.join(' → ')})` : '';
           const { role } = target.zone;

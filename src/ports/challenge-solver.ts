@@ -40,6 +40,16 @@ export interface ChallengeNameCheck {
   destination?: ChallengeDestination;
 }
 
+export interface NameCheckOptions {
+  /** Where the certificate sits in the config (`certificates[2]`), for the fix. */
+  configPath?: string;
+  /**
+   * Only that each name has a zone: no delegation lookups, no `destination`. What `status` over a fleet
+   * can afford (a delegation lookup may cost a provider request per name).
+   */
+  quick?: boolean;
+}
+
 /** The work slots of a pass (util/work-slots.ts): at most `concurrency` renewals work at once. */
 export interface PassSlots {
   run<T>(work: (turn: Turn) => Promise<T>): Promise<T>;
@@ -78,10 +88,9 @@ export interface ChallengeSolver {
 export interface ChallengeSession {
   /**
    * Checks a certificate's names before any order: for each challenge name, its zone is found and
-   * readable (delegation followed). Never throws: a problem is a failed check with a fix. `configPath` is
-   * where the certificate sits in the config (`certificates[2]`), for the fix.
+   * readable, delegation followed. Never throws: a problem is a failed check with a fix.
    */
-  check(spec: CertificateSpec, log: AuditLogger, configPath?: string): Promise<ChallengeNameCheck[]>;
+  check(spec: CertificateSpec, log: AuditLogger, options?: NameCheckOptions): Promise<ChallengeNameCheck[]>;
 
   /**
    * Removes the values of earlier runs that died mid-renewal (journal entries whose run is over). Called

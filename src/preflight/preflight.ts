@@ -115,7 +115,7 @@ async function checkCa(ctx: AgentContext, log: AuditLogger, account: boolean): P
 
 /** For every challenge name: its zone is found and readable, delegation followed (the challenge solver's check). */
 async function checkZones(spec: CertificateSpec, scope: PassScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
-  const checks = await scope.challenges.check(spec, log, at);
+  const checks = await scope.challenges.check(spec, log, { configPath: at });
   return checks.map(({ name, ok, detail, fix, destination }) => {
     if (destination) {
       const { recordName, zoneId, roleArn, externalId } = destination;

@@ -124,7 +124,7 @@ describe('Route53ChallengeSession', () => {
 
   it('checks names with a fix naming where the certificate is in the config, and ends its run on close', async () => {
     const { session, events } = fakes();
-    const [check] = await session.check(spec('d', ['d.example.org']), log, 'certificates[3]');
+    const [check] = await session.check(spec('d', ['d.example.org']), log, { configPath: 'certificates[3]' });
     expect(check).toMatchObject({ name: '_acme-challenge.d.example.org', ok: true, destination: { recordName: '_acme-challenge.d.example.org', zoneId: 'Z1' } });
     session.close();
     expect(events).toEqual(['run ended']);
