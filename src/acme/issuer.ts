@@ -2,9 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type acme from 'acme-client';
 import type { Authorization } from 'acme-client';
 import type { CertificateSpec } from '../config/schema.js';
-import type { ChallengeJournal } from '../dns/challenge-journal.js';
-import type { ChallengeTarget, HostedZoneFinder } from '../dns/hosted-zones.js';
-import type { Route53Solver, TxtRecord } from '../dns/route53-solver.js';
+import type { ChallengeParticipant, ChallengeRequest } from '../ports/challenge-solver.js';
 import { challengeBaseName } from '../config/domains.js';
 import { checkChain, checkIssuedCertificate, readCertificate, splitPemChain, type CertificateFacts } from '../pki/certificate.js';
 import { createCertificateKey, createCsr } from '../pki/keys.js';
@@ -13,16 +11,13 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
 import { sleep } from '../util/sleep.js';
-import type { Turn } from '../util/work-slots.js';
-import { cancellableCaWork, untilAborted, type CaProblem } from './ca-http.js';
+import { cancellableCaWork, type CaProblem } from './ca-http.js';
 
 export interface IssueContext {
   client: acme.Client;
-  zones: HostedZoneFinder;
-  solver: Route53Solver;
-  journal: ChallengeJournal;
+  /** Publishes the DNS-01 values and removes them again: this renewal's part in its pass's challenge session. */
+  challenges: ChallengeParticipant;
   log: AuditLogger;
-  runId: string;
   /** Aborts the renewal (SIGTERM, deadline, lease lost): waiting stops, requests to the CA are aborted, records go. */
   signal?: AbortSignal;
   /** Told of each step as it begins, so a renewal that runs out of time can say where it was. */
@@ -35,135 +30,70 @@ export interface IssueContext {
   rateLimits: RateLimitRecords;
   /** The CA's error answers during this renewal (see ca-http.ts). */
   problems: CaProblem[];
-  /** How this renewal shares Route 53 changes with the others of its pass. */
-  sharing: ChallengeSharing;
   /** Told of the certificate as soon as the CA has issued it and it is checked, before the challenge clean-up is awaited. Never throws. */
   onIssued?: (issued: IssuedCertificate) => Promise<void>;
 }
 
-/** How a renewal takes part in its pass's shared Route 53 changes (see agent/pass.ts). */
-export interface ChallengeSharing {
-  /** Tells the Route 53 batchers this renewal has presented (or will not): see dns/present-rendezvous.ts. */
-  arrived: () => void;
-  /** Its work slot, given up while it only waits on Route 53, so the others of the pass can reach the same change. */
-  turn: Turn;
-}
-
 /**
- * Gets a certificate for the spec over ACME with DNS-01 on Route 53: zones are resolved before the
- * CA is contacted (a missing zone costs no order), every TXT value is removed again whatever happens,
- * and what the CA returns is checked against the order before anyone deploys it.
+ * Gets a certificate for the spec over ACME with DNS-01: the challenge names are prepared before the
+ * CA is contacted (a missing zone costs no order), every value presented is removed again whatever
+ * happens (the solver guarantees it), and what the CA returns is checked against the order before anyone
+ * deploys it.
  */
 export async function issueCertificate(spec: CertificateSpec, ctx: IssueContext): Promise<IssuedCertificate> {
   const { client, log, signal } = ctx;
   const ca = caSteps(ctx);
-  ctx.onStep?.('resolving the Route 53 zones');
-  // Where each challenge's TXT values go: its zone, or where its CNAME delegates it.
-  const targetByBaseName = new Map<string, ChallengeTarget>();
-  for (const domain of spec.domains) {
-    const base = challengeBaseName(domain);
-    if (!targetByBaseName.has(base)) {
-      const target = await ctx.zones.challengeTarget(base, spec.route53, log);
-      if (target.chain.length > 1) log.info('dns.challenge.delegated', { name: target.chain[0], chain: target.chain, hostedZoneId: target.zone.id, zone: target.zone.name });
-      targetByBaseName.set(base, target);
-    }
-  }
-  signal?.throwIfAborted();
-  // No order while Route 53 refuses a change in one of its zones (shared with other tools): wait it out first.
-  await ctx.solver.untilZonesAccept([...targetByBaseName.values()].map((target) => target.zone), signal);
+  const request: ChallengeRequest = { spec, log, ...(signal && { signal }) };
+  ctx.onStep?.('preparing the DNS challenges');
+  await ctx.challenges.prepare(request);
   signal?.throwIfAborted();
 
   const order = await createOrder(spec, ctx);
 
+  const ordered = new Set(spec.domains.map(challengeBaseName));
   const authorizations = await ca('reading the authorizations', () => client.getAuthorizations(order));
-  const pending: { authz: Authorization; challenge: Authorization['challenges'][number]; record: TxtRecord }[] = [];
+  const pending: { authz: Authorization; challenge: Authorization['challenges'][number]; value: string }[] = [];
   for (const authz of authorizations) {
     if (authz.status === 'valid') continue;
     const challenge = authz.challenges.find((candidate) => candidate.type === 'dns-01');
     if (!challenge) throw new Error(`the CA offers no dns-01 challenge for ${authz.identifier.value}`);
-    const target = targetByBaseName.get(authz.identifier.value);
-    if (!target) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
-    const value = await client.getChallengeKeyAuthorization(challenge);
-    const { zone } = target;
-    pending.push({
-      authz,
-      challenge,
-      record: {
-        zoneId: zone.id,
-        zoneName: zone.name,
-        name: target.name,
-        value,
-        ...(zone.role && { roleArn: zone.role.roleArn, ...(zone.role.externalId && { externalId: zone.role.externalId }) }),
-        ...(zone.recordSetCount !== undefined && { zoneRecordSetCount: zone.recordSetCount }),
-      },
-    });
+    if (!ordered.has(authz.identifier.value)) throw new Error(`the CA asked to validate ${authz.identifier.value}, which was not ordered`);
+    pending.push({ authz, challenge, value: await client.getChallengeKeyAuthorization(challenge) });
   }
 
-  // Nothing to present (the CA reuses valid authorizations): the batchers need not wait for this renewal.
+  // Nothing to present (the CA reuses valid authorizations): the others of the pass need not wait for this renewal.
   if (pending.length === 0) {
-    ctx.sharing.arrived();
+    ctx.challenges.presentsNothing();
     signal?.throwIfAborted();
     return finalizeAndHandOver(spec, ctx, order);
   }
-  const records = pending.map((item) => item.record);
-  const forget = await ctx.journal.note(ctx.runId, spec.name, records);
-  const waitOnRoute53 = ctx.sharing.turn.outside;
-  // Clean-up failing must not hide why the renewal failed; the journal keeps the records for the next pass.
-  const cleanUp = async () => {
-    try {
-      await ctx.solver.cleanup(records, log);
-      await forget();
-    } catch (error) {
-      log.error('dns.challenge.cleanup_failed', { error: describeError(error), records: records.map((r) => r.name) });
-    }
+  ctx.onStep?.('presenting the challenge records');
+  // Removed by the solver itself when presenting fails.
+  const presented = await ctx.challenges.present(
+    pending.map(({ authz, value }) => ({ identifier: authz.identifier.value, value })),
+    request,
+  );
+  const removed = () => {
+    ctx.onStep?.('removing the challenge records');
+    return presented.removed();
   };
   try {
-    ctx.onStep?.('presenting the challenge records');
-    await waitOnRoute53(() => ctx.solver.present(records, log, signal, ctx.sharing.arrived, ctx.runId));
     signal?.throwIfAborted();
     await ca('answering the challenges', () => Promise.all(pending.map(({ challenge }) => client.completeChallenge(challenge))));
     await ca('waiting for the CA to validate the challenges', () => waitForValidations(ctx, pending));
     log.info('acme.challenges.valid', { identifiers: pending.map((item) => item.authz.identifier.value) });
   } catch (error) {
-    await waitOnRoute53(() => cleanUpWithin(cleanUp(), ctx, records));
+    await removed();
     throw error;
   }
-  // Valid: the records go (with the clean-ups of the others of the pass, see route53-solver.ts) while the
-  // order is finalized; the renewal ends only once they are gone.
-  const cleanedUp = cleanUp();
+  // Valid: the values go (with the clean-ups of the others of the pass) while the order is finalized; the
+  // renewal ends only once they are gone.
+  presented.startRemoval();
   try {
     signal?.throwIfAborted();
     return await finalizeAndHandOver(spec, ctx, order);
   } finally {
-    await waitOnRoute53(() => cleanUpWithin(cleanedUp, ctx, records));
-  }
-}
-
-// A cancelled renewal's clean-up gets this long; what is still up then stays in the journal for the next
-// pass (SIGTERM must end the process within its bound, and a lock must not wait on Route 53 for long).
-const CLEANUP_AFTER_CANCEL_MS = 10_000;
-
-/** Waits for the clean-up; once the renewal is cancelled, for CLEANUP_AFTER_CANCEL_MS more at most. */
-async function cleanUpWithin(cleanedUp: Promise<void>, ctx: IssueContext, records: TxtRecord[]): Promise<void> {
-  ctx.onStep?.('removing the challenge records');
-  const { signal } = ctx;
-  if (!signal) return cleanedUp;
-  try {
-    await untilAborted(cleanedUp, signal);
-    return;
-  } catch {
-    // cancelled while cleaning up: a short grace below
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), CLEANUP_AFTER_CANCEL_MS)));
-  const outcome = await Promise.race([cleanedUp, gaveUp]);
-  clearTimeout(timer); // a pending timer would keep a stopping process alive
-  if (outcome === 'gave up') {
-    ctx.log.error('dns.challenge.cleanup_failed', {
-      error: `the clean-up did not finish within ${CLEANUP_AFTER_CANCEL_MS / 1000} s of the renewal being cancelled`,
-      records: records.map((r) => r.name),
-      why: 'kept in the challenge journal: the next pass removes them',
-    });
+    await removed();
   }
 }
 

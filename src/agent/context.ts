@@ -6,7 +6,9 @@ import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { PropagationCheck } from '../dns/propagation-check.js';
 import { Route53Accounts } from '../dns/route53-accounts.js';
+import { Route53ChallengeSolver } from '../dns/route53-challenge-solver.js';
 import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
+import type { ChallengeSession, ChallengeSolver, PassOfSession } from '../ports/challenge-solver.js';
 import { CertificateRecords } from '../store/certificate-records.js';
 import { openStore } from '../store/open-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -38,7 +40,8 @@ export class AgentContext {
   readonly records: CertificateRecords;
   readonly journal: ChallengeJournal;
   readonly aws: AwsClients;
-  readonly solver: Route53Solver;
+  /** DNS-01: Route 53 behind the ChallengeSolver port. */
+  readonly solver: ChallengeSolver;
   /** Route 53 gateways: one token bucket per AWS account, shared by every renewal and zone lookup. */
   readonly route53: Route53Accounts;
   readonly rateLimits: RateLimitRecords;
@@ -73,11 +76,12 @@ export class AgentContext {
     this.acmDeployer = new AcmDeployer(this.aws, this.certificateFacts, [listenerPlaces((region) => this.aws.elbv2(region)), cloudFrontPlaces(() => this.aws.cloudfront())]);
     const { requestsPerSecond, insyncTimeoutSeconds, propagation } = config.route53;
     this.route53 = new Route53Accounts(this.aws, requestsPerSecond);
-    this.solver = new Route53Solver(this.route53, {
+    const changes = new Route53Solver(this.route53, {
       insyncTimeoutMs: insyncTimeoutSeconds * 1000,
       ...(propagation.check && { propagation: new PropagationCheck(this.route53, propagation) }),
       ...solverOptions,
     });
+    this.solver = new Route53ChallengeSolver(changes, this.journal, () => new HostedZoneFinder(this.route53, this.config.route53));
     this.notifications = notifierFromConfig(config, log, (region) => snsClient(region, config.aws.requestTimeoutSeconds));
   }
 
@@ -127,11 +131,12 @@ export class AgentContext {
   /**
    * Caches for one pass. `fleet` reads each region's ACM listing once for every certificate; `single`
    * asks ACM about one certificate directly: the second look after a lock, which must see the truth now.
+   * A pass gives `pass` (its ID, logger and work slots), so its renewals can take part in its challenge session.
    */
-  forPass(mode: 'fleet' | 'single' = 'fleet'): PassScope {
+  forPass(mode: 'fleet' | 'single' = 'fleet', pass?: PassOfSession): PassScope {
     const acm = this.acmDeployer.forPass(mode);
     return {
-      zones: new HostedZoneFinder(this.route53, this.config.route53),
+      challenges: this.solver.openSession(pass),
       deployers: [acm],
       acm: (region) => acm.acm(region),
     };
@@ -145,7 +150,8 @@ export class AgentContext {
 }
 
 export interface PassScope {
-  zones: HostedZoneFinder;
+  /** The pass's DNS-01 session: name checks (zone lookups cached for the pass) and the renewals' shared changes. */
+  challenges: ChallengeSession;
   /** Where certificates are deployed, each with its reads cached for the pass. */
   deployers: DeployerPass[];
   /** ACM's listings of the pass (shared with the deployer), for `discover` and the left-config report. */

@@ -16,7 +16,8 @@ import { overdueLockError } from '../store/lock-holder.js';
 import { redeployCertificate, renewCertificate, type Deployment } from './renew-certificate.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { preflight } from '../preflight/preflight.js';
-import { WorkSlots, type Turn } from '../util/work-slots.js';
+import { WorkSlots } from '../util/work-slots.js';
+import type { ChallengeParticipant } from '../ports/challenge-solver.js';
 
 /** What a pass did with one certificate; `result` says which fields it has. */
 export type CertificateOutcome =
@@ -84,38 +85,35 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
   const log = ctx.log.child({ runId });
   const started = Date.now();
   log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force), reason: options.reason ?? null });
-  const ended = ctx.journal.runStarted(runId);
+  // The pass's challenge session: its renewals share the DNS changes, `concurrency` of them working at once.
+  const scope = ctx.forPass('fleet', { runId, log, slots: new WorkSlots(ctx.config.concurrency) });
   try {
-    return await lookAndAct(ctx, options, specs, runId, log, started);
+    return await lookAndAct(ctx, options, specs, scope, runId, log, started);
   } finally {
-    ended();
+    scope.challenges.close();
   }
 }
 
 /** The pass itself: records orphaned by earlier runs first, then the first look at every certificate, then the due ones in waves. */
-async function lookAndAct(ctx: AgentContext, options: PassOptions, specs: CertificateSpec[], runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
-  await cleanUpOrphanedChallenges(ctx, log);
+async function lookAndAct(ctx: AgentContext, options: PassOptions, specs: CertificateSpec[], scope: PassScope, runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
+  await scope.challenges.cleanUpOrphans();
 
-  const scope = ctx.forPass();
   const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
     lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
   );
   const acted = new Map<number, CertificateOutcome>();
-  const slots = new WorkSlots(ctx.config.concurrency);
   const due = looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : []));
   // Closest to expiry first (nothing deployed last): after an outage these are in the first wave.
   const expiresAt = (entry: DueCertificate) => entry.decision.validity?.notAfter.getTime() ?? Infinity;
   due.sort((a, b) => expiresAt(a) - expiresAt(b));
   for (const wave of renewalWaves(due)) {
     await Promise.all(
-      wave.map((due) => {
-        // Until it knows whether it presents, each renewal of the wave holds the Route 53 batchers open.
-        const arrived = ctx.solver.expectPresent();
-        return slots
-          .run((turn) => actOnCertificate(due, ctx, scope, runId, options, arrived, turn))
-          .then((outcome) => void acted.set(due.index, outcome))
-          .finally(arrived);
-      }),
+      // Every renewal of the wave takes part at once: the session waits for each to present (or not) before a change.
+      wave.map((due) =>
+        scope.challenges
+          .takePart((challenges) => actOnCertificate(due, ctx, scope, runId, options, challenges))
+          .then((outcome) => void acted.set(due.index, outcome)),
+      ),
     );
   }
   // Every certificate the first look left open was acted on in its wave.
@@ -245,10 +243,9 @@ async function actOnCertificate(
   scope: PassScope,
   runId: string,
   options: PassOptions,
-  arrived: () => void,
-  turn: Turn,
+  challenges: ChallengeParticipant,
 ): Promise<CertificateOutcome> {
-  if (decision.action !== 'renew') arrived();
+  if (decision.action !== 'renew') challenges.presentsNothing();
   if (options.signal?.aborted) return { name: spec.name, result: 'cancelled', decision };
   try {
     const lease = await ctx.records.tryLease(spec.name, log);
@@ -273,7 +270,7 @@ async function actOnCertificate(
       // nobody else can act, so a certificate is never ordered twice for one reason.
       // Fresh AWS observations, but the pass's zone listings: zones do not move under a lock, and
       // listing them again per certificate would spend Route 53's 5 requests/s.
-      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), zones: scope.zones }, new Date(), log, { ...options, look: { served: false, zones: false } });
+      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), challenges: scope.challenges }, new Date(), log, { ...options, look: { served: false, zones: false } });
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, ...checksAndReasons(current.decision.findings), after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
@@ -289,7 +286,7 @@ async function actOnCertificate(
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: checksAndReasons(decision.findings).reasons, replaces: current.replaces ?? null });
       const renewed = await collectCaProblems(async (problems) => {
         try {
-          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, { arrived, turn });
+          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, challenges);
         } catch (error) {
           await noteRateLimit(spec, problems, ctx, log);
           throw error;
@@ -359,24 +356,4 @@ async function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: 
   const detail = limited.detail ?? `HTTP ${limited.status}`;
   await ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail, at: new Date(now).toISOString() }));
   log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
-}
-
-/** Records left by a run that died mid-renewal (SIGKILL, crash): removed before anything else. */
-async function cleanUpOrphanedChallenges(ctx: AgentContext, log: AuditLogger): Promise<void> {
-  let orphans: Awaited<ReturnType<AgentContext['journal']['orphans']>>;
-  try {
-    orphans = await ctx.journal.orphans();
-  } catch (error) {
-    log.error('dns.challenge.cleanup_failed', { error: describeError(error), why: 'cannot read the challenge journal' });
-    return;
-  }
-  for (const { entry, forget } of orphans) {
-    try {
-      await ctx.solver.cleanup(entry.records, log.child({ certificate: entry.certificate }));
-      await forget();
-      log.info('dns.challenge.orphans_cleaned', { certificate: entry.certificate, previousRunId: entry.runId, records: entry.records.map((r) => r.name) });
-    } catch (error) {
-      log.error('dns.challenge.cleanup_failed', { certificate: entry.certificate, previousRunId: entry.runId, error: describeError(error) });
-    }
-  }
 }

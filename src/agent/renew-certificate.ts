@@ -1,6 +1,7 @@
 import type acme from 'acme-client';
-import { issueCertificate, type ChallengeSharing } from '../acme/issuer.js';
+import { issueCertificate } from '../acme/issuer.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
+import type { ChallengeParticipant } from '../ports/challenge-solver.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { accountForgotten } from '../acme/account.js';
 import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';
@@ -44,7 +45,7 @@ export async function renewCertificate(
   runId: string,
   problems: CaProblem[],
   signal: AbortSignal,
-  sharing: ChallengeSharing,
+  challenges: ChallengeParticipant,
 ): Promise<Renewed> {
   const deadlineMs = renewalDeadlineMs(ctx.config, spec);
   const deadline = deadlineSignal(deadlineMs);
@@ -53,7 +54,7 @@ export async function renewCertificate(
   let stepAtDeadline = step;
   deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
   try {
-    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), sharing, (next) => (step = next));
+    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), challenges, (next) => (step = next));
   } catch (error) {
     if (!deadline.aborted || signal.aborted) throw error;
     throw new Error(
@@ -72,7 +73,7 @@ async function renewWithin(
   runId: string,
   problems: CaProblem[],
   signal: AbortSignal,
-  sharing: ChallengeSharing,
+  challenges: ChallengeParticipant,
   onStep: (step: string) => void,
 ): Promise<Renewed> {
   const { observation } = assessment;
@@ -89,11 +90,8 @@ async function renewWithin(
   const issue = async (client: acme.Client) =>
     issueCertificate(spec, {
       client,
-      zones: scope.zones,
-      solver: ctx.solver,
-      journal: ctx.journal,
+      challenges,
       log,
-      runId,
       signal,
       onStep,
       replaces: assessment.replaces,
@@ -101,7 +99,6 @@ async function renewWithin(
       preferredChain: ctx.config.acme.preferredChain,
       rateLimits: ctx.rateLimits,
       problems,
-      sharing,
       onIssued: keep,
     });
   let issued: IssuedCertificate;
@@ -109,8 +106,8 @@ async function renewWithin(
   const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
   if (kept) {
     issued = kept.issued;
-    // This renewal joins no Route 53 change of its pass.
-    sharing.arrived();
+    // This renewal joins no challenge change of its pass.
+    challenges.presentsNothing();
     log.info('renewal.resumed_issued', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl, keptAt: kept.keptAt });
   } else {
     onStep('registering the ACME account');

@@ -241,7 +241,7 @@ export class Route53Solver {
 const LAST_POLL_MS = 5_000;
 
 /** `work`, or its rejection with the signal's reason as soon as the signal aborts. */
-function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
   signal.throwIfAborted();
   let onAbort!: () => void;

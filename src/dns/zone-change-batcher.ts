@@ -96,7 +96,7 @@ export class ZoneChangeBatcher {
   /**
    * Resolves once Route 53 is not refusing this zone's change (it answers, or the change gave up): a
    * renewal waits here before it creates an order, so the order is not spent while the zone's change is
-   * being refused (see issuer.ts). Ends early, without error, when the signal aborts.
+   * being refused (see route53-challenge-solver.ts, `prepare`). Ends early, without error, when the signal aborts.
    */
   accepting(signal?: AbortSignal): Promise<void> {
     const refusing = this.refusing;

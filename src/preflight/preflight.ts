@@ -1,11 +1,10 @@
 import { acmeDirectory } from '../acme/directory.js';
 import type acme from 'acme-client';
 import type { ResolvedConfig } from '../config/schema.js';
-import type { HostedZoneFinder } from '../dns/hosted-zones.js';
+import type { ChallengeSession } from '../ports/challenge-solver.js';
 import type { DeployerPass } from '../ports/deployer.js';
 import type { IamSimulator } from './iam-simulation.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
-import { challengeBaseName } from '../config/domains.js';
 import type { CertificateSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -26,9 +25,9 @@ export interface PreflightContext {
   readonly iamSimulator: IamSimulator;
 }
 
-/** What it reads through the pass (PassScope has it), cached for the pass: zones, and the deployers for the targets. */
+/** What it reads through the pass (PassScope has it), cached for the pass: the challenge session (names), and the deployers (targets). */
 export interface PreflightScope {
-  zones: HostedZoneFinder;
+  challenges: ChallengeSession;
   deployers: DeployerPass[];
 }
 
@@ -125,23 +124,16 @@ async function checkCa(ctx: PreflightContext, log: AuditLogger, account: boolean
   }
 }
 
-/** For every challenge name: its hosted zone is found and readable (CNAME delegation followed). */
+/** For every challenge name: its zone is found and readable, delegation followed (the challenge solver's check). */
 async function checkZones(spec: CertificateSpec, scope: PreflightScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
-  const bases = [...new Set(spec.domains.map(challengeBaseName))];
-  return Promise.all(
-    bases.map(async (base): Promise<PreflightCheck> => {
-      const name = `_acme-challenge.${base}`;
-      try {
-        const target = await scope.zones.challengeTarget(base, spec.route53, log);
-        routes.set(normaliseRecordName(name), { name: normaliseRecordName(target.name), zones: [{ hostedZoneId: target.zone.id, ...(target.zone.role && { roleArn: target.zone.role.roleArn, externalId: target.zone.role.externalId }) }] });
-        const via = target.chain.length > 1 ? ` (through ${target.chain.join(' → ')})` : '';
-        return { check: 'zone', ok: true, detail: `${name} goes in hosted zone ${target.zone.id} (${target.zone.name})${via}, which is readable` };
-      } catch (error) {
-        // The message names the challenge name and what to do (create the zone, mend a CNAME): the fix says where in the config.
-        return { check: 'zone', ok: false, detail: describeError(error), fix: `check ${at}.domains and ${at}.route53 (hostedZoneId, roleArn)` };
-      }
-    }),
-  );
+  const checks = await scope.challenges.check(spec, log, { configPath: at });
+  return checks.map(({ name, ok, detail, fix, destination }) => {
+    if (destination) {
+      const { recordName, zoneId, roleArn, externalId } = destination;
+      routes.set(normaliseRecordName(name), { name: normaliseRecordName(recordName), zones: [{ hostedZoneId: zoneId, ...(roleArn && { roleArn, externalId }) }] });
+    }
+    return { check: 'zone', ok, detail, ...(fix && { fix }) };
+  });
 }
 
 /** Every call the renewal makes, allowed for its exact resources (where the credentials may simulate). */
