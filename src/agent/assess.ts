@@ -1,5 +1,3 @@
-import { acmeDirectory } from '../acme/directory.js';
-import { fetchRenewalInfo } from '../acme/renewal-info.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { decide, earliestExpiring, type AriWindow, type Decision } from '../policy/decide.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey, rateLimitBlocks, rateLimitPolicy } from '../policy/rate-limits.js';
@@ -8,7 +6,8 @@ import { pickMomentIn } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import type { AgentContext, PassScope } from './context.js';
+import type { AgentPorts } from './ports.js';
+import { openPassScope, type PassScope } from './pass-scope.js';
 import { keptToDeploy } from './kept-issued.js';
 import { observeDeployments, type DeployedNow } from './deployments.js';
 
@@ -54,19 +53,19 @@ function believableCheck(nextCheckAt: string, longestMs: number, now: Date): boo
 /** Observe (ACM, the CA's renewal information, the agent's records), then decide. Reads only. */
 export async function assessCertificate(
   spec: CertificateSpec,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   scope: PassScope,
   now: Date,
   log: AuditLogger,
   options: AssessOptions = {},
 ): Promise<Assessment> {
-  const record = (await ctx.records.get(spec.name)) ?? {};
+  const record = (await ctx.store.records.get(spec.name)) ?? {};
   const observation = await observeDeployments(scope.deployers, spec, record.acm);
   const deployed = earliestExpiring(observation.regions);
   const ari = deployed?.ariCertId ? await renewalWindow(spec.name, record, deployed.ariCertId, ctx, now, log) : { status: 'nothing-deployed' as const };
   const replaces = ari.status === 'window' || ari.status === 'unavailable' ? deployed?.ariCertId : undefined;
   // Only the renewal, under the lease, deletes a kept certificate it cannot use; one in ACM everywhere goes at any look.
-  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
+  const kept = await keptToDeploy(spec, observation.regions, ctx.store.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: false, now });
   const issued = kept && { serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter };
   // What the `verify` endpoints serve is part of the decision: deployed but not served is failing.
   const look = { served: true, zones: true, ...options.look };
@@ -93,7 +92,7 @@ export async function assessCertificate(
       lastFailureAt: record.lastFailure ? new Date(record.lastFailure.at) : undefined,
     },
     rateLimits: rateLimitBlocks(
-      await ctx.rateLimits.get(),
+      await ctx.store.rateLimits.get(),
       rateLimitPolicy(ctx.config.acme.rateLimits, ctx.config.acme.directoryUrl),
       // Let's Encrypt counts an order for exactly the names of the deployed certificate as a renewal.
       { domains: spec.domains, willReplace: replaces !== undefined, renewsSameNames: deployed !== undefined && identifierSetKey(deployed.domains) === identifierSetKey(spec.domains) },
@@ -111,7 +110,7 @@ export async function assessCertificate(
  * The CA's suggested window for the deployed certificate: asked again when the CA's Retry-After has
  * passed (at least twice a day), and the random moment in it kept until the window itself changes.
  */
-async function renewalWindow(name: string, record: CertificateRecord, certId: string, ctx: AgentContext, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
+async function renewalWindow(name: string, record: CertificateRecord, certId: string, ctx: AgentPorts, now: Date, log: AuditLogger): Promise<Assessment['ari']> {
   const stored = record.ari?.certId === certId ? record.ari : undefined;
   const storedWindow = stored && { start: new Date(stored.start), end: new Date(stored.end), chosenAt: new Date(stored.chosenAt), explanationURL: stored.explanationURL };
   if (stored && believableCheck(stored.nextCheckAt, MAX_ARI_RECHECK_MS, now)) return { status: 'window', window: storedWindow, nextCheckAt: stored.nextCheckAt };
@@ -120,21 +119,20 @@ async function renewalWindow(name: string, record: CertificateRecord, certId: st
     return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: unavailable.error, nextCheckAt: unavailable.nextCheckAt };
   }
 
-  let renewalInfoUrl: string | undefined;
+  let info: Awaited<ReturnType<AgentPorts['issuer']['renewalInfo']>>;
   try {
-    renewalInfoUrl = (await acmeDirectory(ctx.config.acme.directoryUrl)).renewalInfo;
+    info = await ctx.issuer.renewalInfo(certId);
   } catch (error) {
     return await markUnavailable(name, certId, describeError(error), storedWindow, ctx, now, log);
   }
-  if (!renewalInfoUrl) return { status: 'not-offered', note: 'the CA does not offer renewal information (no renewalInfo in its directory)' };
+  if (!info) return { status: 'not-offered', note: 'the CA does not offer renewal information (no renewalInfo in its directory)' };
 
   try {
-    const info = await fetchRenewalInfo(renewalInfoUrl, certId);
     const sameWindow = storedWindow && storedWindow.start.getTime() === info.start.getTime() && storedWindow.end.getTime() === info.end.getTime();
     const chosenAt = sameWindow ? storedWindow.chosenAt : pickMomentIn(info);
     const recheckMs = Math.min(MAX_ARI_RECHECK_MS, (info.retryAfterSeconds ?? 6 * 3600) * 1000);
     const nextCheckAt = new Date(now.getTime() + recheckMs).toISOString();
-    await ctx.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
+    await ctx.store.records.update(name, ({ ariUnavailable: _cleared, ...rest }) => ({
       ...rest,
       ari: {
         certId,
@@ -169,12 +167,12 @@ async function markUnavailable(
   certId: string,
   error: string,
   storedWindow: AriWindow | undefined,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   now: Date,
   log: AuditLogger,
 ): Promise<Assessment['ari']> {
   const nextCheckAt = new Date(now.getTime() + ARI_FAILURE_RECHECK_MS).toISOString();
-  await ctx.records.update(name, (record) => ({ ...record, ariUnavailable: { certId, error, at: now.toISOString(), nextCheckAt } }));
+  await ctx.store.records.update(name, (record) => ({ ...record, ariUnavailable: { certId, error, at: now.toISOString(), nextCheckAt } }));
   log.warn('ari.unavailable', { certId, error, nextCheckAt, using: storedWindow ? 'the last window the CA gave' : 'the backstop rule' });
   return { status: storedWindow ? 'window' : 'unavailable', window: storedWindow, note: error, nextCheckAt };
 }

@@ -1,12 +1,12 @@
 import { scheduleJob } from 'node-schedule';
 import { describeError } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
-import type { AgentContext } from './context.js';
+import type { AgentPorts } from './ports.js';
 import { settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
 import { runPassWithDeadline } from './pass-deadline.js';
 import { WakeUpPlan } from './wake-up-plan.js';
 import { discoveryRegions } from '../observe/discover.js';
-import { findLeftConfig, leftConfigWhy } from '../observe/left-config.js';
+import { leftConfigWhy } from '../observe/left-config.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,7 +23,7 @@ const MIN_WAKE_UP_MS = 1_000;
  * armed for the earliest after each pass. Resolves when `signal` aborts and the pass under way has
  * finished or cleaned up.
  */
-export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise<void> {
+export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<void> {
   const { jitterSeconds, timezone } = ctx.config.schedule;
   const cron = ctx.config.schedule.cron ?? twiceADayAtRandom();
   const everyName = ctx.config.certificates.map((spec) => spec.name);
@@ -119,17 +119,19 @@ export async function runDaemon(ctx: AgentContext, signal: AbortSignal): Promise
  * Once a day: a warning for each ACM certificate outside the config that expires soon (nobody else renews
  * it), and for each certkeeper-tagged certificate the config no longer manages.
  */
-async function warnAboutUnmanaged(ctx: AgentContext): Promise<void> {
+async function warnAboutUnmanaged(ctx: AgentPorts): Promise<void> {
+  const { inventory } = ctx;
+  if (!inventory) return;
   const { withinDays } = ctx.config.discovery;
   try {
-    const found = await ctx.discoverUnmanaged(discoveryRegions(ctx.config), withinDays);
+    const found = await inventory.unmanaged(discoveryRegions(ctx.config), withinDays);
     for (const entry of found) ctx.log.warn('discovery.expiring', { ...entry, why: `not managed by certkeeper and expires within ${withinDays} days` });
   } catch (error) {
     ctx.log.warn('discovery.failed', { error: describeError(error) });
   }
   try {
     // certkeeper's own certificates that left the config, whatever their expiry: nobody renews them now.
-    for (const entry of await findLeftConfig(ctx.forPass().acm, discoveryRegions(ctx.config), ctx.config)) {
+    for (const entry of await inventory.leftConfig(discoveryRegions(ctx.config))) {
       ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });
     }
   } catch (error) {

@@ -4,7 +4,7 @@ import { earliestExpiring } from '../policy/decide.js';
 import { emergencyPoint } from '../policy/renewal-time.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { Assessment } from './assess.js';
-import type { AgentContext } from './context.js';
+import type { AgentPorts } from './ports.js';
 
 // certificate name → serial whose emergency was announced; kept in the store so a restart (or another agent) does not repeat it.
 const ANNOUNCED = 'notices#emergency';
@@ -14,7 +14,7 @@ const ANNOUNCED = 'notices#emergency';
  * 1/20 of its lifetime left, or expired): once per certificate and deployed serial, not on every pass,
  * so the notification it triggers is sent once per period.
  */
-export async function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentContext, log: AuditLogger): Promise<void> {
+export async function announceEmergency(spec: CertificateSpec, assessment: Assessment, ctx: AgentPorts, log: AuditLogger): Promise<void> {
   const { findings } = assessment.decision;
   if (!found(findings, Check.Emergency, Check.Expired)) return;
   const deployed = earliestExpiring(assessment.observation.regions);
@@ -24,7 +24,7 @@ export async function announceEmergency(spec: CertificateSpec, assessment: Asses
   let announced: Record<string, unknown> = {};
   let noticesError: string | undefined;
   try {
-    announced = (await ctx.store.get<Record<string, unknown>>(ANNOUNCED)) ?? {};
+    announced = (await ctx.store.state.get<Record<string, unknown>>(ANNOUNCED)) ?? {};
   } catch (error) {
     noticesError = `cannot read which emergencies were announced: ${describeError(error)}`;
   }
@@ -38,7 +38,7 @@ export async function announceEmergency(spec: CertificateSpec, assessment: Asses
     ...(noticesError && { noticesError }),
   });
   try {
-    await ctx.store.update<Record<string, unknown>>(ANNOUNCED, (current) => ({ ...current, [spec.name]: deployed.serial }));
+    await ctx.store.state.update<Record<string, unknown>>(ANNOUNCED, (current) => ({ ...current, [spec.name]: deployed.serial }));
   } catch {
     // Not marked: the next pass announces it again, a repeat rather than silence.
   }

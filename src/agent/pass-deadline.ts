@@ -1,4 +1,4 @@
-import type { AgentContext } from './context.js';
+import type { AgentPorts } from './ports.js';
 import { passDeadlineMs, settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
 import { renewalWaves, runPass, selectCertificates, type CertificateOutcome, type PassOptions } from './pass.js';
 
@@ -8,7 +8,7 @@ import { renewalWaves, runPass, selectCertificates, type CertificateOutcome, typ
  * as failed; if it does not even wind down within STOP_PASS_GRACE_MS, it is no longer waited for, so the
  * caller (the daemon's next pass, `renew`'s exit) is never held for good.
  */
-export async function runPassWithDeadline(ctx: AgentContext, options: PassOptions = {}): Promise<CertificateOutcome[]> {
+export async function runPassWithDeadline(ctx: AgentPorts, options: PassOptions = {}): Promise<CertificateOutcome[]> {
   const specs = selectCertificates(ctx.config.certificates, options.names);
   const deadlineMs = passDeadlineMs(ctx.config, specs, renewalWaves(specs.map((spec) => ({ spec }))).length);
   const deadline = AbortSignal.timeout(deadlineMs);

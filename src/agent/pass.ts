@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { collectCaProblems, type CaProblem } from '../acme/ca-http.js';
 import type { CertificateSpec } from '../config/schema.js';
 import { Check, checksAndReasons, found, type Finding } from '../policy/checks.js';
 import { earliestExpiring, type Decision } from '../policy/decide.js';
@@ -9,7 +8,8 @@ import { plannedRenewal } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { assessCertificate, type Assessment } from './assess.js';
-import type { AgentContext, PassScope } from './context.js';
+import type { AgentPorts } from './ports.js';
+import { openPassScope, type PassScope } from './pass-scope.js';
 import { announceEmergency } from './emergency-notice.js';
 import { renewalDeadlineMs } from './deadlines.js';
 import { overdueLockError } from '../store/lock-holder.js';
@@ -79,14 +79,14 @@ const MAX_NAMES_PER_WAVE = 300;
  * Certificates are independent: one failing does not stop the others. Every line it logs carries the
  * pass's `runId`.
  */
-export async function runPass(ctx: AgentContext, options: PassOptions = {}): Promise<CertificateOutcome[]> {
+export async function runPass(ctx: AgentPorts, options: PassOptions = {}): Promise<CertificateOutcome[]> {
   const specs = selectCertificates(ctx.config.certificates, options.names);
   const runId = randomUUID();
   const log = ctx.log.child({ runId });
-  const started = Date.now();
+  const started = ctx.clock.now().getTime();
   log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force), reason: options.reason ?? null });
   // The pass's challenge session: its renewals share the DNS changes, `concurrency` of them working at once.
-  const scope = ctx.forPass('fleet', { runId, log, slots: new WorkSlots(ctx.config.concurrency) });
+  const scope = openPassScope(ctx, 'fleet', { runId, log, slots: new WorkSlots(ctx.config.concurrency) });
   try {
     return await lookAndAct(ctx, options, specs, scope, runId, log, started);
   } finally {
@@ -95,7 +95,7 @@ export async function runPass(ctx: AgentContext, options: PassOptions = {}): Pro
 }
 
 /** The pass itself: records orphaned by earlier runs first, then the first look at every certificate, then the due ones in waves. */
-async function lookAndAct(ctx: AgentContext, options: PassOptions, specs: CertificateSpec[], scope: PassScope, runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
+async function lookAndAct(ctx: AgentPorts, options: PassOptions, specs: CertificateSpec[], scope: PassScope, runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
   await scope.challenges.cleanUpOrphans();
 
   const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
@@ -120,7 +120,7 @@ async function lookAndAct(ctx: AgentContext, options: PassOptions, specs: Certif
   const outcomes = looked.map((entry, index) => ('outcome' in entry ? entry.outcome : acted.get(index)!));
   const count = (result: CertificateOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;
   log.info('pass.finished', {
-    durationMs: Date.now() - started,
+    durationMs: ctx.clock.now().getTime() - started,
     renewed: count('renewed'),
     redeployed: count('redeployed'),
     unchanged: count('unchanged'),
@@ -156,7 +156,7 @@ export function renewalWaves<T extends { spec: Pick<CertificateSpec, 'domains'> 
 /** The first look: observe, decide and say so; what needs no lock ends here. */
 async function lookAtCertificate(
   spec: CertificateSpec,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   scope: PassScope,
   log: AuditLogger,
   options: PassOptions,
@@ -164,7 +164,7 @@ async function lookAtCertificate(
   if (options.signal?.aborted) return { outcome: { name: spec.name, result: 'cancelled' } };
   let decision: Decision | undefined;
   try {
-    const assessment = await assessCertificate(spec, ctx, scope, new Date(), log, { ...options, look: { zones: false } });
+    const assessment = await assessCertificate(spec, ctx, scope, ctx.clock.now(), log, { ...options, look: { zones: false } });
     decision = assessment.decision;
     const deployed = earliestExpiring(assessment.observation.regions);
     const previousFailures = assessment.record.consecutiveFailures ?? 0;
@@ -172,7 +172,7 @@ async function lookAtCertificate(
     // the last failure stays in the record as history.
     const healthy = decision.action === 'none' && !decision.failing && found(decision.findings, Check.UpToDate);
     // A record that cannot be written now is reset by a later pass.
-    if (healthy && previousFailures > 0) await ctx.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 })).catch(() => undefined);
+    if (healthy && previousFailures > 0) await ctx.store.records.update(spec.name, (record) => ({ ...record, consecutiveFailures: 0 })).catch(() => undefined);
     log.info('renewal.decided', {
       action: decision.action,
       ...checksAndReasons(decision.findings),
@@ -199,15 +199,15 @@ async function lookAtCertificate(
  * The decision says the certificate is failing with nothing to do now (policy/decide.ts `failing`):
  * said in its audit event and reported as a failed outcome; not served is counted like any failure.
  */
-async function reportFailing(spec: CertificateSpec, ctx: AgentContext, log: AuditLogger, assessment: Assessment, failing: Finding): Promise<CertificateOutcome> {
+async function reportFailing(spec: CertificateSpec, ctx: AgentPorts, log: AuditLogger, assessment: Assessment, failing: Finding): Promise<CertificateOutcome> {
   const { decision } = assessment;
   const error = failing.message;
   if (failing.check === Check.NotServed) {
     // A failure of this certificate like any other: counted, so that serving it again is a recovery.
-    const record = await ctx.records
+    const record = await ctx.store.records
       .update(spec.name, (previous) => ({
         ...previous,
-        lastFailure: { at: new Date().toISOString(), error },
+        lastFailure: { at: ctx.clock.now().toISOString(), error },
         consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
       }))
       .catch(() => undefined);
@@ -239,7 +239,7 @@ function logRecovered(log: AuditLogger, record: CertificateRecord, serial: strin
 /** Takes the certificate's lease, looks again, and renews or redeploys it. */
 async function actOnCertificate(
   { spec, log, decision }: DueCertificate,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   scope: PassScope,
   runId: string,
   options: PassOptions,
@@ -248,14 +248,14 @@ async function actOnCertificate(
   if (decision.action !== 'renew') challenges.presentsNothing();
   if (options.signal?.aborted) return { name: spec.name, result: 'cancelled', decision };
   try {
-    const lease = await ctx.records.tryLease(spec.name, log);
+    const lease = await ctx.store.records.tryLease(spec.name, log);
     if (!lease) {
       // Busy for longer than a renewal may take is a wedged holder: failing (notified), not quietly busy.
       // Not our attempt, so the record's failure count stays. Either way, come back when its lock lapses.
-      const held = await ctx.store.readLease(spec.name).catch(() => undefined);
+      const held = await ctx.store.state.readLease(spec.name).catch(() => undefined);
       const nextAssessmentAt = held && !Number.isNaN(Date.parse(held.expiresAt)) ? new Date(held.expiresAt) : undefined;
       const lock = held && { holder: held.holder.id, host: held.holder.host, pid: held.holder.pid, since: held.since, expiresAt: held.expiresAt };
-      const overdue = held && overdueLockError(held, renewalDeadlineMs(ctx.config, spec), Date.now());
+      const overdue = held && overdueLockError(held, renewalDeadlineMs(ctx.config, spec), ctx.clock.now().getTime());
       if (overdue) {
         log.error('renewal.failed', { error: overdue, lock });
         return { name: spec.name, result: 'failed', decision, error: overdue, nextAssessmentAt };
@@ -270,7 +270,7 @@ async function actOnCertificate(
       // nobody else can act, so a certificate is never ordered twice for one reason.
       // Fresh AWS observations, but the pass's zone listings: zones do not move under a lock, and
       // listing them again per certificate would spend Route 53's 5 requests/s.
-      const current = await assessCertificate(spec, ctx, { ...ctx.forPass('single'), challenges: scope.challenges }, new Date(), log, { ...options, look: { served: false, zones: false } });
+      const current = await assessCertificate(spec, ctx, { challenges: scope.challenges, deployers: ctx.deployers.map((deployer) => deployer.forPass('single')) }, ctx.clock.now(), log, { ...options, look: { served: false, zones: false } });
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, ...checksAndReasons(current.decision.findings), after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
@@ -284,24 +284,17 @@ async function actOnCertificate(
       // A kept issued certificate is deployed with no order (and no CA): nothing for the preflight to spare.
       if (!current.issued) await preflight(spec, ctx, scope, log);
       log.info('renewal.started', { domains: spec.domains, keyType: spec.keyType, reasons: checksAndReasons(decision.findings).reasons, replaces: current.replaces ?? null });
-      const renewed = await collectCaProblems(async (problems) => {
-        try {
-          return await renewCertificate(spec, current, ctx, scope, log, runId, problems, signal, challenges);
-        } catch (error) {
-          await noteRateLimit(spec, problems, ctx, log);
-          throw error;
-        }
-      });
+      const renewed = await renewCertificate(spec, current, ctx, scope, log, runId, signal, challenges);
       // The last failure stays as history (status shows it); the count starts again.
-      await ctx.records.update(spec.name, (record) => ({
+      await ctx.store.records.update(spec.name, (record) => ({
         ...record,
-        lastSuccess: { at: new Date().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
+        lastSuccess: { at: ctx.clock.now().toISOString(), serial: renewed.serial, notAfter: renewed.notAfter.toISOString() },
         consecutiveFailures: 0,
       }));
       log.info('renewal.succeeded', { serial: renewed.serial, notAfter: renewed.notAfter.toISOString(), deployments: renewed.deployments });
       if ((current.record.consecutiveFailures ?? 0) > 0) logRecovered(log, current.record, renewed.serial, renewed.notAfter);
       // The CA's window for the new certificate is asked for at that look; the backstop point bounds it.
-      const nextAssessmentAt = plannedRenewal(renewed, new Date(), { renewBefore: spec.renewBefore }).renewAt;
+      const nextAssessmentAt = plannedRenewal(renewed, ctx.clock.now(), { renewBefore: spec.renewBefore }).renewAt;
       return { name: spec.name, result: 'renewed', decision, deployments: renewed.deployments, nextAssessmentAt };
     } finally {
       await lease.release();
@@ -314,7 +307,7 @@ async function actOnCertificate(
 /** A certificate's pass ended in an error: cancelled, or a failure counted in its record. */
 async function failed(
   spec: CertificateSpec,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   log: AuditLogger,
   options: PassOptions,
   decision: Decision | undefined,
@@ -329,9 +322,9 @@ async function failed(
   let record: CertificateRecord | undefined;
   let recordError: string | undefined;
   try {
-    record = await ctx.records.update(spec.name, (previous) => ({
+    record = await ctx.store.records.update(spec.name, (previous) => ({
       ...previous,
-      lastFailure: { at: new Date().toISOString(), error: message },
+      lastFailure: { at: ctx.clock.now().toISOString(), error: message },
       consecutiveFailures: (previous.consecutiveFailures ?? 0) + 1,
     }));
   } catch (updateError) {
@@ -342,18 +335,6 @@ async function failed(
   // Looked at again when the backoff ends: bounded by the lifetime left (from the last success when
   // nothing could be observed), so the daemon never forgets a failing certificate.
   const lastSuccess = record?.lastSuccess && { notBefore: new Date(record.lastSuccess.at), notAfter: new Date(record.lastSuccess.notAfter) };
-  const nextAssessmentAt = backoffUntil(consecutiveFailures ?? 1, new Date(), decision?.validity ?? lastSuccess);
+  const nextAssessmentAt = backoffUntil(consecutiveFailures ?? 1, ctx.clock.now(), decision?.validity ?? lastSuccess);
   return { name: spec.name, result: 'failed', decision, error: message, nextAssessmentAt };
-}
-
-/** The CA said `rateLimited` (HTTP 429): nothing more for these names until its Retry-After (an hour when it gave none). */
-async function noteRateLimit(spec: CertificateSpec, problems: CaProblem[], ctx: AgentContext, log: AuditLogger): Promise<void> {
-  const limited = problems.find((problem) => problem.status === 429 || problem.type?.endsWith(':rateLimited'));
-  if (!limited) return;
-  const now = Date.now();
-  // Never longer than the longest Retry-After believed (a stored block beyond it would be discarded anyway).
-  const until = new Date(now + Math.min(MAX_CA_RETRY_AFTER_MS, (limited.retryAfterSeconds ?? 3600) * 1000)).toISOString();
-  const detail = limited.detail ?? `HTTP ${limited.status}`;
-  await ctx.rateLimits.update((ledger) => ledger.caLimits.push({ identifiers: identifierSetKey(spec.domains), until, detail, at: new Date(now).toISOString() }));
-  log.warn('acme.rate_limited', { until, detail, retryAfterSeconds: limited.retryAfterSeconds ?? null });
 }

@@ -1,18 +1,14 @@
-import type acme from 'acme-client';
-import { issueCertificate } from '../acme/issuer.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { ChallengeParticipant } from '../ports/challenge-solver.js';
 import type { CertificateSpec } from '../config/schema.js';
-import { accountForgotten } from '../acme/account.js';
-import { cancellableCaWork, type CaProblem } from '../acme/ca-http.js';
-import { acmeDirectory } from '../acme/directory.js';
 import type { Assessment } from './assess.js';
 import type { CertificateFacts } from '../pki/certificate.js';
 import { earliestExpiring } from '../policy/decide.js';
 import type { Deployment, Retirement } from '../ports/deployer.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
-import type { AgentContext, PassScope } from './context.js';
+import type { AgentPorts } from './ports.js';
+import type { PassScope } from './pass-scope.js';
 import { renewalDeadlineMs } from './deadlines.js';
 import { keptToDeploy } from './kept-issued.js';
 import { deployEverywhere, redeployEverywhere, type DeployedNow } from './deployments.js';
@@ -39,11 +35,10 @@ export interface Renewed {
 export async function renewCertificate(
   spec: CertificateSpec,
   assessment: Pick<Assessment, 'observation' | 'replaces'>,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   scope: PassScope,
   log: AuditLogger,
   runId: string,
-  problems: CaProblem[],
   signal: AbortSignal,
   challenges: ChallengeParticipant,
 ): Promise<Renewed> {
@@ -54,7 +49,7 @@ export async function renewCertificate(
   let stepAtDeadline = step;
   deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
   try {
-    return await renewWithin(spec, assessment, ctx, scope, log, runId, problems, anySignal([signal, deadline]), challenges, (next) => (step = next));
+    return await renewWithin(spec, assessment, ctx, scope, log, runId, anySignal([signal, deadline]), challenges, (next) => (step = next));
   } catch (error) {
     if (!deadline.aborted || signal.aborted) throw error;
     throw new Error(
@@ -67,11 +62,10 @@ export async function renewCertificate(
 async function renewWithin(
   spec: CertificateSpec,
   assessment: Pick<Assessment, 'observation' | 'replaces'>,
-  ctx: AgentContext,
+  ctx: AgentPorts,
   scope: PassScope,
   log: AuditLogger,
   runId: string,
-  problems: CaProblem[],
   signal: AbortSignal,
   challenges: ChallengeParticipant,
   onStep: (step: string) => void,
@@ -81,48 +75,22 @@ async function renewWithin(
   // error from then on costs no new order. Not kept, it is still deployed now.
   const keep = async (issued: IssuedCertificate) => {
     try {
-      await ctx.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
-      log.info('renewal.issued_kept', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), where: ctx.issued.where(spec.name) });
+      await ctx.store.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
+      log.info('renewal.issued_kept', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), where: ctx.store.issued.where(spec.name) });
     } catch (error) {
-      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
+      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.store.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
     }
   };
-  const issue = async (client: acme.Client) =>
-    issueCertificate(spec, {
-      client,
-      challenges,
-      log,
-      signal,
-      onStep,
-      replaces: assessment.replaces,
-      profile: await cancellableCaWork(signal, () => orderProfile(ctx, log)),
-      preferredChain: ctx.config.acme.preferredChain,
-      rateLimits: ctx.rateLimits,
-      problems,
-      onIssued: keep,
-    });
   let issued: IssuedCertificate;
   // What an interrupted run had issued is deployed instead of ordering again, when it still fits.
-  const kept = await keptToDeploy(spec, observation.regions, ctx.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
+  const kept = await keptToDeploy(spec, observation.regions, ctx.store.issued, ctx.config.acme.directoryUrl, log, { discardUnusable: true });
   if (kept) {
     issued = kept.issued;
     // This renewal joins no challenge change of its pass.
     challenges.presentsNothing();
     log.info('renewal.resumed_issued', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl, keptAt: kept.keptAt });
   } else {
-    onStep('registering the ACME account');
-    const client = await cancellableCaWork(signal, () => ctx.acmeClient(log));
-    const answersBefore = problems.length;
-    try {
-      issued = await issue(client);
-    } catch (error) {
-      // The CA lost the account (its state, a deactivation, a key rotated elsewhere): register the same key
-      // again and renew once more, in this pass, rather than fail every renewal until a restart.
-      if (signal.aborted || !accountForgotten(problems.slice(answersBefore))) throw error;
-      log.warn('acme.account.forgotten', { accountUrl: client.getAccountUrl(), error: describeError(error) });
-      onStep('registering the ACME account again');
-      issued = await issue(await cancellableCaWork(signal, () => ctx.reregisterAcmeAccount(client, log)));
-    }
+    issued = await ctx.issuer.issue(spec, { challenges, log, signal, onStep, replaces: assessment.replaces, onIssued: keep });
   }
   signal.throwIfAborted();
 
@@ -132,7 +100,7 @@ async function renewWithin(
     onStep,
     // Recorded before any place moves to it: a crash from then on finds this ARN again.
     onImported: async (region, certificateArn) => {
-      await ctx.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [region]: certificateArn } }));
+      await ctx.store.records.update(spec.name, (record) => ({ ...record, acm: { ...record.acm, [region]: certificateArn } }));
     },
   });
   const deployments = deployed.flatMap((entry) => entry.deployments);
@@ -141,28 +109,10 @@ async function renewWithin(
   onStep('waiting until the new certificate is served');
   await retireOnceServed(spec, issued.facts, deployed.map((entry) => entry.retirement), 'the new certificate is not served yet', log, signal);
   // Deployed and verified: the key is in ACM, the kept copy goes (or, failing that, at the next look).
-  await ctx.issued.discard(spec.name).catch((error: unknown) => {
-    log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.issued.where(spec.name), error: describeError(error) });
+  await ctx.store.issued.discard(spec.name).catch((error: unknown) => {
+    log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.store.issued.where(spec.name), error: describeError(error) });
   });
   return { deployments, serial: issued.facts.serial, notBefore: issued.facts.notBefore, notAfter: issued.facts.notAfter };
-}
-
-/**
- * The configured ACME profile, if the CA offers profiles: a name it does not offer is an error that
- * says which it does; a CA without profiles gets no profile field (and a warning).
- */
-async function orderProfile(ctx: AgentContext, log: AuditLogger): Promise<string | undefined> {
-  const wanted = ctx.config.acme.profile;
-  if (!wanted) return undefined;
-  const offered = (await acmeDirectory(ctx.config.acme.directoryUrl)).profiles;
-  if (!offered) {
-    log.warn('acme.profile.not_offered', { profile: wanted, why: 'the CA advertises no profiles; ordering without one' });
-    return undefined;
-  }
-  if (!(wanted in offered)) {
-    throw new Error(`acme.profile "${wanted}" is not offered by the CA; it offers: ${Object.keys(offered).join(', ')}`);
-  }
-  return wanted;
 }
 
 /**

@@ -3,7 +3,8 @@ import { earliestExpiring } from '../policy/decide.js';
 import { daysLeft } from '../pki/certificate.js';
 import { describeError } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
-import type { AgentContext } from './context.js';
+import type { AgentPorts } from './ports.js';
+import { openPassScope } from './pass-scope.js';
 import { selectCertificates } from './pass.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { preflightProblems } from '../preflight/preflight.js';
@@ -46,7 +47,7 @@ export interface StatusRow {
 }
 
 /** What is deployed and what the agent would do now, read from AWS and the CA; renews nothing. */
-export async function collectStatus(ctx: AgentContext, names: string[] = [], now = new Date(), scope = ctx.forPass()): Promise<StatusRow[]> {
+export async function collectStatus(ctx: AgentPorts, names: string[] = [], now = ctx.clock.now(), scope = openPassScope(ctx)): Promise<StatusRow[]> {
   const log = ctx.log.child({ command: 'status' });
   return mapWithConcurrency(selectCertificates(ctx.config.certificates, names), STATUS_CONCURRENCY, async (spec): Promise<StatusRow> => {
     const base = { name: spec.name, domains: spec.domains, lock: await lockOf(ctx, spec.name, now) };
@@ -112,9 +113,9 @@ export async function collectStatus(ctx: AgentContext, names: string[] = [], now
 }
 
 /** The certificate's lock as status shows it; a store that cannot be read says so in `why`. */
-async function lockOf(ctx: AgentContext, name: string, now: Date): Promise<StatusRow['lock']> {
+async function lockOf(ctx: AgentPorts, name: string, now: Date): Promise<StatusRow['lock']> {
   try {
-    const held = await ctx.store.readLease(name);
+    const held = await ctx.store.state.readLease(name);
     if (!held) return null;
     const { holder, since, expiresAt, live, why } = held;
     return { holder: holder.id, host: holder.host, pid: holder.pid, since, ageSeconds: Math.round((now.getTime() - Date.parse(since)) / 1000), expiresAt, live, why };

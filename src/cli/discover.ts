@@ -10,7 +10,7 @@ export async function discoverCommand(options: { config: string; regions?: strin
     const withinDays = options.days ?? ctx.config.discovery.withinDays;
     const scope = ctx.forPass();
     const [found, leftConfig] = await Promise.all([
-      ctx.discoverUnmanaged(regions, withinDays),
+      ctx.inventory.unmanaged(regions, withinDays),
       findLeftConfig(scope.acm, regions, ctx.config),
     ]);
     for (const entry of leftConfig) ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
-import { AgentContext } from '../agent/context.js';
+import { AgentContext } from './wiring.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** Where a command writes: results on stdout, the audit log on stderr. */

@@ -1,4 +1,4 @@
-import type { AgentContext, PassScope } from '../agent/context.js';
+import type { AgentContext } from './wiring.js';
 import { discoveryRegions } from '../observe/discover.js';
 import { findLeftConfig, leftConfigWhy, type LeftConfigCertificate } from '../observe/left-config.js';
 import { describeError } from '../telemetry/logger.js';
@@ -8,7 +8,7 @@ import { describeError } from '../telemetry/logger.js';
  * (no extra listing), each logged as `discovery.unmanaged_owned`. A failure to read them is logged and
  * said under the table; it does not hide the certificates' rows.
  */
-export async function leftConfigForStatus(ctx: AgentContext, scope: PassScope): Promise<{ entries: LeftConfigCertificate[]; error?: string }> {
+export async function leftConfigForStatus(ctx: AgentContext, scope: ReturnType<AgentContext['forPass']>): Promise<{ entries: LeftConfigCertificate[]; error?: string }> {
   try {
     const entries = await findLeftConfig(scope.acm, discoveryRegions(ctx.config), ctx.config);
     for (const entry of entries) ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });

@@ -1,5 +1,4 @@
-import { acmeDirectory } from '../acme/directory.js';
-import type acme from 'acme-client';
+import type { Issuer } from '../ports/issuer.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ChallengeSession } from '../ports/challenge-solver.js';
 import type { DeployerPass } from '../ports/deployer.js';
@@ -18,11 +17,11 @@ import type { IamDenial } from './iam-simulation.js';
 
 export type { PreflightCheck };
 
-/** What the preflight needs of the agent (AgentContext has it): the config, the ACME account, IAM's simulation. */
+/** What the preflight needs of the agent (its ports): the config, the CA, IAM's simulation (absent: not simulated). */
 export interface PreflightContext {
   readonly config: ResolvedConfig;
-  acmeClient(log: AuditLogger): Promise<acme.Client>;
-  readonly iamSimulator: IamSimulator;
+  readonly issuer: Pick<Issuer, 'check'>;
+  readonly iamSimulator?: IamSimulator;
 }
 
 /** What it reads through the pass (PassScope has it), cached for the pass: the challenge session (names), and the deployers (targets). */
@@ -70,7 +69,7 @@ export async function preflightChecks(spec: CertificateSpec, ctx: PreflightConte
   const at = `certificates[${Math.max(0, ctx.config.certificates.findIndex((entry) => entry.name === spec.name))}]`;
   const routes = new Map<string, ChallengeRoute>();
   const [ca, zones, targets] = await Promise.all([
-    options.account ? (cache.account ??= checkCa(ctx, log, true)) : (cache.directory ??= checkCa(ctx, log, false)),
+    options.account ? (cache.account ??= ctx.issuer.check(log, { account: true })) : (cache.directory ??= ctx.issuer.check(log, { account: false })),
     checkZones(spec, scope, at, routes, log),
     // What is about targets (listeners, distributions, configured ARNs) is the deployers' to check.
     Promise.all(scope.deployers.map((deployer) => deployer.preflight(spec, at))),
@@ -105,25 +104,6 @@ function passCache(scope: PreflightScope): PassCache {
   return cache;
 }
 
-/** The CA answers (its directory) and knows the account (registered, or found again by its key). */
-async function checkCa(ctx: PreflightContext, log: AuditLogger, account: boolean): Promise<PreflightCheck> {
-  const url = ctx.config.acme.directoryUrl;
-  try {
-    await acmeDirectory(url);
-    if (!account) return { check: 'ca', ok: true, detail: `the CA at ${url} answers (its directory; the ACME account is checked before each order)` };
-    const client = await ctx.acmeClient(log);
-    return { check: 'ca', ok: true, detail: `the CA at ${url} answers and the ACME account ${client.getAccountUrl()} is valid` };
-  } catch (error) {
-    return {
-      check: 'ca',
-      ok: false,
-      // Most causes name the URL already ("cannot read the ACME directory URL: …"): once is enough.
-      detail: describeError(error).includes(url) ? describeError(error) : `the CA at ${url} cannot be used: ${describeError(error)}`,
-      fix: 'check acme.directoryUrl, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, acme.eab); or wait until the CA is back',
-    };
-  }
-}
-
 /** For every challenge name: its zone is found and readable, delegation followed (the challenge solver's check). */
 async function checkZones(spec: CertificateSpec, scope: PreflightScope, at: string, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
   const checks = await scope.challenges.check(spec, log, { configPath: at });
@@ -140,6 +120,7 @@ async function checkZones(spec: CertificateSpec, scope: PreflightScope, at: stri
 async function checkIam(spec: CertificateSpec, ctx: PreflightContext, cache: PassCache, routes: Map<string, ChallengeRoute>, log: AuditLogger): Promise<PreflightCheck[]> {
   const config = { ...ctx.config, certificates: [spec] };
   const { policy } = buildIamPolicy(config, zoneGrants(config, routes));
+  if (!ctx.iamSimulator) return [{ check: 'iam', ok: true, detail: 'permissions not simulated (no IAM simulation configured)' }];
   const verdict = await ctx.iamSimulator.simulate(policy.Statement, cache.iam, log);
   if (!verdict.available) return [{ check: 'iam', ok: true, detail: `permissions not simulated (iam:SimulatePrincipalPolicy unavailable: ${verdict.why})` }];
   if (verdict.denied.length === 0) return [{ check: 'iam', ok: true, detail: `IAM allows all ${policy.Statement.reduce((count, statement) => count + statement.Action.length, 0)} actions the renewal makes, on their resources` }];

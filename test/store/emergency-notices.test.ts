@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Assessment } from '../../src/agent/assess.js';
-import type { AgentContext } from '../../src/agent/context.js';
+import type { AgentPorts } from '../../src/agent/ports.js';
 import { announceEmergency } from '../../src/agent/emergency-notice.js';
 import type { CertificateSpec } from '../../src/config/schema.js';
 import { FileStateStore } from '../../src/store/file-state-store.js';
@@ -25,8 +25,8 @@ const assessment = {
   observation: { regions: [{ region: 'us-east-1', facts: { serial: '0a1b', notBefore: new Date(notAfter.getTime() - 20 * 3_600_000), notAfter } }] },
 } as unknown as Assessment;
 
-function contextWith(store: StateStore): AgentContext {
-  return { store } as AgentContext;
+function contextWith(store: StateStore): AgentPorts {
+  return { store: { state: store } } as unknown as AgentPorts;
 }
 
 describe('announceEmergency', () => {
