@@ -19,6 +19,12 @@ export default defineConfig(
     rules: {
       // `const { secret: _secret, ...rest } = x` drops a field on purpose (secrets out of logs): `_` marks it.
       '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      // Methods that implement an async contract (StateStore, the ports, test fakes) without awaiting anything are
+      // correct as they are, and `async` turns a throw into the rejection their callers handle.
+      '@typescript-eslint/require-await': 'off',
+      // Passing on a caught error or an AbortSignal's reason (typed any/unknown) is how cancellation propagates;
+      // as in only-throw-error's defaults, only a rejection built from a non-Error value is flagged.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
     },
   },
   {

@@ -87,9 +87,9 @@ export async function openAccount(
       await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
     } catch (error) {
       if (problems.some((problem) => problem.type?.endsWith(':externalAccountRequired'))) {
-        throw new Error(`the CA requires External Account Binding: set acme.eab { kid, hmacKey } from the CA's account page (${describeError(error)})`);
+        throw new Error(`the CA requires External Account Binding: set acme.eab { kid, hmacKey } from the CA's account page (${describeError(error)})`, { cause: error });
       }
-      throw new Error(`cannot register the ACME account: ${describeError(error)}`);
+      throw new Error(`cannot register the ACME account: ${describeError(error)}`, { cause: error });
     }
   });
   const accountUrl = client.getAccountUrl();

@@ -132,6 +132,7 @@ function parseJson(text: string): unknown {
 /** `HTTP 200, application/json, not a JSON object: "{\"status\": 5…`: the body as on the wire, on one line. */
 function describeAnswer(status: number, headers: Record<string, unknown>, text: string, fault: string): string {
   const type = typeof headers['content-type'] === 'string' ? headers['content-type'].split(';')[0]!.trim() : 'no Content-Type';
+  // eslint-disable-next-line no-control-regex -- control characters are stripped on purpose: the excerpt goes on one log line
   const oneLine = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   if (oneLine === '') return `HTTP ${status}, ${type}, ${fault}: an empty body`;
   return `HTTP ${status}, ${type}, ${fault}: ${oneLine.length > EXCERPT_CHARS ? `${oneLine.slice(0, EXCERPT_CHARS)}…` : oneLine}`;

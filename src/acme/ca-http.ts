@@ -60,7 +60,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
     try {
       pem = readFileSync(caCertificates, 'utf8');
     } catch (error) {
-      throw new Error(`acme.caCertificates: cannot read ${caCertificates}: ${(error as Error).message}`);
+      throw new Error(`acme.caCertificates: cannot read ${caCertificates}: ${(error as Error).message}`, { cause: error });
     }
     acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, pem], keepAlive: true });
   }
@@ -86,7 +86,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
-            checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers as Record<string, unknown>, data: answer.data });
+            checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers, data: answer.data });
             return answer;
           } catch (error) {
             const failure = error as { config?: unknown; response?: { status: number; data: unknown; headers: Record<string, unknown>; config?: unknown } };
@@ -111,6 +111,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (TLS_TRUST_ERRORS.has(code)) {
               throw new Error(
                 `the ACME server at ${String(request.url)} presented a TLS certificate that is not trusted (${code}: ${(error as Error).message}); for a private CA set acme.caCertificates`,
+                { cause: error },
               );
             }
             // No answer at all (refused, reset, unreachable): tried again every second for a while, so a
@@ -119,7 +120,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             // Thrown without `config`, acme-client's interceptor hands the final error back unretried (it
             // would read the missing response and fail with "Cannot read properties of undefined").
             if (Date.now() - firstFailureAt >= UNREACHABLE_RETRY_MS) {
-              throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${code || (error as Error).message} (after ${attempts} attempts over ${Math.round((Date.now() - firstFailureAt) / 1000)} s)`);
+              throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${code || (error as Error).message} (after ${attempts} attempts over ${Math.round((Date.now() - firstFailureAt) / 1000)} s)`, { cause: error });
             }
             await sleep(UNREACHABLE_RETRY_EVERY_MS, cancelled);
           }

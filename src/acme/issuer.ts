@@ -215,7 +215,7 @@ async function createOrder(spec: CertificateSpec, ctx: IssueContext): Promise<ac
   const request = async (replaces: string | undefined) => {
     // acme-client passes extra newOrder fields through; its type lacks `replaces` and `profile`.
     const order = await caSteps(ctx)('placing the order', () =>
-      ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) } as Parameters<acme.Client['createOrder']>[0]),
+      ctx.client.createOrder({ identifiers, ...(replaces && { replaces }), ...(ctx.profile && { profile: ctx.profile }) }),
     );
     // Counted once the CA has accepted it: a newOrder the CA refused is no order for the CA either.
     await ctx.rateLimits.update((ledger) => ledger.orders.push(new Date().toISOString()));

@@ -7,7 +7,7 @@ import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeEndpoint, probeServedCertificate } from '../targets/served-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import type { AgentPorts } from './ports.js';
-import { openPassScope, type PassScope } from './pass-scope.js';
+import type { PassScope } from './pass-scope.js';
 import { keptToDeploy } from './kept-issued.js';
 import { observeDeployments, type DeployedNow } from './deployments.js';
 

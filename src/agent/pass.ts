@@ -3,7 +3,6 @@ import type { CertificateSpec } from '../config/schema.js';
 import { Check, checksAndReasons, found, type Finding } from '../policy/checks.js';
 import { earliestExpiring, type Decision } from '../policy/decide.js';
 import { backoffUntil } from '../policy/backoff.js';
-import { identifierSetKey, MAX_CA_RETRY_AFTER_MS } from '../policy/rate-limits.js';
 import { plannedRenewal } from '../policy/renewal-time.js';
 import type { CertificateRecord } from '../store/certificate-records.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';

@@ -25,6 +25,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .showHelpAfterError('(run certkeeper --help for usage)');
   const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
 
+  // Each action's options are typed as its command takes them: commander fills them from the options declared beside it.
   program
     .command('renew')
     .description('renew what is due among the named certificates (all when none is named), then deploy it')
@@ -34,7 +35,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--reason <text>', 'why, for the audit log (with --force)')
     .option('--ignore-rate-limits', "also bypass certkeeper's rate-limit guards (the CA's own limits still apply)")
     .option('--json', 'print the outcome as JSON on stdout')
-    .action(async (names: string[], options) => {
+    .action(async (names: string[], options: Parameters<typeof renewCommand>[1]) => {
       exitCode = await renewCommand(names, options, io);
     });
 
@@ -44,7 +45,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
-    .action(async (names: string[], options) => {
+    .action(async (names: string[], options: Parameters<typeof statusCommand>[1]) => {
       exitCode = await statusCommand(names, options, io);
     });
 
@@ -54,7 +55,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
-    .action(async (names: string[], options) => {
+    .action(async (names: string[], options: Parameters<typeof planCommand>[1]) => {
       exitCode = await planCommand(names, options, io);
     });
 
@@ -64,7 +65,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
-    .action(async (names: string[], options) => {
+    .action(async (names: string[], options: Parameters<typeof doctorCommand>[1]) => {
       exitCode = await doctorCommand(names, options, io);
     });
 
@@ -79,7 +80,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       return days;
     })
     .option('--json', 'print a JSON array on stdout')
-    .action(async (options) => {
+    .action(async (options: Parameters<typeof discoverCommand>[0]) => {
       exitCode = await discoverCommand(options, io);
     });
 
@@ -89,7 +90,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)', parsePort)
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
-    .action(async (options) => {
+    .action(async (options: Parameters<typeof runCommand>[0]) => {
       exitCode = await runCommand(options, io);
     });
 
@@ -99,7 +100,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .option('--offline', 'do not look up zones found by name (ListHostedZones): allow any zone for them')
     .option('--role <arn>', 'print the policy for this route53 roleArn instead (the role side of a cross-account zone)')
-    .action(async (options) => {
+    .action(async (options: Parameters<typeof iamPolicyCommand>[0]) => {
       exitCode = await iamPolicyCommand(options, io);
     });
 

@@ -8,6 +8,7 @@ import { domainToASCII } from 'node:url';
 export function domainProblem(domain: string): string | null {
   if (domain.length === 0) return 'is empty; expected a DNS name such as "api.example.com"';
   if (domain !== domain.trim()) return `"${domain}" has surrounding spaces`;
+  // eslint-disable-next-line no-control-regex -- the range \x00-\x7f is all of ASCII: anything else is a non-ASCII name
   if (/[^\x00-\x7f]/.test(domain)) {
     const ascii = domainToASCII(domain.replace(/^\*\./, ''));
     const hint = ascii ? `; write it in its ASCII (punycode) form: "${domain.startsWith('*.') ? '*.' : ''}${ascii}"` : '';

@@ -88,7 +88,7 @@ function defaultExport(module: unknown, path: string, configPath: string): unkno
   if (!hasDefault) {
     throw new ConfigError(`invalid config ${path}: it has no default export; expected export default defineConfig({...})`, configPath);
   }
-  const value = exports!.default;
+  const value = exports.default;
   if (value && typeof value === 'object' && !Array.isArray(value)) return value;
   const fix = typeof value === 'function' ? ' (the object itself, not a function that returns it)' : '';
   throw new ConfigError(`invalid config ${path}: the config's default export is ${describeKind(value)}; expected an object (defineConfig({...}))${fix}`, configPath);
@@ -191,8 +191,10 @@ function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function'; // Never its source: it may hold secrets.
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || typeof value === 'symbol' || value === undefined) {
+    return `${typeof value} ${String(value)}`;
+  }
+  return 'an object';
 }
 
 function closest(word: string, candidates: string[]): string | undefined {

@@ -33,7 +33,7 @@ export function toPlainData(value: unknown, path: PropertyKey[] = [], ancestors:
     const length = read(path, () => list.length);
     return Array.from({ length }, (_, index) => toPlainData(read([...path, index], () => list[index]), [...path, index], inner));
   }
-  const prototype = read(path, () => Object.getPrototypeOf(value));
+  const prototype = read<unknown>(path, () => Object.getPrototypeOf(value));
   if (prototype !== Object.prototype && prototype !== null) return value;
   const keys = read(path, () => Object.keys(value));
   const copy: Record<string, unknown> = {};

@@ -113,7 +113,7 @@ export class HostedZoneFinder {
         // The delegation target is found by name; the certificate's hostedZoneId is for its own name only.
         zone = await this.zoneFor(target, { roleArn: certificate.roleArn, externalId: certificate.externalId }, log);
       } catch (error) {
-        throw new Error(`the DNS-01 challenge is delegated by CNAME (${chain.join(' → ')}) but ${(error as Error).message}`);
+        throw new Error(`the DNS-01 challenge is delegated by CNAME (${chain.join(' → ')}) but ${(error as Error).message}`, { cause: error });
       }
     }
   }

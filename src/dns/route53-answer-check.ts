@@ -56,7 +56,7 @@ function headerOf(headers: Record<string, string> | undefined, name: string): st
 
 /** The first few kilobytes of a body, as text; the rest is drained so the connection can be reused. */
 async function readSome(body: AsyncIterable<Uint8Array> | undefined): Promise<string> {
-  if (!body || typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function') return '';
+  if (!body || typeof body[Symbol.asyncIterator] !== 'function') return '';
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

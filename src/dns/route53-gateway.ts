@@ -1,4 +1,4 @@
-import type { Route53Client, ServiceOutputTypes } from '@aws-sdk/client-route-53';
+import type { Route53Client, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-route-53';
 import { sleep } from '../util/sleep.js';
 import { checkRoute53Answers } from './route53-answer-check.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -43,7 +43,7 @@ export class Route53Gateway {
     for (let attempt = 1; ; attempt++) {
       await this.bucket.take(signal);
       try {
-        const answer = (await this.client.send(command as never, { abortSignal: signal })) as Output;
+        const answer = await this.client.send<ServiceInputTypes, Output>(command as never, { abortSignal: signal });
         this.bucket.succeeded();
         return answer;
       } catch (error) {

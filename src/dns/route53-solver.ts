@@ -160,7 +160,8 @@ export class Route53Solver {
    */
   async untilZonesAccept(zones: HostedZone[], signal?: AbortSignal): Promise<void> {
     const keys = new Set(zones.map((zone) => `${zone.role?.roleArn ?? ''}|${zone.id}`));
-    await Promise.all([...keys].map((key) => this.batchers.get(key)?.accepting(signal)));
+    const batchers = [...keys].map((key) => this.batchers.get(key)).filter((batcher) => batcher !== undefined);
+    await Promise.all(batchers.map((batcher) => batcher.accepting(signal)));
   }
 
   private batcherFor(record: TxtRecord): ZoneChangeBatcher {

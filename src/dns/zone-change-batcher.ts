@@ -183,7 +183,10 @@ export class ZoneChangeBatcher {
         for (const name of names) changeIdByName.set(name, answer.ChangeInfo!.Id!);
       } catch (error) {
         const conflict = (error as Error).name === 'InvalidChangeBatch' && CONFLICT.test((error as Error).message) && round < MAX_CONFLICT_ROUNDS;
-        for (const name of names) (conflict ? conflicted.add(name) : failures.set(name, error as Error));
+        for (const name of names) {
+          if (conflict) conflicted.add(name);
+          else failures.set(name, error as Error);
+        }
       } finally {
         patience.dispose();
         this.answered();

@@ -76,7 +76,7 @@ export function checkIssuedCertificate(leafPem: string, privateKeyPem: string, o
     certificate = new X509Certificate(leafPem);
     facts = readCertificate(leafPem);
   } catch (error) {
-    throw new Error(`the CA returned a certificate that cannot be parsed: ${(error as Error).message}`);
+    throw new Error(`the CA returned a certificate that cannot be parsed: ${(error as Error).message}`, { cause: error });
   }
   const wanted = [...new Set(orderedDomains.map((d) => d.toLowerCase()))].sort();
   if (wanted.join(',') !== facts.domains.join(',')) {
@@ -104,7 +104,7 @@ export function checkChain(leafPem: string, chainPems: string[]): void {
     try {
       return new X509Certificate(pem);
     } catch (error) {
-      throw new Error(`the CA returned a chain whose certificate ${index} cannot be parsed: ${(error as Error).message}`);
+      throw new Error(`the CA returned a chain whose certificate ${index} cannot be parsed: ${(error as Error).message}`, { cause: error });
     }
   });
   for (let index = 0; index + 1 < certificates.length; index++) {

@@ -6,7 +6,7 @@ import type { IamSimulator } from './iam-simulation.js';
 import { buildIamPolicy, normaliseRecordName, zoneGrants, type ChallengeRoute } from '../aws/iam-policy.js';
 import type { CertificateSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
-import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import type { AuditLogger } from '../telemetry/logger.js';
 import type { IamDenial } from './iam-simulation.js';
 
 /**

@@ -38,7 +38,7 @@ export class FileStore {
       // moved, the error stays with the certificate (or the step) that needed this file.
       const why = `cannot be read (${code ?? (error as Error).message})`;
       if (this.moveAside(relativePath, undefined, why)) return undefined;
-      throw new Error(`cannot read ${path}: ${(error as Error).message}; move or delete it (certkeeper rebuilds it)`);
+      throw new Error(`cannot read ${path}: ${(error as Error).message}; move or delete it (certkeeper rebuilds it)`, { cause: error });
     }
     let value: unknown;
     try {
@@ -108,7 +108,7 @@ export class FileStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
-    let same = false;
+    let same: boolean;
     try {
       same = readFileSync(away, 'utf8') === text;
       if (!same) {

@@ -87,9 +87,9 @@ export class IssuedCertificates {
   /** The kept certificate, or undefined when there is none (or its document was damaged and moved aside). */
   async read(name: string): Promise<KeptIssued | undefined> {
     const remote = this.secrets && this.store;
-    const document = remote ? await this.store!.get<Partial<KeptIssuedDocument>>(`issued#${name}`) : this.files.read<Partial<KeptIssuedDocument>>(pathOf(name));
+    const document = remote ? await this.store.get<Partial<KeptIssuedDocument>>(`issued#${name}`) : this.files.read<Partial<KeptIssuedDocument>>(pathOf(name));
     if (!document) return undefined;
-    const privateKeyPem = remote ? await this.secrets!.get(name) : document.privateKeyPem;
+    const privateKeyPem = remote ? await this.secrets.get(name) : document.privateKeyPem;
     let facts;
     try {
       if (!privateKeyPem) throw new Error('no private key');

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditLogger } from './logger.js';
+import { describeError, type AuditEntry, type AuditLogger } from './logger.js';
 import { ReadinessTracker } from './readiness.js';
 import { cronIntervalMs } from './schedule-interval.js';
 
@@ -71,7 +71,7 @@ export class HealthTracker {
         return;
       }
       case 'pass.failed':
-        this.lastPass = { at: this.now(), finishedAt: new Date(this.now()).toISOString(), failed: 0, failedCertificates: [], error: String(fields.error ?? 'unknown error') };
+        this.lastPass = { at: this.now(), finishedAt: new Date(this.now()).toISOString(), failed: 0, failedCertificates: [], error: describeError(fields.error ?? 'unknown error') };
         return;
     }
   }

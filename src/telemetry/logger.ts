@@ -107,7 +107,7 @@ function humanLine() {
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeStringify(value)}`)
       .join(' ');
     const time = new Date().toISOString().slice(11, 19);
-    return `${time} ${String(level).padEnd(5)} ${String(event)}${certificate ? ` [${String(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
+    return `${time} ${String(level).padEnd(5)} ${String(event)}${certificate ? ` [${typeof certificate === 'string' ? certificate : safeStringify(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
   });
 }
 
@@ -117,7 +117,7 @@ function withoutSymbols(object: Record<string, unknown>): Record<string, unknown
 
 function safeStringify(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, inner) => (inner instanceof Error ? inner.message : typeof inner === 'bigint' ? inner.toString() : inner));
+    return JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Error ? inner.message : typeof inner === 'bigint' ? inner.toString() : inner));
   } catch {
     return String(value);
   }

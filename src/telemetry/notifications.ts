@@ -80,10 +80,10 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
   switch (event) {
     case 'renewal.failed': {
       const inARow = typeof fields.consecutiveFailures === 'number' && fields.consecutiveFailures > 1 ? ` (${fields.consecutiveFailures} failures in a row)` : '';
-      return { ...base, severity: 'critical', text: `certkeeper: renewing ${name} failed${inARow}: ${String(fields.error ?? 'unknown error')}` };
+      return { ...base, severity: 'critical', text: `certkeeper: renewing ${name} failed${inARow}: ${describeError(fields.error ?? 'unknown error')}` };
     }
     case 'deploy.not_served':
-      return { ...base, severity: 'critical', text: `certkeeper: ${name} is deployed but not served: ${String(fields.error ?? '')}` };
+      return { ...base, severity: 'critical', text: `certkeeper: ${name} is deployed but not served: ${describeError(fields.error ?? '')}` };
     case 'certificate.emergency':
       return {
         ...base,
@@ -95,21 +95,21 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
     case 'renewal.held_past_emergency':
       return { ...base, severity: 'critical', text: `certkeeper: ${name} is held past its emergency point (expires ${String(fields.notAfter)}): ${lastOf(fields.reasons)}` };
     case 'clock.skew':
-      return { ...base, severity: 'critical', text: `certkeeper: clock problem renewing ${name}: ${String(fields.why ?? '')}; nothing is ordered again until the clock is right` };
+      return { ...base, severity: 'critical', text: `certkeeper: clock problem renewing ${name}: ${describeError(fields.why ?? '')}; nothing is ordered again until the clock is right` };
     case 'pass.failed':
-      return { ...base, severity: 'critical', text: `certkeeper: a pass failed as a whole (no certificate was looked at): ${String(fields.error ?? 'unknown error')}` };
+      return { ...base, severity: 'critical', text: `certkeeper: a pass failed as a whole (no certificate was looked at): ${describeError(fields.error ?? 'unknown error')}` };
     case 'certificate.recovered':
       // Resolves what the earlier failure notifications raised: sent whatever onSuccess says.
       return {
         ...base,
         severity: 'info',
-        text: `certkeeper: resolved: ${name} is healthy again (valid until ${String(fields.notAfter)}) after ${String(fields.previousFailures)} failure(s); last: ${String(fields.lastError ?? 'unknown')}`,
+        text: `certkeeper: resolved: ${name} is healthy again (valid until ${String(fields.notAfter)}) after ${String(fields.previousFailures)} failure(s); last: ${describeError(fields.lastError ?? 'unknown')}`,
       };
     case 'store.file.corrupt':
       return {
         ...base,
         severity: 'warning',
-        text: `certkeeper: damaged state ${String(fields.file)} (${String(fields.error)}); ${fields.movedTo ? `moved aside to ${String(fields.movedTo)} and rebuilt from AWS and the CA` : 'read as absent'}`,
+        text: `certkeeper: damaged state ${String(fields.file)} (${String(fields.error)}); ${typeof fields.movedTo === 'string' && fields.movedTo ? `moved aside to ${fields.movedTo} and rebuilt from AWS and the CA` : 'read as absent'}`,
       };
     case 'renewal.succeeded':
       if (!onSuccess) return undefined;
@@ -200,7 +200,7 @@ class ChannelQueue {
   }
 
   /** Aborted at shutdown or when the try takes too long (AbortSignal.any needs Node 20.3; engines says 20). */
-  private attemptSignal(): { signal: AbortSignal; release(): void } {
+  private attemptSignal(): { signal: AbortSignal; release: () => void } {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('timeout')), this.options.attemptTimeoutMs);
     timer.unref();

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditLogger } from './logger.js';
+import { describeError, type AuditEntry, type AuditLogger } from './logger.js';
 
 /** One managed certificate's condition now (cert-manager's Ready condition: True or False, with why). */
 export interface CertificateCondition {
@@ -55,7 +55,7 @@ export class ReadinessTracker {
       for (const name of fields.certificates) if (typeof name === 'string') this.state(name);
     }
     if (event === 'pass.finished') [this.passFinished, this.passError] = [true, undefined];
-    if (event === 'pass.failed') this.passError = String(fields.error ?? 'unknown error');
+    if (event === 'pass.failed') this.passError = describeError(fields.error ?? 'unknown error');
     const name = typeof fields.certificate === 'string' ? fields.certificate : undefined;
     if (!name) return;
     const state = this.state(name);
@@ -80,13 +80,13 @@ export class ReadinessTracker {
         return;
       }
       case 'deploy.not_served':
-        state.notServed = String(fields.error ?? 'an endpoint does not serve it');
+        state.notServed = describeError(fields.error ?? 'an endpoint does not serve it');
         return;
       case 'clock.skew':
-        state.held = `clock problem: ${String(fields.why ?? '')}`;
+        state.held = `clock problem: ${describeError(fields.why ?? '')}`;
         return;
       case 'renewal.failed':
-        state.failing = { since: state.failing?.since ?? this.now(), error: String(fields.error ?? 'unknown error') };
+        state.failing = { since: state.failing?.since ?? this.now(), error: describeError(fields.error ?? 'unknown error') };
         return;
       case 'renewal.succeeded':
         if (typeof fields.notAfter === 'string') state.notAfter = Date.parse(fields.notAfter);

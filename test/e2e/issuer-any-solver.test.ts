@@ -132,7 +132,7 @@ describe('issueCertificate with a ChallengeSolver that is not Route 53', () => {
 
   it('says it presents nothing when the CA reuses the valid authorizations', async () => {
     // Not the wildcard: a CA does not reuse a wildcard's authorization.
-    const plain = { ...spec, name: 'reused', domains: ['reused.test'] } as CertificateSpec;
+    const plain = { ...spec, name: 'reused', domains: ['reused.test'] };
     await issue(plain, new InMemoryParticipant(dns));
     const participant = new InMemoryParticipant(dns);
     await issue(plain, participant);
@@ -141,7 +141,7 @@ describe('issueCertificate with a ChallengeSolver that is not Route 53', () => {
   });
 
   it('removes the values when the CA refuses them', async () => {
-    const refused = { ...spec, name: 'refused', domains: ['refused.test'] } as CertificateSpec;
+    const refused = { ...spec, name: 'refused', domains: ['refused.test'] };
     // Values that are not the key authorization: the CA's validation fails.
     const participant = new InMemoryParticipant(dns);
     const wrong: ChallengeParticipant = {

@@ -111,7 +111,7 @@ export function route53PriorRequestNotComplete(count: number): FaultStep {
  * SIGKILL of the daemon right after it logs `event` (mid-renewal), or, with 'idle', when no renewal is
  * under way; restarted after `restartAfterMs` (inside a new PID namespace when the daemon runs in one).
  */
-export function killAndRestart(at: string | 'idle', restartAfterMs = 1_000): FaultStep {
+export function killAndRestart(at: string, restartAfterMs = 1_000): FaultStep {
   return async (target, log) => {
     const { daemon } = target;
     let detail: string;

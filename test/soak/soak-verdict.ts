@@ -1,3 +1,4 @@
+import { describeError } from '../../src/telemetry/logger.js';
 import { covers } from '../stack/sni-serving-listener.js';
 import type { SoakCa } from './soak-ca.js';
 import type { RunEvent, SoakDaemon } from './soak-daemon.js';
@@ -107,7 +108,7 @@ export function judgeCa(ca: SoakCa, daemon: SoakDaemon, ticks: CaTick[], soakSta
   const samplesOfTrouble = distinct(
     events
       .filter((event) => ['renewal.failed', 'renewal.skipped', 'pass.failed', 'acme.rate_limited', 'pass.skipped'].includes(event.event))
-      .map((event: RunEvent) => `${event.event} ${event.certificate ?? ''} (run #${event.run}): ${String(event.error ?? event.why ?? event.reason ?? '').slice(0, 220)}`),
+      .map((event: RunEvent) => `${event.event} ${event.certificate ?? ''} (run #${event.run}): ${describeError(event.error ?? event.why ?? event.reason ?? '').slice(0, 220)}`),
     6,
   );
   const readyReasons = distinct(

@@ -50,7 +50,8 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
+    // An 'end' listener's return is ignored: the handler answers every failure itself.
+    req.on('end', () => void (async () => {
       const body = Buffer.concat(chunks);
       try {
         const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
@@ -66,7 +67,7 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
       } catch (error) {
         sendBadGateway(res, error);
       }
-    });
+    })());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

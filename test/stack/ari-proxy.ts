@@ -21,7 +21,7 @@ export interface AriProxy {
   readonly orders: { identifiers: string[]; replaces?: string; profile?: string; answered: number; at: Date }[];
   readonly renewalInfoRequests: { certId: string; status: number; at: Date }[];
   /** A window for one certificate (by cert ID) or for every certificate ('*'); null reverts to the default. */
-  setWindow(certId: string | '*', window: { start: Date; end: Date; explanationURL?: string } | null): void;
+  setWindow(certId: string, window: { start: Date; end: Date; explanationURL?: string } | null): void;
   setRetryAfter(seconds: number): void;
   /** Make renewal-info fail: an HTTP status, or 'drop' to close the connection; null to answer again. */
   setRenewalInfoFailure(failure: number | 'drop' | null): void;

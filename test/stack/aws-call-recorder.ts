@@ -52,7 +52,8 @@ export async function startAwsCallRecorder(motoEndpoint: string): Promise<AwsCal
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
+    // An 'end' listener's return is ignored: the handler answers every failure itself.
+    req.on('end', () => void (async () => {
       const body = Buffer.concat(chunks);
       try {
         const scope = credentialScope(req.headers);
@@ -66,7 +67,7 @@ export async function startAwsCallRecorder(motoEndpoint: string): Promise<AwsCal
       } catch (error) {
         sendBadGateway(res, error);
       }
-    });
+    })());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

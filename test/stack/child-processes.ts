@@ -164,7 +164,7 @@ function watchdog(): Writable {
     env: { PATH: process.env.PATH ?? '' },
   });
   guard.unref();
-  const stdin = guard.stdin!;
+  const stdin = guard.stdin;
   stdin.on('error', () => {}); // the watchdog gone early must not crash the tests
   (stdin as Writable & { unref?: () => void }).unref?.(); // never keep this process alive
   watchdogStdin = stdin;

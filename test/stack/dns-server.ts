@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Route53Client } from '@aws-sdk/client-route-53';
-import dnsPacket, { type Answer, type DecodedPacket, type Packet, type Question, type RecordType } from 'dns-packet';
+import dnsPacket, { type Answer, type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
 import { parseTxtValue } from './route53-txt.js';
 import { isAtOrBelow, normaliseDnsName, route53ClientFor, Route53Zones, type RecordSet, type Zone } from './route53-zones.js';
 
@@ -128,7 +128,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         resolution = failing > 0
           ? failure('SERVFAIL')
           : stale
-          ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] }) as Answer) }
+          ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] })) }
           : await resolve(await zonesReady, ignoreZones, name, question.type, question.name);
       } catch {
         resolution = failure('SERVFAIL'); // moto unreachable: let the client retry
@@ -315,7 +315,7 @@ function encodeResponse(query: DecodedPacket, resolution: Resolution, transport:
     id: query.id,
     type: 'response',
     flags,
-    questions: query.questions as Question[],
+    questions: query.questions,
     answers: resolution.answers,
     authorities: resolution.authorities,
     // EDNS queries get an OPT back (RFC 6891).

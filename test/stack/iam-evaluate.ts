@@ -2,7 +2,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { PolicyDocument } from '../../src/aws/iam-policy.js';
 import { MOTO_ACCOUNT, type RecordedCall } from './aws-call-recorder.js';
 
-export type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied' | string;
+export type Decision = 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied';
 
 /**
  * Asks @cloud-copilot/iam-simulate (AWS's evaluation logic, with the service authorisation data for

@@ -27,7 +27,8 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
+    // An 'end' listener's return is ignored: the handler answers every failure itself.
+    req.on('end', () => void (async () => {
       const body = Buffer.concat(chunks);
       // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM, Route 53 is REST): X-Amz-Target.
       const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? String(req.headers['x-amz-target'] ?? '').split('.').pop();
@@ -46,7 +47,7 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
         },
         (error: Error) => sendBadGateway(res, error),
       );
-    });
+    })());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

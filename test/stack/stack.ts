@@ -139,7 +139,7 @@ async function settleAll<const T extends readonly Promise<{ stop(): Promise<void
   const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failures.length > 0) {
     await Promise.all(
-      results.map((result) => (result.status === 'fulfilled' ? result.value.stop().catch(() => {}) : undefined)),
+      results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop().catch(() => {})] : [])),
     );
     throw failures[0]!.reason;
   }

@@ -119,7 +119,7 @@ export async function selfSignedCertificate(
 }
 
 function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
+  return webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify']);
 }
 
 function subjectAltNames(names: string[]): x509.JsonGeneralName[] {

@@ -167,7 +167,7 @@ describe('what a damaged file reports', () => {
   it('never quotes the file (it may hold a key), and becomes a notification', async () => {
     const dir = join(root, 'quote');
     const log = recordingLogger();
-    const store = new FileStateStore(dir, { log });
+    new FileStateStore(dir, { log }); // opened for its side effect: damaged files under dir are reported to log
     mkdirSync(join(dir, 'accounts'), { recursive: true });
     const secret = '-----BEGIN PRIVATE KEY----- MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg';
     writeFileSync(join(dir, ACCOUNT), secret);

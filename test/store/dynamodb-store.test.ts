@@ -248,10 +248,10 @@ describe('ACME account key in Secrets Manager or SSM', () => {
   ] as const)('%s: two agents racing end with one key, created once', async (_where, setting) => {
     const [a, b] = [remoteAccountKey(config(setting))!, remoteAccountKey(config(setting))!];
     const results = await Promise.all([a.loadOrCreate(createKey), b.loadOrCreate(createKey)]);
-    expect(results[0]!.pem).toBe(results[1]!.pem);
+    expect(results[0].pem).toBe(results[1].pem);
     expect(results.filter((result) => result.created)).toHaveLength(1);
     const third = remoteAccountKey(config(setting))!;
-    expect(await third.loadOrCreate(createKey)).toEqual({ pem: results[0]!.pem, created: false });
+    expect(await third.loadOrCreate(createKey)).toEqual({ pem: results[0].pem, created: false });
     for (const source of [a, b, third]) source.close();
   });
 
@@ -262,8 +262,8 @@ describe('ACME account key in Secrets Manager or SSM', () => {
     const setting = { secretsManager: { secretId: 'certkeeper/empty' } };
     const [a, b] = [remoteAccountKey(config(setting))!, remoteAccountKey(config(setting))!];
     const results = await Promise.all([a.loadOrCreate(createKey), b.loadOrCreate(createKey)]);
-    expect(results[0]!.pem).toBe(results[1]!.pem);
-    expect(results[0]!.pem).toContain('PRIVATE KEY');
+    expect(results[0].pem).toBe(results[1].pem);
+    expect(results[0].pem).toContain('PRIVATE KEY');
     for (const source of [a, b]) source.close();
   });
 

@@ -51,9 +51,11 @@ const cases: [string, (config: any) => unknown, RegExp][] = [
   ['a secret-like key of its own', edit((c) => (c.acme.apiToken = EAB_HMAC_KEY)), /acme: unknown key "apiToken"/],
   ['both secrets wrong at once', edit((c) => ((c.acme.eab.hmacKey = STANDARD_BASE64_HMAC_KEY), (c.notifications.webhookUrl = 'hooks.secret-sink.test/T0SECRET/B0SECRET/WebhookSecretToken42'))), /hmacKey[\s\S]*webhookUrl/],
   // Functions whose source holds the secrets themselves, as a config file's would.
+  /* eslint-disable @typescript-eslint/no-implied-eval -- built from source on purpose: the secret must sit in the function's text */
   ['the whole config as a function that returns it', (c) => new Function(`return ${JSON.stringify(c)};`), /\(top level\): expected an object, got a function$/],
   ['a function for a field, holding the secret in its source', edit((c) => (c.notifications.webhookUrl = new Function(`return '${WEBHOOK_URL}';`))), /notifications\.webhookUrl: .*/],
   ['a function for the certificates, built from secrets', edit((c) => (c.certificates = new Function(`return [{ name: '${EAB_HMAC_KEY}' }];`))), /certificates: expected a list, got a function/],
+  /* eslint-enable @typescript-eslint/no-implied-eval */
 ];
 
 describe('config errors never quote a secret', () => {

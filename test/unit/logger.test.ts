@@ -34,7 +34,7 @@ describe('audit log', () => {
   it('writes readable lines for a terminal', () => {
     const { logger, lines } = capture(true);
     logger.child({ certificate: 'api' }).warn('renewal.skipped', { why: 'busy' });
-    expect(lines()[0]).toMatch(/^\d\d:\d\d:\d\d warn  renewal\.skipped \[api\] why=busy$/);
+    expect(lines()[0]).toMatch(/^\d\d:\d\d:\d\d warn {2}renewal\.skipped \[api\] why=busy$/);
   });
 
   it('tells subscribers about every event of the logger and its children, with context, redacted, even below the level', () => {

@@ -22,7 +22,7 @@ export function webhookSink(url: string): NotificationSink {
       } catch (error) {
         // fetch's own message is generic ("fetch failed"); the cause says why, and names no path.
         const cause = (error as { cause?: unknown }).cause;
-        throw new Error(`webhook at ${host}: ${describeError(cause ?? error)}`);
+        throw new Error(`webhook at ${host}: ${describeError(cause ?? error)}`, { cause: error });
       }
       await response.body?.cancel();
       if (!response.ok) throw new Error(`webhook at ${host} answered HTTP ${response.status}`);
