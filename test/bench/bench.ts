@@ -11,10 +11,10 @@
  * fourth a wildcard + apex pair), and `status` over 1,000 managed certificates of which none is due
  * (a cold pass with an empty state directory, then a warm one).
  *
- *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH]
+ *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH] [--logs DIR]
  *
  * --bin: the certkeeper launcher to measure (default this checkout's bin/certkeeper), e.g. another
- * worktree's, to compare two builds on the same harness and machine.
+ * worktree's, to compare two builds on the same harness and machine. --logs: keep each run's log there.
  * --quick: INSYNC after 1-2 s, N = 1,10, 100 status certificates: a few minutes.
  */
 import { spawn } from 'node:child_process';
@@ -47,6 +47,8 @@ interface Options {
   concurrency: number;
   out: string;
   bin: string;
+  /** A folder to keep each run's certkeeper log in (stderr, JSON lines), or none. */
+  logs?: string;
 }
 
 interface Measurement {
@@ -81,10 +83,11 @@ function parseOptions(argv: string[]): Options {
     concurrency: Number(value('--concurrency') ?? 4),
     out: value('--out') ?? join(here, 'results.json'),
     bin: value('--bin') ?? CERTKEEPER_BIN,
+    logs: value('--logs'),
   };
   const bad = [...options.sizes, ...options.insyncMs, options.requestsPerSecond, options.statusCertificates].some((n) => !Number.isFinite(n) || n < 0);
   if (bad || options.sizes.some((n) => n < 1) || !(options.concurrency >= 1)) {
-    throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH]');
+    throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH] [--logs DIR]');
   }
   return options;
 }
@@ -130,6 +133,10 @@ async function main(): Promise<void> {
       const started = Date.now();
       const { code, stdout, stderr } = await runCertkeeper(options.bin, args, { ...env, CERTKEEPER_BENCH_MAXRSS_FILE: rssFile });
       const wallSeconds = (Date.now() - started) / 1000;
+      if (options.logs) {
+        mkdirSync(options.logs, { recursive: true });
+        writeFileSync(join(options.logs, `${results.length + 1}-${scenario.replace(/\W+/g, '-')}-${certificates}.log`), stderr);
+      }
       const r53 = route53.calls.slice(route53Before);
       const awsCounts = awsCounter.counts();
       const acmeCounts = acmeCounter.counts();
