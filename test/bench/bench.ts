@@ -11,8 +11,10 @@
  * fourth a wildcard + apex pair), and `status` over 1,000 managed certificates of which none is due
  * (a cold pass with an empty state directory, then a warm one).
  *
- *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE]
+ *   npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH] [--logs DIR]
  *
+ * --bin: the certkeeper launcher to measure (default this checkout's bin/certkeeper), e.g. another
+ * worktree's, to compare two builds on the same harness and machine. --logs: keep each run's log there.
  * --quick: INSYNC after 1-2 s, N = 1,10, 100 status certificates: a few minutes.
  */
 import { spawn } from 'node:child_process';
@@ -44,6 +46,9 @@ interface Options {
   /** The config's `concurrency` (certkeeper's default unless --concurrency). */
   concurrency: number;
   out: string;
+  bin: string;
+  /** A folder to keep each run's certkeeper log in (stderr, JSON lines), or none. */
+  logs?: string;
 }
 
 interface Measurement {
@@ -51,13 +56,16 @@ interface Measurement {
   certificates: number;
   exitCode: number | null;
   wallSeconds: number;
-  route53: { calls: number; throttled: number; byAction: Record<string, number> };
+  /** `changesByZone`: per hosted zone name, the changes Route 53 took that only added values (present), only removed them (cleanup), or both (mixed). */
+  route53: { calls: number; throttled: number; byAction: Record<string, number>; changesByZone: Record<string, Record<string, number>> };
   acmeRequests: { total: number; byKind: Record<string, number> };
   aws: { total: number; byService: Record<string, number>; byAction: Record<string, number> };
   peakMemoryMB: number | null;
   outcome: Record<string, number>;
   /** Throttling / PriorRequestNotComplete that reached certkeeper's log or output (should be 0). */
   throttlingSurfaced: number;
+  /** Each `renewal.failed` event's certificate and error, so a failed renewal says why. */
+  failures: { certificate: string; error: string }[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -74,10 +82,12 @@ function parseOptions(argv: string[]): Options {
     statusCertificates: Number(value('--status-certs') ?? (quick ? 100 : 1000)),
     concurrency: Number(value('--concurrency') ?? 4),
     out: value('--out') ?? join(here, 'results.json'),
+    bin: value('--bin') ?? CERTKEEPER_BIN,
+    logs: value('--logs'),
   };
   const bad = [...options.sizes, ...options.insyncMs, options.requestsPerSecond, options.statusCertificates].some((n) => !Number.isFinite(n) || n < 0);
   if (bad || options.sizes.some((n) => n < 1) || !(options.concurrency >= 1)) {
-    throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE]');
+    throw new Error('usage: npm run bench -- [--n 1,10,100] [--insync 20-60] [--rps 5] [--status-certs 1000] [--concurrency 4] [--quick] [--out FILE] [--bin PATH] [--logs DIR]');
   }
   return options;
 }
@@ -95,7 +105,7 @@ function fleet(prefix: string, count: number, zones: string[]): { name: string; 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'certkeeper-bench-'));
-  process.stdout.write(`certkeeper bench: N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, concurrency ${options.concurrency}, status over ${options.statusCertificates}\n`);
+  process.stdout.write(`certkeeper bench (${options.bin}): N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, concurrency ${options.concurrency}, status over ${options.statusCertificates}\n`);
   // Every order validates its challenges (no authorization reuse): renewing measures the DNS work again.
   const stack = await startStack({ acmeProxy: true, pebble: { env: { PEBBLE_AUTHZREUSE: '0' } } });
   const route53 = await startRoute53Faithful(stack.motoEndpoint, { insyncAfterMs: options.insyncMs, requestsPerSecond: options.requestsPerSecond });
@@ -105,7 +115,8 @@ async function main(): Promise<void> {
   try {
     const aws = awsFixtures(stack.motoEndpoint);
     const zones = Array.from({ length: ZONES }, (_, i) => `zone${i + 1}.bench.test`);
-    for (const zone of zones) await aws.createHostedZone(zone);
+    const zoneNames = new Map<string, string>();
+    for (const zone of zones) zoneNames.set(await aws.createHostedZone(zone), zone);
     const env = {
       ...stack.env,
       AWS_ENDPOINT_URL: awsCounter.url,
@@ -120,8 +131,12 @@ async function main(): Promise<void> {
       acmeCounter.reset();
       const route53Before = route53.calls.length;
       const started = Date.now();
-      const { code, stdout, stderr } = await runCertkeeper(args, { ...env, CERTKEEPER_BENCH_MAXRSS_FILE: rssFile });
+      const { code, stdout, stderr } = await runCertkeeper(options.bin, args, { ...env, CERTKEEPER_BENCH_MAXRSS_FILE: rssFile });
       const wallSeconds = (Date.now() - started) / 1000;
+      if (options.logs) {
+        mkdirSync(options.logs, { recursive: true });
+        writeFileSync(join(options.logs, `${results.length + 1}-${scenario.replace(/\W+/g, '-')}-${certificates}.log`), stderr);
+      }
       const r53 = route53.calls.slice(route53Before);
       const awsCounts = awsCounter.counts();
       const acmeCounts = acmeCounter.counts();
@@ -137,15 +152,26 @@ async function main(): Promise<void> {
         certificates,
         exitCode: code,
         wallSeconds,
-        route53: { calls: r53.length, throttled: r53.filter((call) => call.throttled).length, byAction: tally(r53.map((call) => call.action)) },
+        route53: {
+          calls: r53.length,
+          throttled: r53.filter((call) => call.throttled).length,
+          byAction: tally(r53.map((call) => call.action)),
+          changesByZone: changesByZone(r53, zoneNames),
+        },
         acmeRequests: { total: sum(acmeCounts), byKind: acmeCounts },
         aws: { total: sum(awsCounts), byService: tally(Object.entries(awsCounts).flatMap(([key, n]) => Array(n).fill(key.split(' ')[0]))), byAction: awsCounts },
         peakMemoryMB: readPeakMemoryMB(rssFile),
         outcome,
         throttlingSurfaced: (stdout + stderr).match(/Throttling|Rate exceeded|PriorRequestNotComplete/g)?.length ?? 0,
+        failures: events.filter((event) => event.event === 'renewal.failed').map((event) => ({ certificate: String(event.certificate), error: String(event.error) })),
       };
       results.push(measurement);
       process.stdout.write(`${wallSeconds.toFixed(1)} s, exit ${code}\n`);
+      const zoneLines = Object.entries(measurement.route53.changesByZone)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([zone, kinds]) => `${zone} ${Object.entries(kinds).map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
+      if (zoneLines.length > 0) process.stdout.write(`    Route 53 changes by zone: ${zoneLines.join('; ')}\n`);
+      for (const failure of measurement.failures) process.stdout.write(`    renewal.failed ${failure.certificate}: ${failure.error}\n`);
       if (code !== 0) process.stdout.write(`    certkeeper failed; last log lines:\n${stderr.trim().split('\n').slice(-5).map((line) => `      ${line}`).join('\n')}\n`);
       return measurement;
     };
@@ -180,7 +206,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: options.concurrency, zones: ZONES, route53Layer: 'test/stack/route53-faithful.ts' },
+    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: options.concurrency, zones: ZONES, bin: options.bin, route53Layer: 'test/stack/route53-faithful.ts' },
     results,
   };
   mkdirSync(dirname(options.out), { recursive: true });
@@ -222,8 +248,8 @@ async function importFleet(acm: ReturnType<ReturnType<typeof awsFixtures>['acm']
   return specs.map(({ name, source }) => ({ name, domains: source.domains, acm: [{ region: 'us-east-1' }] }));
 }
 
-function runCertkeeper(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(CERTKEEPER_BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runCertkeeper(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += String(chunk)));
@@ -240,6 +266,17 @@ function readPeakMemoryMB(file: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** Per zone name, how many changes Route 53 took of each kind (present, cleanup, mixed). */
+function changesByZone(calls: { zone?: string; change?: string }[], zoneNames: Map<string, string>): Record<string, Record<string, number>> {
+  const byZone: Record<string, Record<string, number>> = {};
+  for (const { zone, change } of calls) {
+    if (!zone || !change) continue;
+    const name = zoneNames.get(zone) ?? zone;
+    byZone[name] = { ...byZone[name], [change]: (byZone[name]?.[change] ?? 0) + 1 };
+  }
+  return byZone;
 }
 
 function tally(keys: string[]): Record<string, number> {

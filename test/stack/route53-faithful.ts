@@ -41,7 +41,8 @@ export interface Route53FaithfulOptions {
 
 export interface Route53Faithful {
   url: string;
-  calls: { action: string; at: number; throttled: boolean }[];
+  /** Every call; a change that Route 53 took also says its zone and whether it added values, removed them, or both. */
+  calls: { action: string; at: number; throttled: boolean; zone?: string; change?: ChangeKind }[];
   configure(options: Route53FaithfulOptions): void;
   stop(): Promise<void>;
 }
@@ -84,7 +85,8 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
       calls.push({ action, at: Date.now(), throttled: true });
       return sendError(res, 'Throttling', 'Rate exceeded');
     }
-    calls.push({ action, at: Date.now(), throttled: false });
+    const call: Route53Faithful['calls'][number] = { action, at: Date.now(), throttled: false };
+    calls.push(call);
 
     if (settings.badGateway && settings.badGateway.action === action && settings.badGateway.count > 0) {
       settings = { ...settings, badGateway: { action, count: settings.badGateway.count - 1 } };
@@ -131,6 +133,7 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
         return problem ? { problem } : { answer: await forward() };
       });
       if (outcome.problem) return sendError(res, 'InvalidChangeBatch', outcome.problem);
+      if (outcome.answer!.status === 200) Object.assign(call, { zone: zonePath.split('/').pop(), change: changeKind(body.toString('utf8')) });
       return answerChange(res, outcome.answer!);
     }
     if (action === 'ListResourceRecordSets') return relay(res, await inTurn(forward));
@@ -180,6 +183,23 @@ function relay(res: ServerResponse, answer: ForwardedAnswer): void {
   headers['content-length'] = String(answer.body.length);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
+}
+
+/** What a change batch did to the TXT values: `present` only added, `cleanup` only removed, `mixed` both. */
+export type ChangeKind = 'present' | 'cleanup' | 'mixed';
+
+function changeKind(xml: string): ChangeKind {
+  // certkeeper replaces a set by DELETE (old values) then CREATE (new values): compare the two per name.
+  const counts = new Map<string, number>();
+  for (const match of xml.matchAll(/<Change>([\s\S]*?)<\/Change>/g)) {
+    const set = recordSetOf(match[1]!);
+    const sign = tag(match[1]!, 'Action') === 'DELETE' ? -1 : 1;
+    counts.set(set.name, (counts.get(set.name) ?? 0) + sign * set.values.length);
+  }
+  const deltas = [...counts.values()];
+  if (deltas.every((delta) => delta >= 0)) return 'present';
+  if (deltas.every((delta) => delta <= 0)) return 'cleanup';
+  return 'mixed';
 }
 
 interface XmlRecordSet {

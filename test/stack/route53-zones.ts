@@ -6,6 +6,7 @@ import {
   type HostedZone,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
+import { FreshReads } from './fresh-reads.js';
 
 /** A public hosted zone; names are lower case without the trailing dot. */
 export interface Zone {
@@ -44,11 +45,25 @@ export function isAtOrBelow(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-/** Reads hosted zones and their records straight from Route 53 on every call: no caching. */
+/**
+ * Reads hosted zones and their records from Route 53 with no caching: every answer comes from a read
+ * that started after the call (calls at the same time share one such read: fresh-reads.ts).
+ */
 export class Route53Zones {
+  private readonly zoneLists = new FreshReads(() => this.readPublicZones());
+  private readonly zoneRecords = new FreshReads((zoneId) => this.readRecordSets(zoneId));
+
   constructor(private readonly route53: Route53Client) {}
 
-  async publicZones(): Promise<Zone[]> {
+  publicZones(): Promise<Zone[]> {
+    return this.zoneLists.get('');
+  }
+
+  recordSets(zoneId: string): Promise<RecordSet[]> {
+    return this.zoneRecords.get(zoneId);
+  }
+
+  private async readPublicZones(): Promise<Zone[]> {
     const zones: HostedZone[] = [];
     let marker: string | undefined;
     do {
@@ -61,7 +76,7 @@ export class Route53Zones {
       .map((zone) => ({ id: zone.Id!.replace(/^\/hostedzone\//, ''), name: normaliseDnsName(zone.Name!) }));
   }
 
-  async recordSets(zoneId: string): Promise<RecordSet[]> {
+  private async readRecordSets(zoneId: string): Promise<RecordSet[]> {
     const sets: ResourceRecordSet[] = [];
     let next: { name?: string; type?: string; identifier?: string } | undefined = {};
     while (next) {
