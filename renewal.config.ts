@@ -51,9 +51,7 @@ export default defineConfig({
           // certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/…', // re-import here, keeping the ARN
           listeners: [
             {
-              arn:
-                env.CERTKEEPER_SANDBOX_LISTENER_ARN ??
-                'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+              arn: env.CERTKEEPER_SANDBOX_LISTENER_ARN ?? 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
               mode: 'default', // or 'sni': added to the listener's certificate list
             },
           ],

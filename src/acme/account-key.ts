@@ -28,7 +28,8 @@ export interface RemoteAccountKey {
 
 export function remoteAccountKey(config: ResolvedConfig): RemoteAccountKey | undefined {
   const setting = config.acme.accountKey;
-  if (setting?.secretsManager) return new SecretsManagerAccountKey(setting.secretsManager.secretId, setting.secretsManager.region ?? config.aws.region, config.aws.requestTimeoutSeconds);
+  if (setting?.secretsManager)
+    return new SecretsManagerAccountKey(setting.secretsManager.secretId, setting.secretsManager.region ?? config.aws.region, config.aws.requestTimeoutSeconds);
   if (setting?.ssm) return new SsmAccountKey(setting.ssm.parameterName, setting.ssm.region ?? config.aws.region, config.aws.requestTimeoutSeconds);
   return undefined;
 }
@@ -54,7 +55,9 @@ class SecretsManagerAccountKey implements RemoteAccountKey {
     if (existing) return { pem: existing, created: false };
     const pem = await create();
     try {
-      await this.client.send(new CreateSecretCommand({ Name: this.secretId, SecretString: pem, ClientRequestToken: FIRST_VERSION_TOKEN, Description: 'certkeeper: ACME account key (PEM)' }));
+      await this.client.send(
+        new CreateSecretCommand({ Name: this.secretId, SecretString: pem, ClientRequestToken: FIRST_VERSION_TOKEN, Description: 'certkeeper: ACME account key (PEM)' }),
+      );
       return { pem, created: true };
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw this.failure('create', error);
@@ -87,7 +90,9 @@ class SecretsManagerAccountKey implements RemoteAccountKey {
     }
     if (!value) return undefined;
     if (!value.includes('PRIVATE KEY')) {
-      throw new Error(`acme.accountKey.secretsManager.secretId "${this.secretId}" holds something other than a PEM private key; point it at a new secret or store the PEM key there`);
+      throw new Error(
+        `acme.accountKey.secretsManager.secretId "${this.secretId}" holds something other than a PEM private key; point it at a new secret or store the PEM key there`,
+      );
     }
     return value;
   }
@@ -139,7 +144,9 @@ class SsmAccountKey implements RemoteAccountKey {
       throw this.failure('read', error);
     }
     if (parameter?.Type !== 'SecureString') {
-      throw new Error(`acme.accountKey.ssm.parameterName "${this.name}" is a ${parameter?.Type ?? 'parameter of unknown type'}, not a SecureString: a private key must be encrypted; delete it and let certkeeper create it`);
+      throw new Error(
+        `acme.accountKey.ssm.parameterName "${this.name}" is a ${parameter?.Type ?? 'parameter of unknown type'}, not a SecureString: a private key must be encrypted; delete it and let certkeeper create it`,
+      );
     }
     return parameter.Value || undefined;
   }

@@ -114,6 +114,8 @@ export async function openAccount(
  */
 export function accountForgotten(problems: { type?: string; detail?: string }[]): boolean {
   return problems.some(
-    (problem) => problem.type?.endsWith(':accountDoesNotExist') || (problem.type?.endsWith(':unauthorized') && /\baccount\b.*\b(not valid|deactivated|revoked|not found|does not exist)/i.test(problem.detail ?? '')),
+    (problem) =>
+      problem.type?.endsWith(':accountDoesNotExist') ||
+      (problem.type?.endsWith(':unauthorized') && /\baccount\b.*\b(not valid|deactivated|revoked|not found|does not exist)/i.test(problem.detail ?? '')),
   );
 }

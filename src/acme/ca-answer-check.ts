@@ -90,7 +90,9 @@ export function checkCaAnswer(method: string, url: string, answer: CaAnswer): vo
   const expected = EXPECTATIONS[kind];
   const fault = expected.fault(parsed);
   if (fault) {
-    throw new CaAnswerMalformed(`the ACME server answered ${method.toUpperCase()} ${url}: expected ${expected.what}, came ${describeAnswer(answer.status, answer.headers, text, fault)}`);
+    throw new CaAnswerMalformed(
+      `the ACME server answered ${method.toUpperCase()} ${url}: expected ${expected.what}, came ${describeAnswer(answer.status, answer.headers, text, fault)}`,
+    );
   }
   learnFrom(kind, parsed);
 }

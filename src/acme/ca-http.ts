@@ -120,7 +120,10 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             // Thrown without `config`, acme-client's interceptor hands the final error back unretried (it
             // would read the missing response and fail with "Cannot read properties of undefined").
             if (Date.now() - firstFailureAt >= UNREACHABLE_RETRY_MS) {
-              throw new Error(`cannot reach the ACME server at ${String(request.url)}: ${code || (error as Error).message} (after ${attempts} attempts over ${Math.round((Date.now() - firstFailureAt) / 1000)} s)`, { cause: error });
+              throw new Error(
+                `cannot reach the ACME server at ${String(request.url)}: ${code || (error as Error).message} (after ${attempts} attempts over ${Math.round((Date.now() - firstFailureAt) / 1000)} s)`,
+                { cause: error },
+              );
             }
             await sleep(UNREACHABLE_RETRY_EVERY_MS, cancelled);
           }

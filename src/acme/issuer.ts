@@ -181,9 +181,7 @@ async function finalize(spec: CertificateSpec, ctx: IssueContext, order: acme.Or
   const [leafPem, ...intermediates] = splitPemChain(fullchain);
   if (!leafPem) throw new Error('the CA returned no certificate');
   // Issued, whatever becomes of it here: the CA counts it (deployed or not).
-  await ctx.rateLimits.update((ledger) =>
-    ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }),
-  );
+  await ctx.rateLimits.update((ledger) => ledger.issuances.push({ at: new Date().toISOString(), identifiers: identifierSetKey(spec.domains), replaced: Boolean(order.replaces) }));
   await refuseIfClockDisagrees(spec, leafPem, ctx);
   const facts = checkIssuedCertificate(leafPem, privateKey.toString(), spec.domains);
   checkChain(leafPem, intermediates);
@@ -258,7 +256,9 @@ async function refuseIfClockDisagrees(spec: CertificateSpec, leafPem: string, ct
     ? `the certificate the CA just issued is already expired by this machine's clock (${now.toISOString()}): the clock is probably ahead`
     : `the certificate the CA just issued is not valid yet by this machine's clock (${now.toISOString()}): the clock is probably behind`;
   ctx.log.error('clock.skew', { localTime: now.toISOString(), serial: facts.serial, ...validity, why });
-  throw new Error(`clock problem: ${why}; the certificate (serial ${facts.serial}, valid ${validity.notBefore} to ${validity.notAfter}) is not deployed; set the clock right (NTP)`);
+  throw new Error(
+    `clock problem: ${why}; the certificate (serial ${facts.serial}, valid ${validity.notBefore} to ${validity.notAfter}) is not deployed; set the clock right (NTP)`,
+  );
 }
 
 function isSelfSigned(pem: string): boolean {

@@ -51,14 +51,7 @@ function believableCheck(nextCheckAt: string, longestMs: number, now: Date): boo
 }
 
 /** Observe (ACM, the CA's renewal information, the agent's records), then decide. Reads only. */
-export async function assessCertificate(
-  spec: CertificateSpec,
-  ctx: AgentPorts,
-  scope: PassScope,
-  now: Date,
-  log: AuditLogger,
-  options: AssessOptions = {},
-): Promise<Assessment> {
+export async function assessCertificate(spec: CertificateSpec, ctx: AgentPorts, scope: PassScope, now: Date, log: AuditLogger, options: AssessOptions = {}): Promise<Assessment> {
   const record = (await ctx.store.records.get(spec.name)) ?? {};
   const observation = await observeDeployments(scope.deployers, spec, record.acm);
   const deployed = earliestExpiring(observation.regions);
@@ -95,7 +88,11 @@ export async function assessCertificate(
       await ctx.store.rateLimits.get(),
       rateLimitPolicy(ctx.config.acme.rateLimits, ctx.config.acme.directoryUrl),
       // Let's Encrypt counts an order for exactly the names of the deployed certificate as a renewal.
-      { domains: spec.domains, willReplace: replaces !== undefined, renewsSameNames: deployed !== undefined && identifierSetKey(deployed.domains) === identifierSetKey(spec.domains) },
+      {
+        domains: spec.domains,
+        willReplace: replaces !== undefined,
+        renewsSameNames: deployed !== undefined && identifierSetKey(deployed.domains) === identifierSetKey(spec.domains),
+      },
       now,
     ),
     served,

@@ -37,7 +37,10 @@ export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<v
   const pass = (trigger: 'start' | 'schedule' | 'due', names: string[] = everyName) => {
     // The jitter comes before the certificates are taken, so it never holds back a renewal that comes due.
     if (trigger === 'schedule' && jitterSeconds > 0) {
-      sleep(Math.random() * jitterSeconds * 1000, signal).then(() => startPass(trigger, names), () => undefined);
+      sleep(Math.random() * jitterSeconds * 1000, signal).then(
+        () => startPass(trigger, names),
+        () => undefined,
+      );
     } else {
       startPass(trigger, names);
     }
@@ -79,12 +82,15 @@ export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<v
     if (!next) return;
     const wait = Math.max(MIN_WAKE_UP_MS, next.at - Date.now());
     ctx.log.debug('daemon.wake_up_armed', { at: new Date(next.at).toISOString(), certificates: next.names });
-    wakeUp = setTimeout(() => {
-      const due = plan.due(Date.now()).filter((name) => !inPass.has(name));
-      // Early (a wait longer than a timer can hold, or the clock moved): arm again.
-      if (due.length === 0) armWakeUp();
-      else pass('due', due);
-    }, Math.min(wait, MAX_TIMER_MS));
+    wakeUp = setTimeout(
+      () => {
+        const due = plan.due(Date.now()).filter((name) => !inPass.has(name));
+        // Early (a wait longer than a timer can hold, or the clock moved): arm again.
+        if (due.length === 0) armWakeUp();
+        else pass('due', due);
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
   };
 
   const job = scheduleJob(timezone ? { rule: cron, tz: timezone } : cron, () => pass('schedule'));

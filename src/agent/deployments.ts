@@ -18,7 +18,13 @@ export async function observeDeployments(deployers: DeployerPass[], spec: Certif
 }
 
 /** Every deployer in turn; the first failure stops the rest (what is deployed so far stays serving). */
-export async function deployEverywhere(deployers: DeployerPass[], spec: CertificateSpec, issued: IssuedCertificate, observation: DeployedNow, hooks: DeployHooks): Promise<Deployed[]> {
+export async function deployEverywhere(
+  deployers: DeployerPass[],
+  spec: CertificateSpec,
+  issued: IssuedCertificate,
+  observation: DeployedNow,
+  hooks: DeployHooks,
+): Promise<Deployed[]> {
   const done: Deployed[] = [];
   for (const [index, deployer] of deployers.entries()) done.push(await deployer.deploy(spec, issued, observation.parts[index] ?? { regions: [] }, hooks));
   return done;

@@ -13,18 +13,13 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
  */
 export type KeptVerdict = { verdict: 'deploy' } | { verdict: 'deployed' } | { verdict: 'unusable'; why: string };
 
-export function judgeKept(
-  spec: Pick<CertificateSpec, 'domains' | 'keyType' | 'acm'>,
-  kept: KeptIssued,
-  observed: ObservedRegion[],
-  directoryUrl: string,
-  now: Date,
-): KeptVerdict {
+export function judgeKept(spec: Pick<CertificateSpec, 'domains' | 'keyType' | 'acm'>, kept: KeptIssued, observed: ObservedRegion[], directoryUrl: string, now: Date): KeptVerdict {
   const { facts } = kept.issued;
   if (kept.directoryUrl !== directoryUrl) return { verdict: 'unusable', why: `issued by another CA (${kept.directoryUrl}); the config now uses ${directoryUrl}` };
   if (facts.notAfter <= now) return { verdict: 'unusable', why: `expired on ${facts.notAfter.toISOString()}` };
   const wanted = [...new Set(spec.domains.map((domain) => domain.toLowerCase()))].sort();
-  if (wanted.join(',') !== facts.domains.join(',')) return { verdict: 'unusable', why: `its names (${facts.domains.join(', ')}) are not the configured ones (${wanted.join(', ')})` };
+  if (wanted.join(',') !== facts.domains.join(','))
+    return { verdict: 'unusable', why: `its names (${facts.domains.join(', ')}) are not the configured ones (${wanted.join(', ')})` };
   if (facts.keyType !== spec.keyType) return { verdict: 'unusable', why: `its key type ${facts.keyType} is not the configured ${spec.keyType}` };
   if (!keyMatches(kept.issued)) return { verdict: 'unusable', why: 'its private key does not match the certificate' };
   const inRegion = (region: string) => observed.find((entry) => entry.region === region)?.facts;

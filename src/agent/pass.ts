@@ -58,9 +58,7 @@ export class UnknownCertificateError extends Error {
 export function selectCertificates(specs: CertificateSpec[], names: string[] = []): CertificateSpec[] {
   const unknown = names.filter((name) => !specs.some((spec) => spec.name === name));
   if (unknown.length > 0) {
-    throw new UnknownCertificateError(
-      `unknown certificate ${unknown.map((name) => `"${name}"`).join(', ')}; the config has: ${specs.map((spec) => spec.name).join(', ')}`,
-    );
+    throw new UnknownCertificateError(`unknown certificate ${unknown.map((name) => `"${name}"`).join(', ')}; the config has: ${specs.map((spec) => spec.name).join(', ')}`);
   }
   return names.length ? specs.filter((spec) => names.includes(spec.name)) : specs;
 }
@@ -94,12 +92,18 @@ export async function runPass(ctx: AgentPorts, options: PassOptions = {}): Promi
 }
 
 /** The pass itself: records orphaned by earlier runs first, then the first look at every certificate, then the due ones in waves. */
-async function lookAndAct(ctx: AgentPorts, options: PassOptions, specs: CertificateSpec[], scope: PassScope, runId: string, log: AuditLogger, started: number): Promise<CertificateOutcome[]> {
+async function lookAndAct(
+  ctx: AgentPorts,
+  options: PassOptions,
+  specs: CertificateSpec[],
+  scope: PassScope,
+  runId: string,
+  log: AuditLogger,
+  started: number,
+): Promise<CertificateOutcome[]> {
   await scope.challenges.cleanUpOrphans();
 
-  const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) =>
-    lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
-  );
+  const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) => lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options));
   const acted = new Map<number, CertificateOutcome>();
   const due = looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : []));
   // Closest to expiry first (nothing deployed last): after an outage these are in the first wave.
@@ -109,9 +113,7 @@ async function lookAndAct(ctx: AgentPorts, options: PassOptions, specs: Certific
     await Promise.all(
       // Every renewal of the wave takes part at once: the session waits for each to present (or not) before a change.
       wave.map((due) =>
-        scope.challenges
-          .takePart((challenges) => actOnCertificate(due, ctx, scope, runId, options, challenges))
-          .then((outcome) => void acted.set(due.index, outcome)),
+        scope.challenges.takePart((challenges) => actOnCertificate(due, ctx, scope, runId, options, challenges)).then((outcome) => void acted.set(due.index, outcome)),
       ),
     );
   }
@@ -269,7 +271,14 @@ async function actOnCertificate(
       // nobody else can act, so a certificate is never ordered twice for one reason.
       // Fresh AWS observations, but the pass's zone listings: zones do not move under a lock, and
       // listing them again per certificate would spend Route 53's 5 requests/s.
-      const current = await assessCertificate(spec, ctx, { challenges: scope.challenges, deployers: ctx.deployers.map((deployer) => deployer.forPass('single')) }, ctx.clock.now(), log, { ...options, look: { served: false, zones: false } });
+      const current = await assessCertificate(
+        spec,
+        ctx,
+        { challenges: scope.challenges, deployers: ctx.deployers.map((deployer) => deployer.forPass('single')) },
+        ctx.clock.now(),
+        log,
+        { ...options, look: { served: false, zones: false } },
+      );
       if (current.decision.action !== decision.action) {
         log.info('renewal.decided', { action: current.decision.action, ...checksAndReasons(current.decision.findings), after: 'another process acted first' });
         return { name: spec.name, result: 'unchanged', decision: current.decision, nextAssessmentAt: current.decision.renewAt ?? undefined };
@@ -304,14 +313,7 @@ async function actOnCertificate(
 }
 
 /** A certificate's pass ended in an error: cancelled, or a failure counted in its record. */
-async function failed(
-  spec: CertificateSpec,
-  ctx: AgentPorts,
-  log: AuditLogger,
-  options: PassOptions,
-  decision: Decision | undefined,
-  error: unknown,
-): Promise<CertificateOutcome> {
+async function failed(spec: CertificateSpec, ctx: AgentPorts, log: AuditLogger, options: PassOptions, decision: Decision | undefined, error: unknown): Promise<CertificateOutcome> {
   const message = describeError(error);
   if (options.signal?.aborted) {
     log.warn('renewal.cancelled', { error: message });

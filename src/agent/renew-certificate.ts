@@ -78,7 +78,12 @@ async function renewWithin(
       await ctx.store.issued.keep(spec.name, issued, { directoryUrl: ctx.config.acme.directoryUrl, runId });
       log.info('renewal.issued_kept', { serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), where: ctx.store.issued.where(spec.name) });
     } catch (error) {
-      log.error('renewal.issued_store_failed', { action: 'keep', where: ctx.store.issued.where(spec.name), error: describeError(error), why: 'deploying it anyway; a crash before it is deployed would order again' });
+      log.error('renewal.issued_store_failed', {
+        action: 'keep',
+        where: ctx.store.issued.where(spec.name),
+        error: describeError(error),
+        why: 'deploying it anyway; a crash before it is deployed would order again',
+      });
     }
   };
   let issued: IssuedCertificate;
@@ -107,7 +112,14 @@ async function renewWithin(
   // Only with every place moved and the new certificate served may an old one go.
   signal.throwIfAborted();
   onStep('waiting until the new certificate is served');
-  await retireOnceServed(spec, issued.facts, deployed.map((entry) => entry.retirement), 'the new certificate is not served yet', log, signal);
+  await retireOnceServed(
+    spec,
+    issued.facts,
+    deployed.map((entry) => entry.retirement),
+    'the new certificate is not served yet',
+    log,
+    signal,
+  );
   // Deployed and verified: the key is in ACM, the kept copy goes (or, failing that, at the next look).
   await ctx.store.issued.discard(spec.name).catch((error: unknown) => {
     log.error('renewal.issued_store_failed', { action: 'delete', where: ctx.store.issued.where(spec.name), error: describeError(error) });
@@ -123,7 +135,14 @@ export async function redeployCertificate(spec: CertificateSpec, observation: De
   const deployed = await redeployEverywhere(scope.deployers, spec, observation, log);
   const deployments = deployed.flatMap((entry) => entry.deployments);
   if (deployed.every((entry) => entry.retirement.pending.length === 0)) return deployments;
-  await retireOnceServed(spec, earliestExpiring(observation.regions), deployed.map((entry) => entry.retirement), 'the deployed certificate is not served yet', log, signal);
+  await retireOnceServed(
+    spec,
+    earliestExpiring(observation.regions),
+    deployed.map((entry) => entry.retirement),
+    'the deployed certificate is not served yet',
+    log,
+    signal,
+  );
   return deployments;
 }
 

@@ -65,14 +65,16 @@ export async function collectStatus(ctx: AgentPorts, names: string[] = [], now =
         serial: soonest?.serial ?? null,
         notAfter: soonest?.notAfter.toISOString() ?? null,
         daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
-        acm: observation.regions.map((region) => ({ region: region.region, certificateArn: region.certificateArn ?? null, ...(region.attachments && { attachments: region.attachments }) })),
+        acm: observation.regions.map((region) => ({
+          region: region.region,
+          certificateArn: region.certificateArn ?? null,
+          ...(region.attachments && { attachments: region.attachments }),
+        })),
         action: decision.action,
         reasons: [...problems.map((problem) => `cannot renew: ${problem}`), ...reasons],
         checks,
         renewAt: decision.renewAt?.toISOString() ?? null,
-        window: decision.plan
-          ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() }
-          : null,
+        window: decision.plan ? { source: decision.plan.source, start: decision.plan.windowStart.toISOString(), end: decision.plan.windowEnd.toISOString() } : null,
         ari: {
           status: ari.status,
           start: ari.window?.start.toISOString(),
@@ -120,6 +122,15 @@ async function lockOf(ctx: AgentPorts, name: string, now: Date): Promise<StatusR
     const { holder, since, expiresAt, live, why } = held;
     return { holder: holder.id, host: holder.host, pid: holder.pid, since, ageSeconds: Math.round((now.getTime() - Date.parse(since)) / 1000), expiresAt, live, why };
   } catch (error) {
-    return { holder: '(unreadable)', host: '(unreadable)', pid: 0, since: now.toISOString(), ageSeconds: 0, expiresAt: now.toISOString(), live: false, why: `cannot read the lock: ${describeError(error)}` };
+    return {
+      holder: '(unreadable)',
+      host: '(unreadable)',
+      pid: 0,
+      since: now.toISOString(),
+      ageSeconds: 0,
+      expiresAt: now.toISOString(),
+      live: false,
+      why: `cannot read the lock: ${describeError(error)}`,
+    };
   }
 }

@@ -89,9 +89,7 @@ export class AwsClients {
             clientConfig: { region: this.defaultRegion, requestHandler: this.requestHandler },
           })
         : undefined;
-      client = countAwsRequests(
-        new Route53Client({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler, ...(credentials && { credentials }) }),
-      );
+      client = countAwsRequests(new Route53Client({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler, ...(credentials && { credentials }) }));
       this.route53Clients.set(key, client);
     }
     return client;

@@ -137,7 +137,10 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
   if (own.length > 0) statements.push(...route53Statements(own, partition));
   if (own.some((grant) => !grant.hostedZoneId)) {
     notes.push(
-      `Route 53: the zone of ${own.filter((g) => !g.hostedZoneId).flatMap((g) => g.recordNames).join(', ')} is found by name at run time and was not looked up, ` +
+      `Route 53: the zone of ${own
+        .filter((g) => !g.hostedZoneId)
+        .flatMap((g) => g.recordNames)
+        .join(', ')} is found by name at run time and was not looked up, ` +
         'so changes are allowed in any hosted zone (still only these TXT names); set route53.hostedZoneId, or run iam-policy with AWS credentials, to name the zone',
     );
   }
@@ -213,7 +216,8 @@ export function buildIamPolicy(config: ResolvedConfig, grants: ZoneGrant[] = zon
     statements.push({ Sid: 'Notify', Effect: 'Allow', Action: ['sns:Publish'], Resource: config.notifications.snsTopicArn });
   }
 
-  if (account === '*') notes.push('the AWS account could not be read from any ARN in the config: resources name any account ("*"); the policy still only works in the account it is attached in');
+  if (account === '*')
+    notes.push('the AWS account could not be read from any ARN in the config: resources name any account ("*"); the policy still only works in the account it is attached in');
   return { policy: { Version: '2012-10-17', Statement: statements }, rolePolicies, notes };
 }
 
@@ -332,7 +336,14 @@ function cloudFrontStatements(config: ResolvedConfig, partition: string, account
   const ids = [...new Set(config.certificates.flatMap((spec) => spec.cloudfront.map((entry) => entry.distributionId)))].sort();
   if (ids.length === 0) return [];
   const arns = ids.map((id) => `arn:${partition}:cloudfront::${account}:distribution/${id}`);
-  return [{ Sid: 'CloudFrontViewerCertificate', Effect: 'Allow', Action: ['cloudfront:GetDistributionConfig', 'cloudfront:UpdateDistribution'], Resource: arns.length === 1 ? arns[0]! : arns }];
+  return [
+    {
+      Sid: 'CloudFrontViewerCertificate',
+      Effect: 'Allow',
+      Action: ['cloudfront:GetDistributionConfig', 'cloudfront:UpdateDistribution'],
+      Resource: arns.length === 1 ? arns[0]! : arns,
+    },
+  ];
 }
 
 /** A secret named, or given by ARN; Secrets Manager appends six random characters to a secret's ARN. */

@@ -12,7 +12,8 @@ const report = (level: 'error' | 'warn') => (event: string, fields: { error: str
 const early = { error: report('error'), warn: report('warn') };
 
 process.on('exit', () => {
-  if (!finished) early.error('command.unfinished', { error: 'certkeeper stopped before its command finished: nothing was left to wait for (a config whose top-level await never settles?)' });
+  if (!finished)
+    early.error('command.unfinished', { error: 'certkeeper stopped before its command finished: nothing was left to wait for (a config whose top-level await never settles?)' });
 });
 if (json) {
   // Node prints warnings as multi-line text; as events they keep the log JSON.

@@ -9,10 +9,7 @@ export async function discoverCommand(options: { config: string; regions?: strin
     const regions = options.regions ?? discoveryRegions(ctx.config);
     const withinDays = options.days ?? ctx.config.discovery.withinDays;
     const scope = ctx.forPass();
-    const [found, leftConfig] = await Promise.all([
-      ctx.inventory.unmanaged(regions, withinDays),
-      findLeftConfig(scope.acm, regions, ctx.config),
-    ]);
+    const [found, leftConfig] = await Promise.all([ctx.inventory.unmanaged(regions, withinDays), findLeftConfig(scope.acm, regions, ctx.config)]);
     for (const entry of leftConfig) ctx.log.warn('discovery.unmanaged_owned', { ...entry, why: leftConfigWhy(entry) });
     if (options.json) {
       // Still one array, as before: every entry keeps its fields, and `kind` tells the two lists apart.
@@ -25,7 +22,9 @@ export async function discoverCommand(options: { config: string; regions?: strin
     else {
       io.stdout.write(`${found.length} ACM certificate(s) not managed by certkeeper expire within ${withinDays} days:\n`);
       for (const entry of found) {
-        io.stdout.write(`${entry.daysLeft.toFixed(1).padStart(6)} days  ${entry.domainName}  ${entry.type}  ${entry.certificateArn}\n        used by: ${entry.inUseBy.join(', ') || '(nothing)'}\n`);
+        io.stdout.write(
+          `${entry.daysLeft.toFixed(1).padStart(6)} days  ${entry.domainName}  ${entry.type}  ${entry.certificateArn}\n        used by: ${entry.inUseBy.join(', ') || '(nothing)'}\n`,
+        );
       }
     }
     if (leftConfig.length > 0) io.stdout.write(`\n${renderLeftConfig(leftConfig)}`);

@@ -40,7 +40,9 @@ export function renderChecklist(results: DoctorResult[]): string {
     .map((result) => {
       const failed = result.checks.filter((check) => !check.ok).length;
       const lines = result.checks.map((check) => `  ${check.ok ? '✓' : '✗'} ${check.check}: ${check.detail}${check.ok || !check.fix ? '' : ` (fix: ${check.fix})`}`);
-      return [`${result.name}: ${failed === 0 ? 'ready to renew' : `${failed} check${failed === 1 ? '' : 's'} failed, a renewal would stop before its order`}`, ...lines].join('\n');
+      return [`${result.name}: ${failed === 0 ? 'ready to renew' : `${failed} check${failed === 1 ? '' : 's'} failed, a renewal would stop before its order`}`, ...lines].join(
+        '\n',
+      );
     })
     .reduce((text, block) => `${text}${block}\n`, '');
 }

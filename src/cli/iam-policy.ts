@@ -33,7 +33,10 @@ export async function iamPolicyCommand(options: { config: string; offline?: bool
     const policy = result.rolePolicies.get(options.role);
     if (!policy) {
       const known = [...result.rolePolicies.keys()];
-      say.error('cli.usage_error', `certkeeper: --role ${options.role} is not a route53 roleArn of this config; ${known.length ? `expected one of: ${known.join(', ')}` : 'the config assumes no role'}`);
+      say.error(
+        'cli.usage_error',
+        `certkeeper: --role ${options.role} is not a route53 roleArn of this config; ${known.length ? `expected one of: ${known.join(', ')}` : 'the config assumes no role'}`,
+      );
       return 2;
     }
     io.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
@@ -56,16 +59,24 @@ async function findChallengeRoutes(config: ResolvedConfig, say: Say): Promise<Ma
           const target = await finder.challengeTarget(base, spec.route53);
           // The zones of the chain before the target: cached by the finder, which just found them.
           const before = await Promise.all(
-            target.chain.slice(0, -1).map((link, index) => finder.zoneFor(link, index === 0 ? spec.route53 : { roleArn: spec.route53.roleArn, externalId: spec.route53.externalId })),
+            target.chain
+              .slice(0, -1)
+              .map((link, index) => finder.zoneFor(link, index === 0 ? spec.route53 : { roleArn: spec.route53.roleArn, externalId: spec.route53.externalId })),
           );
           routes.set(normaliseRecordName(target.chain[0]!), { name: normaliseRecordName(target.name), zones: [...before, target.zone].map(zoneRef) });
           if (target.chain.length > 1) {
-            say.info('iam_policy.note', `note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})`);
+            say.info(
+              'iam_policy.note',
+              `note: ${target.chain[0]} is delegated by CNAME (${target.chain.join(' → ')}): the TXT changes are allowed at ${target.name} in hosted zone ${target.zone.id} (${target.zone.name})`,
+            );
           }
         } catch (error) {
           // No credentials, or Route 53 refusing: the same for every name, so say it once.
           if ((error as Error).name === 'CredentialsProviderError' || '$metadata' in (error as object)) {
-            say.warn('iam_policy.route53_unreadable', `certkeeper: could not read Route 53 (${firstLine(error)}); zones found by name are left open and CNAME delegation is not followed`);
+            say.warn(
+              'iam_policy.route53_unreadable',
+              `certkeeper: could not read Route 53 (${firstLine(error)}); zones found by name are left open and CNAME delegation is not followed`,
+            );
             return undefined;
           }
           say.warn('iam_policy.unplaced', `certkeeper: could not place _acme-challenge.${base} (${firstLine(error)}); the policy names it in its configured zone, or any zone`);

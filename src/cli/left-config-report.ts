@@ -21,7 +21,9 @@ export async function leftConfigForStatus(ctx: AgentContext, scope: ReturnType<A
 
 /** The section of `discover` and `status` for certkeeper's certificates that left the config, whatever their expiry. */
 export function renderLeftConfig(entries: LeftConfigCertificate[]): string {
-  const lines = [`certkeeper-tagged certificates no longer in the config: ${entries.length} (nobody renews them; put each back in the config, or move its users to another certificate and delete it)`];
+  const lines = [
+    `certkeeper-tagged certificates no longer in the config: ${entries.length} (nobody renews them; put each back in the config, or move its users to another certificate and delete it)`,
+  ];
   for (const entry of entries) {
     const left = entry.daysLeft === null ? '     ?' : entry.daysLeft.toFixed(1).padStart(6);
     lines.push(`${left} days  ${entry.name}  ${entry.domainName}  expires ${entry.notAfter ?? '?'}  ${entry.region}  ${entry.certificateArn}`);

@@ -73,7 +73,12 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('discover')
     .description('list ACM certificates that certkeeper does not manage and that expire soon, with what uses them')
     .addOption(configOption())
-    .option('--regions <list>', 'comma-separated regions (default: those of the config)', (value: string) => value.split(',').map((r) => r.trim()).filter(Boolean))
+    .option('--regions <list>', 'comma-separated regions (default: those of the config)', (value: string) =>
+      value
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .option('--days <n>', 'expiring within this many days (default: discovery.withinDays, 30)', (value: string) => {
       const days = Number(value);
       if (!Number.isInteger(days) || days < 1) throw new InvalidArgumentError('expected a whole number of days, at least 1');

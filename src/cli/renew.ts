@@ -38,7 +38,11 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
     const outcomes = settled.value;
     io.stdout.write(options.json ? `${JSON.stringify(outcomes.map(asReported), null, 2)}\n` : outcomes.map(describeOutcome).join(''));
     // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
-    return outcomes.every((outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && found(outcome.decision.findings, Check.UpToDate))) ? 0 : 1;
+    return outcomes.every(
+      (outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && found(outcome.decision.findings, Check.UpToDate)),
+    )
+      ? 0
+      : 1;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();

@@ -49,13 +49,17 @@ export function renderStatus(rows: StatusRow[]): string {
     .map((row, index) => {
       const details = row.acm.flatMap((acm) => [
         `    acm ${acm.region}: ${acm.certificateArn ?? '(none)'}`,
-        ...(acm.attachments ?? []).map((place) => `      ${place.kind} ${place.id}: ${place.error ? `cannot be read: ${place.error}` : place.carries ? 'uses it' : 'does NOT use it'}`),
+        ...(acm.attachments ?? []).map(
+          (place) => `      ${place.kind} ${place.id}: ${place.error ? `cannot be read: ${place.error}` : place.carries ? 'uses it' : 'does NOT use it'}`,
+        ),
       ]);
       if (row.window) details.push(`    window (${row.window.source}): ${row.window.start} .. ${row.window.end}`);
       details.push(`    ari: ${describeAri(row)}`);
       if (row.renewAt) details.push(`    next renewal: ${row.action === 'renew' ? 'now' : row.renewAt}`);
-      if (row.lock) details.push(`    locked by ${row.lock.holder} for ${row.lock.ageSeconds} s (${row.lock.live ? 'live' : 'stale, taken over by the next renewal'}: ${row.lock.why})`);
-      if (row.consecutiveFailures > 0) details.push(`    failures in a row: ${row.consecutiveFailures} (last at ${row.lastErrorAt}: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
+      if (row.lock)
+        details.push(`    locked by ${row.lock.holder} for ${row.lock.ageSeconds} s (${row.lock.live ? 'live' : 'stale, taken over by the next renewal'}: ${row.lock.why})`);
+      if (row.consecutiveFailures > 0)
+        details.push(`    failures in a row: ${row.consecutiveFailures} (last at ${row.lastErrorAt}: ${row.lastError}); next attempt ${row.nextAttemptAt ?? 'now'}`);
       else if (row.lastError) details.push(`    last failure (history, recovered since): ${row.lastErrorAt}: ${row.lastError}`);
       for (const entry of row.served) {
         details.push(`    served by ${entry.endpoint}: ${entry.error ?? `serial ${entry.serial}`}${entry.matches ? '' : ' (NOT the deployed certificate)'}`);
@@ -71,12 +75,15 @@ function renderPlan(rows: StatusRow[]): string {
     ['NAME', 'ACTION', 'NEXT RENEWAL', 'WINDOW'],
     rows.map((row) => [row.name, row.action, row.action === 'renew' ? 'now' : (row.renewAt ?? '-'), row.window?.source ?? '-']),
   );
-  return rows.map((row, index) => [out.rows[index], ...row.reasons.map((reason) => `    why: ${reason}`)].join('\n')).reduce((text, block) => `${text}${block}\n`, `${out.header}\n`);
+  return rows
+    .map((row, index) => [out.rows[index], ...row.reasons.map((reason) => `    why: ${reason}`)].join('\n'))
+    .reduce((text, block) => `${text}${block}\n`, `${out.header}\n`);
 }
 
 function describeAri(row: StatusRow): string {
   const { ari } = row;
-  if (ari.status === 'window') return `${ari.start} .. ${ari.end}, chosen moment ${ari.chosenAt}${ari.note ? ` (last check failed: ${ari.note})` : ''}; next check ${ari.nextCheckAt}`;
+  if (ari.status === 'window')
+    return `${ari.start} .. ${ari.end}, chosen moment ${ari.chosenAt}${ari.note ? ` (last check failed: ${ari.note})` : ''}; next check ${ari.nextCheckAt}`;
   if (ari.status === 'unavailable') return `unavailable: ${ari.note}; next check ${ari.nextCheckAt}`;
   if (ari.status === 'not-offered') return 'not offered by the CA';
   return ari.status === 'nothing-deployed' ? '-' : ari.status;
@@ -84,6 +91,10 @@ function describeAri(row: StatusRow): string {
 
 function table(header: string[], cells: string[][]): { header: string; rows: string[] } {
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const format = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const format = (line: string[]) =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return { header: format(header), rows: cells.map(format) };
 }

@@ -34,7 +34,8 @@ export function domainProblem(domain: string): string | null {
     if (label.length === 0) return `"${domain}" has an empty label (two dots in a row)`;
     if (label.length > 63) return `"${domain}" has a label of ${label.length} characters; a label has at most 63`;
     // A CA refuses "_" in a host name (RFC 5280 SANs are host names), whatever DNS itself allows.
-    if (label.includes('_')) return `"${domain}" has "_" in the label "${label}"; a CA issues certificates for host names only (letters, digits and hyphens): use "${label.replace(/_/g, '-')}" or another name`;
+    if (label.includes('_'))
+      return `"${domain}" has "_" in the label "${label}"; a CA issues certificates for host names only (letters, digits and hyphens): use "${label.replace(/_/g, '-')}" or another name`;
     if (!/^[a-z0-9-]+$/.test(label)) return `"${domain}" has a character not allowed in a DNS name in "${label}" (letters, digits and hyphens only)`;
     if (label.startsWith('-') || label.endsWith('-')) return `"${domain}" has a label that starts or ends with a hyphen ("${label}")`;
   }

@@ -136,7 +136,10 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     data = toPlainData(raw);
   } catch (error) {
     if (!(error instanceof UnreadableConfigError)) throw error;
-    throw new ConfigError(`invalid config ${configPath}:\n  - ${formatPath(error.path)}: threw "${error.reason}" when read; expected plain data, not a getter that throws`, configPath);
+    throw new ConfigError(
+      `invalid config ${configPath}:\n  - ${formatPath(error.path)}: threw "${error.reason}" when read; expected plain data, not a getter that throws`,
+      configPath,
+    );
   }
   const result = configSchema.safeParse(data, { error: describeIssue });
   if (!result.success) {

@@ -31,14 +31,24 @@ export function toPlainData(value: unknown, path: PropertyKey[] = [], ancestors:
   if (read(path, () => Array.isArray(value))) {
     const list = value as unknown[];
     const length = read(path, () => list.length);
-    return Array.from({ length }, (_, index) => toPlainData(read([...path, index], () => list[index]), [...path, index], inner));
+    return Array.from({ length }, (_, index) =>
+      toPlainData(
+        read([...path, index], () => list[index]),
+        [...path, index],
+        inner,
+      ),
+    );
   }
   const prototype = read<unknown>(path, () => Object.getPrototypeOf(value));
   if (prototype !== Object.prototype && prototype !== null) return value;
   const keys = read(path, () => Object.keys(value));
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
-    const item = toPlainData(read([...path, key], () => (value as Record<string, unknown>)[key]), [...path, key], inner);
+    const item = toPlainData(
+      read([...path, key], () => (value as Record<string, unknown>)[key]),
+      [...path, key],
+      inner,
+    );
     // defineProperty: a key named "__proto__" stays a key, as it was in the config.
     Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
   }

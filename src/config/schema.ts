@@ -30,8 +30,7 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 const RESOLVER = /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 
 const region = z.string().refine((value) => KNOWN_REGIONS.has(value), {
-  error: (issue) =>
-    `"${String(issue.input)}" is not an AWS region known to certkeeper; expected a region code such as "us-east-1" or "eu-west-1"`,
+  error: (issue) => `"${String(issue.input)}" is not an AWS region known to certkeeper; expected a region code such as "us-east-1" or "eu-west-1"`,
 });
 
 const domain = z.string().superRefine((value, ctx) => {
@@ -41,8 +40,7 @@ const domain = z.string().superRefine((value, ctx) => {
 
 const listener = z.strictObject({
   arn: z.string().regex(LISTENER_ARN, {
-    error: (issue) =>
-      `"${String(issue.input)}" is not a load-balancer listener ARN; expected "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID"`,
+    error: (issue) => `"${String(issue.input)}" is not a load-balancer listener ARN; expected "arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID"`,
   }),
   /** `default`: the listener's default certificate. `sni`: one of its additional (SNI) certificates. */
   mode: z.enum(['default', 'sni']).default('default'),
@@ -55,8 +53,7 @@ const acmTarget = z
     certificateArn: z
       .string()
       .regex(ACM_ARN, {
-        error: (issue) =>
-          `"${String(issue.input)}" is not an ACM certificate ARN; expected "arn:aws:acm:REGION:ACCOUNT:certificate/UUID"`,
+        error: (issue) => `"${String(issue.input)}" is not an ACM certificate ARN; expected "arn:aws:acm:REGION:ACCOUNT:certificate/UUID"`,
       })
       .optional(),
     listeners: z.array(listener).default([]),
@@ -90,18 +87,23 @@ const hostedZoneId = z
   .transform((id) => id.replace(/^\/hostedzone\//, ''));
 
 /** An IAM role to assume (STS) for Route 53 in another account; externalId when the role's trust policy asks for one. */
-const roleArn = z
-  .string()
-  .regex(ROLE_ARN, { error: expecting('an IAM role ARN such as "arn:aws:iam::123456789012:role/certkeeper-dns"') });
-const externalId = z
-  .string()
-  .regex(/^[\w+=,.@:/-]{2,1224}$/, { error: expecting('the external ID of the role\'s trust policy (2-1224 letters, digits or +=,.@:/-)') });
+const roleArn = z.string().regex(ROLE_ARN, { error: expecting('an IAM role ARN such as "arn:aws:iam::123456789012:role/certkeeper-dns"') });
+const externalId = z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, { error: expecting("the external ID of the role's trust policy (2-1224 letters, digits or +=,.@:/-)") });
 
 const route53Settings = z.strictObject({
   /** Route 53 allows 5 API requests per second per AWS account; every certkeeper call to it shares this budget. */
-  requestsPerSecond: z.number().positive({ error: expecting('a positive number of requests per second, such as 5') }).max(1_000).default(5),
+  requestsPerSecond: z
+    .number()
+    .positive({ error: expecting('a positive number of requests per second, such as 5') })
+    .max(1_000)
+    .default(5),
   /** How long a change may stay PENDING before the renewal fails (real Route 53: usually under a minute). */
-  insyncTimeoutSeconds: z.number().int().min(1, { error: expecting('a whole number of seconds, at least 1 (default 300)') }).max(3_600).default(300),
+  insyncTimeoutSeconds: z
+    .number()
+    .int()
+    .min(1, { error: expecting('a whole number of seconds, at least 1 (default 300)') })
+    .max(3_600)
+    .default(300),
   propagation: z
     .strictObject({
       /** Ask the zone's authoritative nameservers for the TXT values before answering the challenge. */
@@ -111,13 +113,16 @@ const route53Settings = z.strictObject({
         .array(z.string().regex(RESOLVER, { error: expecting('a nameserver address such as "192.0.2.53" or "192.0.2.53:5353"') }))
         .min(1, { error: 'is empty; expected at least one nameserver such as "192.0.2.53", or leave resolvers out to ask the zone\'s own nameservers' })
         .optional(),
-      timeoutSeconds: z.number().int().min(1, { error: expecting('a whole number of seconds, at least 1 (default 120)') }).max(3_600).default(120),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1, { error: expecting('a whole number of seconds, at least 1 (default 120)') })
+        .max(3_600)
+        .default(120),
     })
     .default({ check: true, timeoutSeconds: 120 }),
   /** Zones reached through a role (another account), by hosted zone ID. */
-  zones: z
-    .array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() }))
-    .default([]),
+  zones: z.array(z.strictObject({ hostedZoneId, roleArn: roleArn.optional(), externalId: externalId.optional() })).default([]),
 });
 export type Route53Settings = z.output<typeof route53Settings>;
 
@@ -178,7 +183,11 @@ const certificate = z
   .superRefine((spec, ctx) => {
     reportDuplicates(spec.domains, ctx, ['domains'], 'domain');
     if ((spec.acm ?? []).length === 0 && spec.cloudfront.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['acm'], message: `${spec.acm ? 'is empty; expected' : 'is required; expected'} at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acm'],
+        message: `${spec.acm ? 'is empty; expected' : 'is required; expected'} at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])`,
+      });
     }
     reportDuplicates(
       (spec.acm ?? []).map((target) => target.region),
@@ -204,8 +213,14 @@ const certificate = z
 const RATE_LIMIT_SHAPE = '"letsencrypt", "none", or limits such as { duplicateCertificates: { count: 5, windowHours: 168 } }';
 /** One explicit limit: `count` in any `windowHours` (at most 7 days, Let's Encrypt's longest window). */
 const configuredLimit = z.strictObject({
-  count: z.number().int().min(1, { error: expecting('a whole number of requests, at least 1') }),
-  windowHours: z.number().positive({ error: expecting('a number of hours such as 3 or 168') }).max(168, { error: expecting('at most 168 hours (7 days)') }),
+  count: z
+    .number()
+    .int()
+    .min(1, { error: expecting('a whole number of requests, at least 1') }),
+  windowHours: z
+    .number()
+    .positive({ error: expecting('a number of hours such as 3 or 168') })
+    .max(168, { error: expecting('at most 168 hours (7 days)') }),
 });
 const rateLimitSetting = z.union(
   [
@@ -226,8 +241,7 @@ const acme = z.strictObject({
     .default('https://acme-v02.api.letsencrypt.org/directory'),
   email: z.email({ error: expecting('a contact e-mail address for the ACME account, such as "ops@example.com"') }),
   termsOfServiceAgreed: z.literal(true, {
-    error: (issue) =>
-      `${issue.input === undefined ? 'is required and ' : ''}must be true: read the CA's terms of service, then set termsOfServiceAgreed: true`,
+    error: (issue) => `${issue.input === undefined ? 'is required and ' : ''}must be true: read the CA's terms of service, then set termsOfServiceAgreed: true`,
   }),
   /** Extra CA certificates (PEM file) to trust for the ACME server's HTTPS, for private CAs. */
   caCertificates: z.string().min(1).optional(),
@@ -298,9 +312,7 @@ const store = z.discriminatedUnion(
     z.strictObject({ type: z.literal('file') }),
     z.strictObject({
       type: z.literal('dynamodb'),
-      tableName: z
-        .string({ error: expecting(TABLE_NAME) })
-        .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting(TABLE_NAME) }),
+      tableName: z.string({ error: expecting(TABLE_NAME) }).regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: expecting(TABLE_NAME) }),
       /** Default: aws.region. */
       region: region.optional(),
     }),
@@ -347,7 +359,12 @@ const notifications = z.strictObject({
 
 /** `certkeeper run` serves Prometheus metrics and a health check when a port is given (`--metrics-port` wins). */
 const metrics = z.strictObject({
-  port: z.number().int().min(1, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).max(65_535, { error: expecting('a TCP port from 1 to 65535, such as 9464') }).optional(),
+  port: z
+    .number()
+    .int()
+    .min(1, { error: expecting('a TCP port from 1 to 65535, such as 9464') })
+    .max(65_535, { error: expecting('a TCP port from 1 to 65535, such as 9464') })
+    .optional(),
   /** Address to bind (default: every interface, as Prometheus exporters do; "127.0.0.1" keeps it on this machine). */
   host: z.string().min(1, { error: 'is empty; expected an address to bind such as "0.0.0.0" or "127.0.0.1"' }).optional(),
 });
@@ -395,7 +412,11 @@ export const configSchema = z
     ];
     for (const { role, path } of roles) {
       if (role.externalId && !role.roleArn) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'externalId'], message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'externalId'],
+          message: 'is set without roleArn; an external ID only goes with a role to assume: add roleArn or remove externalId',
+        });
       }
     }
     reportDuplicates(
@@ -423,14 +444,12 @@ const SHORT_PROFILES = new Set(['tlsserver', 'shortlived']);
 
 /** Error wording for a field: "is required" when absent, otherwise the offending value and what fits. */
 function expecting(what: string) {
-  return (issue: { input?: unknown }) =>
-    issue.input === undefined ? `is required; expected ${what}` : `${JSON.stringify(issue.input)} is not valid; expected ${what}`;
+  return (issue: { input?: unknown }) => (issue.input === undefined ? `is required; expected ${what}` : `${JSON.stringify(issue.input)} is not valid; expected ${what}`);
 }
 
 /** The same for a secret field: what is expected, never the value that came. */
 function expectingSecret(what: string) {
-  return (issue: { input?: unknown }) =>
-    issue.input === undefined ? `is required; expected ${what}` : `is not valid (value not shown: it is a secret); expected ${what}`;
+  return (issue: { input?: unknown }) => (issue.input === undefined ? `is required; expected ${what}` : `is not valid (value not shown: it is a secret); expected ${what}`);
 }
 
 function isTimeZone(zone: string): boolean {

@@ -75,7 +75,9 @@ export class HostedZoneFinder {
     const reachable = await this.reachableZones(certificateRole);
     const best = longestMatch(reachable.public, name);
     if (!best) {
-      throw new Error(`no public Route 53 hosted zone contains ${name}; create the zone (and delegate it), set route53.hostedZoneId, or add a zone in another account to route53.zones with its roleArn`);
+      throw new Error(
+        `no public Route 53 hosted zone contains ${name}; create the zone (and delegate it), set route53.hostedZoneId, or add a zone in another account to route53.zones with its roleArn`,
+      );
     }
     const shadow = longestMatch(reachable.private, name);
     if (shadow && shadow.name.length >= best.name.length && !this.warned.has(shadow.id)) {
@@ -127,9 +129,7 @@ export class HostedZoneFinder {
     if (!found) {
       found = this.accounts
         .gateway(zone.role)
-        .send<ListResourceRecordSetsCommandOutput>(
-          new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: name, StartRecordType: 'CNAME', MaxItems: 1 }),
-        )
+        .send<ListResourceRecordSetsCommandOutput>(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: name, StartRecordType: 'CNAME', MaxItems: 1 }))
         .then((answer) => {
           const set = answer.ResourceRecordSets?.[0];
           if (!set || set.Type !== 'CNAME' || normaliseName(set.Name ?? '') !== name) return undefined;

@@ -131,7 +131,10 @@ class Route53Participant implements ChallengeParticipant {
     for (const base of new Set(spec.domains.map(challengeBaseName))) await this.targetFor(base, { spec, log });
     signal?.throwIfAborted();
     // No order while Route 53 refuses a change in one of its zones (shared with other tools): wait it out first.
-    await this.session.changes.untilZonesAccept([...this.targets.values()].map((target) => target.zone), signal);
+    await this.session.changes.untilZonesAccept(
+      [...this.targets.values()].map((target) => target.zone),
+      signal,
+    );
   }
 
   async present(challenges: Dns01Challenge[], request: ChallengeRequest): Promise<PresentedChallenges> {

@@ -87,9 +87,9 @@ export class Route53Solver {
         changeIds,
         records: uniqueNames(zoneRecords),
         count: zoneRecords.length,
-        });
-        return { batcher, zoneRecords, changeIds };
       });
+      return { batcher, zoneRecords, changeIds };
+    });
     // The edits are queued (synchronously, above): the batchers need not wait for this renewal any more.
     arrived?.();
     // A cancelled renewal stops waiting for the batch (up to 3 minutes of gathering): its clean-up is queued
@@ -99,9 +99,7 @@ export class Route53Solver {
     const propagation = this.options.propagation;
     if (propagation) {
       await Promise.all(
-        zones.flatMap(({ batcher, zoneRecords }) =>
-          [...groupByName(zoneRecords)].map(([name, values]) => propagation.waitFor(batcher.zone, name, values, { signal, log, runId })),
-        ),
+        zones.flatMap(({ batcher, zoneRecords }) => [...groupByName(zoneRecords)].map(([name, values]) => propagation.waitFor(batcher.zone, name, values, { signal, log, runId }))),
       );
       log.debug('dns.challenge.propagated', { records: uniqueNames(records) });
     }
@@ -210,7 +208,9 @@ export class Route53Solver {
     let delay = this.options.pollIntervalMs ?? 1_000;
     const gateway = this.accounts.gateway(batcher.zone.role);
     const timedOut = (what: string) =>
-      new Error(`Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) ${what} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`);
+      new Error(
+        `Route 53 change ${changeId} in hosted zone ${batcher.zone.id} (${batcher.zone.name}) ${what} after ${Math.round(timeoutMs / 1000)} s (route53.insyncTimeoutSeconds)`,
+      );
     let status: string | undefined;
     for (let polls = 1; ; polls++) {
       // A GetChange that hangs (retried by the gateway) must not outlast the INSYNC timeout by much either;
@@ -252,7 +252,6 @@ export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise
   });
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
-
 
 /** The distinct changes that carried these edits (none when the zone already looked as asked). */
 function changeIdsOf(sent: SentChange[]): string[] {

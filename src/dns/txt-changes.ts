@@ -30,10 +30,7 @@ export function desiredValues(current: Map<string, CurrentTxt>, edits: TxtEdit[]
   const desired = new Map<string, string[]>();
   for (const edit of edits) {
     const values = desired.get(edit.name) ?? current.get(edit.name)?.values ?? [];
-    desired.set(
-      edit.name,
-      edit.action === 'add' ? [...new Set([...values, ...edit.values])] : values.filter((value) => !edit.values.includes(value)),
-    );
+    desired.set(edit.name, edit.action === 'add' ? [...new Set([...values, ...edit.values])] : values.filter((value) => !edit.values.includes(value)));
   }
   return desired;
 }

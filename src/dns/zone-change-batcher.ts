@@ -175,7 +175,10 @@ export class ZoneChangeBatcher {
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.zone.id,
             // Says what the change is for in Route 53's change history.
-            ChangeBatch: { Comment: edits.every((edit) => edit.action === 'remove') ? 'certkeeper: clean up ACME DNS-01 challenges' : 'certkeeper: ACME DNS-01 challenges', Changes: changes },
+            ChangeBatch: {
+              Comment: edits.every((edit) => edit.action === 'remove') ? 'certkeeper: clean up ACME DNS-01 challenges' : 'certkeeper: ACME DNS-01 challenges',
+              Changes: changes,
+            },
           }),
           undefined,
           { retryUntil: patience.signal, onRefused: () => this.refused() },

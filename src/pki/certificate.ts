@@ -41,7 +41,10 @@ export function readCertificate(pem: string): CertificateFacts {
 
 /** ACM prints serials as "0a:1b:…"; Node as "0A1B…": compare them in one form. */
 export function normaliseSerial(serial: string): string {
-  return serial.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
+  return serial
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
 }
 
 function dnsNames(certificate: X509Certificate): string[] {
@@ -110,7 +113,9 @@ export function checkChain(leafPem: string, chainPems: string[]): void {
   for (let index = 0; index + 1 < certificates.length; index++) {
     const [child, parent] = [certificates[index]!, certificates[index + 1]!];
     if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
-      throw new Error(`the CA returned a chain that does not lead to its issuer: "${child.subject.replace(/\n/g, ', ')}" is not signed by "${parent.subject.replace(/\n/g, ', ')}"`);
+      throw new Error(
+        `the CA returned a chain that does not lead to its issuer: "${child.subject.replace(/\n/g, ', ')}" is not signed by "${parent.subject.replace(/\n/g, ', ')}"`,
+      );
     }
   }
 }

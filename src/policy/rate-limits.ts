@@ -19,10 +19,7 @@ export interface ConfiguredLimit {
 }
 
 /** `acme.rateLimits`: a CA's published limits by name, none, or explicit ones. */
-export type RateLimitSetting =
-  | 'letsencrypt'
-  | 'none'
-  | { duplicateCertificates?: ConfiguredLimit; newOrders?: ConfiguredLimit; failedValidations?: ConfiguredLimit };
+export type RateLimitSetting = 'letsencrypt' | 'none' | { duplicateCertificates?: ConfiguredLimit; newOrders?: ConfiguredLimit; failedValidations?: ConfiguredLimit };
 
 export interface Limit {
   count: number;
@@ -127,7 +124,8 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
   const identifiers = identifierSetKey(order.domains);
   const blocks: RateLimitBlock[] = [];
   const ariExempt = policy.renewalExemptions && order.willReplace;
-  const rule = (limit: Limit, per: string) => `${policy.source}: ${limit.count} ${per} ${describeWindow(limit.windowMs)}, one more every ${describeWindow(limit.windowMs / limit.count)}`;
+  const rule = (limit: Limit, per: string) =>
+    `${policy.source}: ${limit.count} ${per} ${describeWindow(limit.windowMs)}, one more every ${describeWindow(limit.windowMs / limit.count)}`;
 
   if (policy.duplicateCertificates && !ariExempt) {
     const limit = policy.duplicateCertificates;
@@ -148,14 +146,23 @@ export function rateLimitBlocks(stored: RateLimitLedger, policy: RateLimitPolicy
     const limit = policy.newOrders;
     const until = bucketEmptyUntil(ledger.orders, limit, now);
     if (until) {
-      blocks.push({ check: Check.NewOrderLimit, kind: 'guard', until, reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}` });
+      blocks.push({
+        check: Check.NewOrderLimit,
+        kind: 'guard',
+        until,
+        reason: `new orders on this ACME account used up the limit (${rule(limit, 'per')}); waiting until ${until.toISOString()}`,
+      });
     }
   }
 
   if (policy.failedValidations && !ariExempt) {
     const limit = policy.failedValidations;
     for (const domain of new Set(order.domains.map((d) => d.toLowerCase().replace(/^\*\./, '')))) {
-      const until = bucketEmptyUntil(ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at), limit, now);
+      const until = bucketEmptyUntil(
+        ledger.failedValidations.filter((entry) => entry.identifier === domain).map((entry) => entry.at),
+        limit,
+        now,
+      );
       if (until) {
         blocks.push({
           check: Check.FailedValidationLimit,
@@ -228,7 +235,12 @@ export function bucketEmptyUntil(times: string[], limit: Limit, now: Date): Date
 
 /** "7 days", "3 hours", "hour", "34 hours", "12 minutes": a window or interval in words. */
 function describeWindow(ms: number): string {
-  const units: [number, string][] = [[DAY, 'day'], [HOUR, 'hour'], [60_000, 'minute'], [1_000, 'second']];
+  const units: [number, string][] = [
+    [DAY, 'day'],
+    [HOUR, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ];
   for (const [size, unit] of units) {
     if (ms < size || (ms % size !== 0 && ms < 2 * size)) continue;
     const n = Math.round(ms / size);

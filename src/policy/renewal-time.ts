@@ -53,7 +53,11 @@ export function backstopPoint(facts: Validity, renewBefore?: RenewBefore): { at:
  * ARI first (the CA's suggested window, at the moment picked in it), the backstop otherwise; never
  * later than the emergency point, whatever a window says.
  */
-export function plannedRenewal(facts: Validity, now: Date, options: { ari?: { start: Date; end: Date; chosenAt: Date; explanationURL?: string }; renewBefore?: RenewBefore }): RenewalPlan {
+export function plannedRenewal(
+  facts: Validity,
+  now: Date,
+  options: { ari?: { start: Date; end: Date; chosenAt: Date; explanationURL?: string }; renewBefore?: RenewBefore },
+): RenewalPlan {
   const latest = emergencyPoint(facts);
   const { ari } = options;
   if (ari) {

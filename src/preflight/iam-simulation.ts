@@ -63,10 +63,13 @@ export class IamSimulator {
   }
 
   private callerPrincipal(): Promise<{ arn: string; account: string }> {
-    this.principal ??= this.aws.sts().send(new GetCallerIdentityCommand({})).then((answer) => {
-      if (!answer.Arn || !answer.Account) throw new Error('sts:GetCallerIdentity answered without an ARN');
-      return { arn: principalArn(answer.Arn), account: answer.Account };
-    });
+    this.principal ??= this.aws
+      .sts()
+      .send(new GetCallerIdentityCommand({}))
+      .then((answer) => {
+        if (!answer.Arn || !answer.Account) throw new Error('sts:GetCallerIdentity answered without an ARN');
+        return { arn: principalArn(answer.Arn), account: answer.Account };
+      });
     this.principal.catch(() => (this.principal = undefined));
     return this.principal;
   }

@@ -64,9 +64,18 @@ export interface PreflightOptions {
 }
 
 /** Every check for one certificate, passed or not, in a stable order. */
-export async function preflightChecks(spec: CertificateSpec, ctx: PreflightContext, scope: PreflightScope, log: AuditLogger, options: PreflightOptions = { account: false, iam: true }): Promise<PreflightCheck[]> {
+export async function preflightChecks(
+  spec: CertificateSpec,
+  ctx: PreflightContext,
+  scope: PreflightScope,
+  log: AuditLogger,
+  options: PreflightOptions = { account: false, iam: true },
+): Promise<PreflightCheck[]> {
   const cache = passCache(scope);
-  const at = `certificates[${Math.max(0, ctx.config.certificates.findIndex((entry) => entry.name === spec.name))}]`;
+  const at = `certificates[${Math.max(
+    0,
+    ctx.config.certificates.findIndex((entry) => entry.name === spec.name),
+  )}]`;
   const routes = new Map<string, ChallengeRoute>();
   const [ca, zones, targets] = await Promise.all([
     options.account ? (cache.account ??= ctx.issuer.check(log, { account: true })) : (cache.directory ??= ctx.issuer.check(log, { account: false })),
@@ -123,7 +132,14 @@ async function checkIam(spec: CertificateSpec, ctx: PreflightContext, cache: Pas
   if (!ctx.iamSimulator) return [{ check: 'iam', ok: true, detail: 'permissions not simulated (no IAM simulation configured)' }];
   const verdict = await ctx.iamSimulator.simulate(policy.Statement, cache.iam, log);
   if (!verdict.available) return [{ check: 'iam', ok: true, detail: `permissions not simulated (iam:SimulatePrincipalPolicy unavailable: ${verdict.why})` }];
-  if (verdict.denied.length === 0) return [{ check: 'iam', ok: true, detail: `IAM allows all ${policy.Statement.reduce((count, statement) => count + statement.Action.length, 0)} actions the renewal makes, on their resources` }];
+  if (verdict.denied.length === 0)
+    return [
+      {
+        check: 'iam',
+        ok: true,
+        detail: `IAM allows all ${policy.Statement.reduce((count, statement) => count + statement.Action.length, 0)} actions the renewal makes, on their resources`,
+      },
+    ];
   return verdict.denied.map((denial) => ({
     check: 'iam',
     ok: false,

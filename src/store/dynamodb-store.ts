@@ -65,13 +65,17 @@ export class DynamoDbStore implements StateStore {
   async put<T>(key: StoreKey, value: T): Promise<void> {
     // The version still moves on, so a concurrent update() of the same item notices and applies its change again.
     await this.guard(
-      `put ${key}`, this.client.send(new UpdateItemCommand({
-        TableName: this.table,
-        Key: { pk: { S: key } },
-        UpdateExpression: 'SET #doc = :doc, #updatedAt = :now ADD #version :one',
-        ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
-        ExpressionAttributeValues: { ':doc': { S: JSON.stringify(value) }, ':now': { S: new Date().toISOString() }, ':one': { N: '1' } },
-      })));
+      `put ${key}`,
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET #doc = :doc, #updatedAt = :now ADD #version :one',
+          ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':doc': { S: JSON.stringify(value) }, ':now': { S: new Date().toISOString() }, ':one': { N: '1' } },
+        }),
+      ),
+    );
   }
 
   async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {
@@ -80,19 +84,23 @@ export class DynamoDbStore implements StateStore {
       const next = change(current?.value);
       try {
         await this.guard(
-          `update ${key}`, this.client.send(new UpdateItemCommand({
-            TableName: this.table,
-            Key: { pk: { S: key } },
-            UpdateExpression: 'SET #doc = :doc, #version = :next, #updatedAt = :now',
-            ConditionExpression: current ? '#version = :version' : 'attribute_not_exists(pk)',
-            ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
-            ExpressionAttributeValues: {
-              ':doc': { S: JSON.stringify(next) },
-              ':next': { N: String((current?.version ?? 0) + 1) },
-              ':now': { S: new Date().toISOString() },
-              ...(current && { ':version': { N: String(current.version) } }),
-            },
-          })));
+          `update ${key}`,
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: { pk: { S: key } },
+              UpdateExpression: 'SET #doc = :doc, #version = :next, #updatedAt = :now',
+              ConditionExpression: current ? '#version = :version' : 'attribute_not_exists(pk)',
+              ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version', '#updatedAt': 'updatedAt' },
+              ExpressionAttributeValues: {
+                ':doc': { S: JSON.stringify(next) },
+                ':next': { N: String((current?.version ?? 0) + 1) },
+                ':now': { S: new Date().toISOString() },
+                ...(current && { ':version': { N: String(current.version) } }),
+              },
+            }),
+          ),
+        );
         return next;
       } catch (error) {
         // Another agent changed it since we read it: apply the change again to what it wrote, after a
@@ -113,13 +121,17 @@ export class DynamoDbStore implements StateStore {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.guard(
-        `scan ${prefix}`, this.client.send(new ScanCommand({
-          TableName: this.table,
-          ConsistentRead: true,
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': { S: prefix } },
-          ExclusiveStartKey: start,
-        })));
+        `scan ${prefix}`,
+        this.client.send(
+          new ScanCommand({
+            TableName: this.table,
+            ConsistentRead: true,
+            FilterExpression: 'begins_with(pk, :prefix)',
+            ExpressionAttributeValues: { ':prefix': { S: prefix } },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
       for (const item of page.Items ?? []) {
         const value = this.documentOf<T>(item);
         if (value !== undefined) found.push({ key: item.pk!.S as StoreKey, value });
@@ -134,13 +146,17 @@ export class DynamoDbStore implements StateStore {
     let previous: Record<string, AttributeValue> | undefined;
     try {
       const answer = await this.guard(
-        `lease ${certificate}`, this.client.send(new PutItemCommand({
-          TableName: this.table,
-          Item: this.leaseItem(certificate, now, now),
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
-          ExpressionAttributeValues: { ':now': { N: String(now) }, ':me': { S: this.holder.id } },
-          ReturnValues: 'ALL_OLD',
-        })));
+        `lease ${certificate}`,
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: this.leaseItem(certificate, now, now),
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
+            ExpressionAttributeValues: { ':now': { N: String(now) }, ':me': { S: this.holder.id } },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      );
       previous = answer.Attributes;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
@@ -164,7 +180,12 @@ export class DynamoDbStore implements StateStore {
   }
 
   async readLease(certificate: string): Promise<LeaseView | undefined> {
-    const item = (await this.guard(`read lease ${certificate}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })))).Item;
+    const item = (
+      await this.guard(
+        `read lease ${certificate}`,
+        this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })),
+      )
+    ).Item;
     if (!item?.holder?.S) return undefined;
     const expiresAt = Number(item.expiresAt?.N);
     const heartbeatAt = item.heartbeatAt?.N ? Number(item.heartbeatAt.N) : undefined;
@@ -189,7 +210,12 @@ export class DynamoDbStore implements StateStore {
   }
 
   async isAtWork(holder: Holder, certificate: string): Promise<boolean> {
-    const item = (await this.guard(`read lease ${certificate}`, this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })))).Item;
+    const item = (
+      await this.guard(
+        `read lease ${certificate}`,
+        this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `lease#${certificate}` } }, ConsistentRead: true })),
+      )
+    ).Item;
     return item?.holder?.S === holder.id && Number(item.expiresAt?.N) >= Date.now();
   }
 
@@ -218,12 +244,17 @@ export class DynamoDbStore implements StateStore {
       const now = Date.now();
       try {
         await this.guard(
-          `renew lease ${certificate}`, this.client.send(new PutItemCommand({
-            TableName: this.table,
-            Item: this.leaseItem(certificate, now, takenAt),
-            ConditionExpression: 'holder = :me',
-            ExpressionAttributeValues: { ':me': { S: this.holder.id } },
-          }), { abortSignal: AbortSignal.timeout(this.renewEveryMs) }));
+          `renew lease ${certificate}`,
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.table,
+              Item: this.leaseItem(certificate, now, takenAt),
+              ConditionExpression: 'holder = :me',
+              ExpressionAttributeValues: { ':me': { S: this.holder.id } },
+            }),
+            { abortSignal: AbortSignal.timeout(this.renewEveryMs) },
+          ),
+        );
         heldUntil = now + this.leaseMs;
         lastError = undefined;
       } catch (error) {
@@ -248,17 +279,28 @@ export class DynamoDbStore implements StateStore {
         await renewing;
         try {
           await this.guard(
-            `release lease ${certificate}`, this.client.send(new DeleteItemCommand({
-              TableName: this.table,
-              Key: { pk: { S: lease } },
-              ConditionExpression: 'holder = :me',
-              ExpressionAttributeValues: { ':me': { S: this.holder.id } },
-            })));
+            `release lease ${certificate}`,
+            this.client.send(
+              new DeleteItemCommand({
+                TableName: this.table,
+                Key: { pk: { S: lease } },
+                ConditionExpression: 'holder = :me',
+                ExpressionAttributeValues: { ':me': { S: this.holder.id } },
+              }),
+            ),
+          );
         } catch (error) {
           // Already someone else's: nothing of ours to release. Otherwise it expires by itself within leaseMs:
           // the work it guarded is done, so this is worth a warning, not a failed renewal.
           if (!(error instanceof ConditionalCheckFailedException)) {
-            log.warn('store.lease.release_failed', { store: 'dynamodb', table: this.table, lease, holder: this.holder.id, error: describeError(error), expiresAt: new Date(heldUntil).toISOString() });
+            log.warn('store.lease.release_failed', {
+              store: 'dynamodb',
+              table: this.table,
+              lease,
+              holder: this.holder.id,
+              error: describeError(error),
+              expiresAt: new Date(heldUntil).toISOString(),
+            });
           }
         }
       },
@@ -305,7 +347,12 @@ export class DynamoDbStore implements StateStore {
     const seen = `${key}@${item.version?.N ?? 0}`;
     if (!this.reported.has(seen)) {
       this.reported.add(seen);
-      this.log?.error('store.file.corrupt', { store: 'dynamodb', file: `${this.table}/${key}`, movedTo: null, error: `${problem}; read as absent, left in the table until the next write of ${key} replaces it` });
+      this.log?.error('store.file.corrupt', {
+        store: 'dynamodb',
+        file: `${this.table}/${key}`,
+        movedTo: null,
+        error: `${problem}; read as absent, left in the table until the next write of ${key} replaces it`,
+      });
     }
     return undefined;
   }

@@ -1,4 +1,12 @@
-import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { DeleteParameterCommand, GetParameterCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
 import { secretsManagerClient, ssmClient } from '../aws/clients.js';
@@ -49,7 +57,13 @@ class SecretsManagerKeptKeys implements KeptKeySecrets {
   async put(certificate: string, pem: string): Promise<void> {
     const SecretId = `${this.base}/issued/${certificate}`;
     try {
-      await this.client.send(new CreateSecretCommand({ Name: SecretId, SecretString: pem, Description: `certkeeper: private key of ${certificate}, issued and not deployed yet (deleted once deployed)` }));
+      await this.client.send(
+        new CreateSecretCommand({
+          Name: SecretId,
+          SecretString: pem,
+          Description: `certkeeper: private key of ${certificate}, issued and not deployed yet (deleted once deployed)`,
+        }),
+      );
       return;
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw this.failure('create', certificate, error);
@@ -78,7 +92,10 @@ class SecretsManagerKeptKeys implements KeptKeySecrets {
   }
 
   private failure(what: string, certificate: string, error: unknown): Error {
-    return new Error(`cannot ${what} the secret ${this.base}/issued/${certificate} (the kept key of an issued certificate, next to acme.accountKey.secretsManager.secretId): ${describeError(error)}; allow secretsmanager:CreateSecret, PutSecretValue, GetSecretValue and DeleteSecret on ${this.base}/issued/* (certkeeper iam-policy)`, { cause: error });
+    return new Error(
+      `cannot ${what} the secret ${this.base}/issued/${certificate} (the kept key of an issued certificate, next to acme.accountKey.secretsManager.secretId): ${describeError(error)}; allow secretsmanager:CreateSecret, PutSecretValue, GetSecretValue and DeleteSecret on ${this.base}/issued/* (certkeeper iam-policy)`,
+      { cause: error },
+    );
   }
 }
 
@@ -99,7 +116,15 @@ class SsmKeptKeys implements KeptKeySecrets {
 
   async put(certificate: string, pem: string): Promise<void> {
     await this.client
-      .send(new PutParameterCommand({ Name: `${this.base}/issued/${certificate}`, Value: pem, Type: 'SecureString', Overwrite: true, Description: `certkeeper: private key of ${certificate}, issued, not deployed yet` }))
+      .send(
+        new PutParameterCommand({
+          Name: `${this.base}/issued/${certificate}`,
+          Value: pem,
+          Type: 'SecureString',
+          Overwrite: true,
+          Description: `certkeeper: private key of ${certificate}, issued, not deployed yet`,
+        }),
+      )
       .catch((error: unknown) => {
         throw this.failure('store', certificate, error);
       });
@@ -125,6 +150,9 @@ class SsmKeptKeys implements KeptKeySecrets {
   }
 
   private failure(what: string, certificate: string, error: unknown): Error {
-    return new Error(`cannot ${what} the SSM parameter ${this.base}/issued/${certificate} (the kept key of an issued certificate, next to acme.accountKey.ssm.parameterName): ${describeError(error)}; allow ssm:PutParameter, GetParameter and DeleteParameter on ${this.base}/issued/* (certkeeper iam-policy)`, { cause: error });
+    return new Error(
+      `cannot ${what} the SSM parameter ${this.base}/issued/${certificate} (the kept key of an issued certificate, next to acme.accountKey.ssm.parameterName): ${describeError(error)}; allow ssm:PutParameter, GetParameter and DeleteParameter on ${this.base}/issued/* (certkeeper iam-policy)`,
+      { cause: error },
+    );
   }
 }

@@ -77,7 +77,10 @@ export function judgeLock(lock: LockDocument | OldLockDocument, here: Vantage): 
   if (!found.running) return verdict(false, `process gone: no process ${holder.pid} runs on this host`);
   const recorded = 'startTime' in holder ? holder.startTime : undefined;
   if (recorded && found.startTime && recorded !== found.startTime) {
-    return verdict(false, `PID reused by another process: ${holder.pid} now started at tick ${found.startTime}, the holder at tick ${recorded} (e.g. a restarted container's PID 1)`);
+    return verdict(
+      false,
+      `PID reused by another process: ${holder.pid} now started at tick ${found.startTime}, the holder at tick ${recorded} (e.g. a restarted container's PID 1)`,
+    );
   }
   return verdict(true, `held by process ${holder.pid} running on this host${heartbeat !== undefined ? `, heartbeat until ${until}` : ''}`);
 }

@@ -13,6 +13,7 @@ import type { StateStore } from './state-store.js';
 export function openStore(config: ResolvedConfig, log?: AuditLogger): StateStore {
   const store = config.store;
   if (log) reportDamagedFilesTo(config.stateDir, log);
-  if (store.type === 'dynamodb') return new DynamoDbStore({ tableName: store.tableName, region: store.region ?? config.aws.region, requestTimeoutSeconds: config.aws.requestTimeoutSeconds, log });
+  if (store.type === 'dynamodb')
+    return new DynamoDbStore({ tableName: store.tableName, region: store.region ?? config.aws.region, requestTimeoutSeconds: config.aws.requestTimeoutSeconds, log });
   return new FileStateStore(config.stateDir, { log });
 }

@@ -35,7 +35,10 @@ export function parseStartTime(stat: string): string | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
   // After ") " come fields 3 (state), 4, …: field 22 is the 20th of them.
-  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const startTime = fields[22 - 3];
   return startTime && /^\d+$/.test(startTime) ? startTime : undefined;
 }

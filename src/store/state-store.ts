@@ -7,7 +7,8 @@ import { readBootId, readStartTime } from './process-identity.js';
  * Keys of the agent's state, one document each. They are DynamoDB partition keys as they are
  * (`cert#NAME`, …); the file store maps them to files under stateDir (see file-state-store.ts).
  */
-export type StoreKey = `cert#${string}` | `ratelimits#${string}` | `journal#${string}#${string}` | `account#${string}` | `notices#${string}` | `facts#${string}` | `issued#${string}`;
+export type StoreKey =
+  `cert#${string}` | `ratelimits#${string}` | `journal#${string}#${string}` | `account#${string}` | `notices#${string}` | `facts#${string}` | `issued#${string}`;
 
 /**
  * Two minutes: short enough that a crashed agent delays the next one's renewal by little, long enough

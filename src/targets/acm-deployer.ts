@@ -3,17 +3,7 @@ import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-gr
 import type { AcmTargetSpec, CertificateSpec, KeyType } from '../config/schema.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import { reimportProblems, type Usages } from '../pki/usages.js';
-import type {
-  Deployed,
-  Deployer,
-  DeployerPass,
-  DeployHooks,
-  Deployment,
-  Observation,
-  RecordedDeployments,
-  RegionObservation,
-  Retirement,
-} from '../ports/deployer.js';
+import type { Deployed, Deployer, DeployerPass, DeployHooks, Deployment, Observation, RecordedDeployments, RegionObservation, Retirement } from '../ports/deployer.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -46,7 +36,10 @@ export class AcmDeployer implements Deployer {
       if (!acm) regions.set(region, (acm = new AcmRegion(this.clients.acm(region), region, this.clients.tagging(region), this.factsCache, view)));
       return acm;
     };
-    return new AcmDeployerPass(acmIn, this.kinds.map((kind) => kind.forPass()));
+    return new AcmDeployerPass(
+      acmIn,
+      this.kinds.map((kind) => kind.forPass()),
+    );
   }
 }
 
@@ -93,7 +86,14 @@ export class AcmDeployerPass implements DeployerPass {
     if (recorded) {
       const found = await acm.get(recorded);
       // A run killed after importing a new ARN recorded it; the certificate it replaces is still tagged.
-      if (found) return { region: target.region, certificateArn: recorded, facts: found.facts, foundBy: 'record', alsoTagged: (await acm.findByName(spec.name)).filter((arn) => arn !== recorded) };
+      if (found)
+        return {
+          region: target.region,
+          certificateArn: recorded,
+          facts: found.facts,
+          foundBy: 'record',
+          alsoTagged: (await acm.findByName(spec.name)).filter((arn) => arn !== recorded),
+        };
     }
     const tagged = (await Promise.all((await acm.findByName(spec.name)).map((arn) => acm.get(arn)))).filter((found) => found !== undefined);
     const newest = tagged.sort((a, b) => b.facts.notAfter.getTime() - a.facts.notAfter.getTime())[0];
@@ -161,10 +161,20 @@ export class AcmDeployerPass implements DeployerPass {
     try {
       found = await this.acm(region).get(arn);
     } catch (error) {
-      return { check: 'certificateArn', ok: false, detail: `ACM certificate ${arn} cannot be read: ${describeError(error)}`, fix: 'allow acm:GetCertificate (see `certkeeper iam-policy`)' };
+      return {
+        check: 'certificateArn',
+        ok: false,
+        detail: `ACM certificate ${arn} cannot be read: ${describeError(error)}`,
+        fix: 'allow acm:GetCertificate (see `certkeeper iam-policy`)',
+      };
     }
     if (!found) {
-      return { check: 'certificateArn', ok: false, detail: `ACM certificate ${arn} not found in ${region}`, fix: `check ${at}, or remove it to let certkeeper import (and tag) a certificate of its own` };
+      return {
+        check: 'certificateArn',
+        ok: false,
+        detail: `ACM certificate ${arn} not found in ${region}`,
+        fix: `check ${at}, or remove it to let certkeeper import (and tag) a certificate of its own`,
+      };
     }
     const problems = reimportProblems(found.facts, { keyType: spec.keyType, usages: orderedUsages(spec.keyType) });
     if (problems.length > 0) {
@@ -190,7 +200,12 @@ export class AcmDeployerPass implements DeployerPass {
       const incompatible = observed?.facts ? reimportProblems(observed.facts, issued.facts) : [];
       const reimportArn = target.certificateArn ?? (observed?.facts && incompatible.length === 0 ? observed.certificateArn : undefined);
       if (incompatible.length > 0) {
-        log.info('acm.reimport_incompatible', { region: target.region, certificateArn: observed?.certificateArn, why: incompatible, action: target.certificateArn ? 're-import into the configured ARN anyway' : 'import a new certificate' });
+        log.info('acm.reimport_incompatible', {
+          region: target.region,
+          certificateArn: observed?.certificateArn,
+          why: incompatible,
+          action: target.certificateArn ? 're-import into the configured ARN anyway' : 'import a new certificate',
+        });
       }
       const certificateArn = await acm.import(issued, spec.name, reimportArn, log);
       await onImported(target.region, certificateArn);
@@ -218,7 +233,9 @@ export class AcmDeployerPass implements DeployerPass {
       const observed = observation.regions.find((entry) => entry.region === target.region);
       if (!observed?.certificateArn) continue;
       const places = this.placesIn(spec, target.region);
-      const carried = new Set([...(observed.listeners ?? []), ...(observed.attachments ?? []).map((entry) => ({ ...entry, arn: entry.id }))].filter((entry) => entry.carries).map((entry) => entry.arn));
+      const carried = new Set(
+        [...(observed.listeners ?? []), ...(observed.attachments ?? []).map((entry) => ({ ...entry, arn: entry.id }))].filter((entry) => entry.carries).map((entry) => entry.arn),
+      );
       for (const place of places) {
         if (carried.has(place.id)) continue;
         await place.bind(observed.certificateArn, observed.alsoTagged, log);

@@ -196,7 +196,11 @@ export class AcmRegion {
   private async noteDeleted(certificateArn: string): Promise<void> {
     const [listing, tagged] = await Promise.all([this.listing?.catch(() => undefined), this.taggedByName?.catch(() => undefined)]);
     listing?.delete(certificateArn);
-    for (const [name, arns] of tagged ?? []) tagged!.set(name, arns.filter((arn) => arn !== certificateArn));
+    for (const [name, arns] of tagged ?? [])
+      tagged!.set(
+        name,
+        arns.filter((arn) => arn !== certificateArn),
+      );
   }
 
   /**

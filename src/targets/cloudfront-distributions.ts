@@ -1,9 +1,4 @@
-import {
-  GetDistributionConfigCommand,
-  UpdateDistributionCommand,
-  type CloudFrontClient,
-  type DistributionConfig,
-} from '@aws-sdk/client-cloudfront';
+import { GetDistributionConfigCommand, UpdateDistributionCommand, type CloudFrontClient, type DistributionConfig } from '@aws-sdk/client-cloudfront';
 import type { CertificateSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -106,7 +101,12 @@ async function checkDistribution(id: string, at: string, readOnce: (id: string) 
     return { check: 'cloudfront', ok: true, detail: `CloudFront distribution ${id} exists${current ? ` (viewer certificate ${current})` : ' (CloudFront default certificate)'}` };
   } catch (error) {
     if ((error as Error).name === 'NoSuchDistribution') {
-      return { check: 'cloudfront', ok: false, detail: `CloudFront distribution ${id} not found`, fix: `check ${at}.distributionId: the ID of an existing distribution of this account` };
+      return {
+        check: 'cloudfront',
+        ok: false,
+        detail: `CloudFront distribution ${id} not found`,
+        fix: `check ${at}.distributionId: the ID of an existing distribution of this account`,
+      };
     }
     return {
       check: 'cloudfront',

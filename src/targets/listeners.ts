@@ -17,13 +17,7 @@ import type { Place, PlaceKind } from './places.js';
  * left alone. In SNI mode the new certificate is added before the one it replaces is removed, so the
  * listener is never without this certificate.
  */
-export async function bindListener(
-  elb: ElasticLoadBalancingV2Client,
-  listener: ListenerSpec,
-  certificateArn: string,
-  replacedArns: string[],
-  log: AuditLogger,
-): Promise<void> {
+export async function bindListener(elb: ElasticLoadBalancingV2Client, listener: ListenerSpec, certificateArn: string, replacedArns: string[], log: AuditLogger): Promise<void> {
   try {
     await bind(elb, listener, certificateArn, replacedArns, log);
   } catch (error) {
@@ -32,13 +26,7 @@ export async function bindListener(
   }
 }
 
-async function bind(
-  elb: ElasticLoadBalancingV2Client,
-  listener: ListenerSpec,
-  certificateArn: string,
-  replacedArns: string[],
-  log: AuditLogger,
-): Promise<void> {
+async function bind(elb: ElasticLoadBalancingV2Client, listener: ListenerSpec, certificateArn: string, replacedArns: string[], log: AuditLogger): Promise<void> {
   if (listener.mode === 'default') {
     const current = defaultCertificateOf(listener.arn, await describeListener(elb, listener.arn));
     if (current === certificateArn) return;
@@ -152,11 +140,21 @@ async function checkListener(arn: string, region: string, at: string, reader: Li
     found = await reader.describe(arn);
   } catch (error) {
     if (!/^ListenerNotFound/.test((error as Error).name)) {
-      return { check: 'listener', ok: false, detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`, fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)' };
+      return {
+        check: 'listener',
+        ok: false,
+        detail: `listener ${arn} cannot be read in ${region}: ${describeError(error)}`,
+        fix: 'allow elasticloadbalancing:DescribeListeners (see `certkeeper iam-policy`)',
+      };
     }
   }
   if (!found) {
-    return { check: 'listener', ok: false, detail: `listener ${arn} not found in ${region}`, fix: `check ${at}: the ARN of an existing listener, in the region of its load balancer` };
+    return {
+      check: 'listener',
+      ok: false,
+      detail: `listener ${arn} not found in ${region}`,
+      fix: `check ${at}: the ARN of an existing listener, in the region of its load balancer`,
+    };
   }
   if (found.Protocol !== 'HTTPS' && found.Protocol !== 'TLS') {
     return {

@@ -71,7 +71,13 @@ export class HealthTracker {
         return;
       }
       case 'pass.failed':
-        this.lastPass = { at: this.now(), finishedAt: new Date(this.now()).toISOString(), failed: 0, failedCertificates: [], error: describeError(fields.error ?? 'unknown error') };
+        this.lastPass = {
+          at: this.now(),
+          finishedAt: new Date(this.now()).toISOString(),
+          failed: 0,
+          failedCertificates: [],
+          error: describeError(fields.error ?? 'unknown error'),
+        };
         return;
     }
   }
@@ -82,7 +88,9 @@ export class HealthTracker {
     const base = { maxPassAgeSeconds, ...(this.lastPass && { lastPass: this.publicLastPass() }) };
     const since = Math.max(this.lastPass?.at ?? this.startedAt, this.lastStartAt ?? 0);
     if (this.maxPassAgeMs !== undefined && now - since > this.maxPassAgeMs) {
-      const what = this.lastPass ? `the last pass started or finished at ${new Date(since).toISOString()}` : `no pass has finished since the start at ${new Date(this.startedAt).toISOString()}`;
+      const what = this.lastPass
+        ? `the last pass started or finished at ${new Date(since).toISOString()}`
+        : `no pass has finished since the start at ${new Date(this.startedAt).toISOString()}`;
       return { ...base, healthy: false, status: 'stale', reason: `${what}, more than ${maxPassAgeSeconds} s ago (2 × the schedule's longest interval + its jitter)` };
     }
     return { ...base, healthy: true, status: this.lastPass ? 'ok' : 'starting' };

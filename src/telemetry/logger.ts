@@ -52,12 +52,14 @@ export function createLogger(options: LoggerOptions = {}): AuditLogger {
 }
 
 function wrap(base: winston.Logger, context: Record<string, unknown>, listeners: Set<AuditListener>): AuditLogger {
-  const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
-    // Redacted once, here: every line and every listener (notifications) gets the same fields.
-    const redacted = redactFields({ ...context, ...fields });
-    base.log({ level, message: event, ...redacted, event });
-    if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redacted });
-  };
+  const log =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      // Redacted once, here: every line and every listener (notifications) gets the same fields.
+      const redacted = redactFields({ ...context, ...fields });
+      base.log({ level, message: event, ...redacted, event });
+      if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redacted });
+    };
   return {
     info: log('info'),
     warn: log('warn'),

@@ -9,11 +9,7 @@ import { webhookSink } from './sinks/webhook-sink.js';
  * The notifier for `notifications` in the config, following `log`; undefined when no channel is configured.
  * `snsClient` makes the topic's client (aws/clients.ts's, with the request timeout): telemetry makes no AWS client.
  */
-export function notifierFromConfig(
-  config: ResolvedConfig,
-  log: AuditLogger,
-  snsClient: (region: string) => SNSClient,
-): { notifier: Notifier; close(): void } | undefined {
+export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger, snsClient: (region: string) => SNSClient): { notifier: Notifier; close(): void } | undefined {
   const settings = config.notifications;
   if (!settings?.snsTopicArn && !settings?.webhookUrl) return undefined;
   const sinks: NotificationSink[] = [];

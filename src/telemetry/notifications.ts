@@ -95,7 +95,11 @@ export function notificationFor({ event, fields }: AuditEntry, onSuccess: boolea
     case 'renewal.held_past_emergency':
       return { ...base, severity: 'critical', text: `certkeeper: ${name} is held past its emergency point (expires ${String(fields.notAfter)}): ${lastOf(fields.reasons)}` };
     case 'clock.skew':
-      return { ...base, severity: 'critical', text: `certkeeper: clock problem renewing ${name}: ${describeError(fields.why ?? '')}; nothing is ordered again until the clock is right` };
+      return {
+        ...base,
+        severity: 'critical',
+        text: `certkeeper: clock problem renewing ${name}: ${describeError(fields.why ?? '')}; nothing is ordered again until the clock is right`,
+      };
     case 'pass.failed':
       return { ...base, severity: 'critical', text: `certkeeper: a pass failed as a whole (no certificate was looked at): ${describeError(fields.error ?? 'unknown error')}` };
     case 'certificate.recovered':
@@ -166,7 +170,8 @@ class ChannelQueue {
     if (result === 'deadline') {
       const abandoned = this.pending.splice(0);
       this.shutdown.abort();
-      for (const notification of abandoned) this.log.warn('notification.failed', this.outcomeFields(notification, { error: `not sent: shutting down (flush deadline of ${deadlineMs} ms)` }));
+      for (const notification of abandoned)
+        this.log.warn('notification.failed', this.outcomeFields(notification, { error: `not sent: shutting down (flush deadline of ${deadlineMs} ms)` }));
       await this.sending; // the try under way ends at once: its signal is aborted
     }
   }

@@ -76,7 +76,8 @@ export class ReadinessTracker {
             : undefined;
         // The record's count (a new process learns of earlier failures here; 0 after a recovery).
         if (fields.consecutiveFailures === 0) state.failing = undefined;
-        else if (typeof fields.consecutiveFailures === 'number' && !state.failing) state.failing = { since: this.now(), error: `${fields.consecutiveFailures} failed attempt(s) in a row` };
+        else if (typeof fields.consecutiveFailures === 'number' && !state.failing)
+          state.failing = { since: this.now(), error: `${fields.consecutiveFailures} failed attempt(s) in a row` };
         return;
       }
       case 'deploy.not_served':

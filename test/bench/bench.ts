@@ -105,7 +105,9 @@ function fleet(prefix: string, count: number, zones: string[]): { name: string; 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'certkeeper-bench-'));
-  process.stdout.write(`certkeeper bench (${options.bin}): N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, concurrency ${options.concurrency}, status over ${options.statusCertificates}\n`);
+  process.stdout.write(
+    `certkeeper bench (${options.bin}): N=${options.sizes.join(',')}, INSYNC ${options.insyncMs.map((ms) => ms / 1000).join('-')} s, ${options.requestsPerSecond} Route 53 requests/s, concurrency ${options.concurrency}, status over ${options.statusCertificates}\n`,
+  );
   // Every order validates its challenges (no authorization reuse): renewing measures the DNS work again.
   const stack = await startStack({ acmeProxy: true, pebble: { env: { PEBBLE_AUTHZREUSE: '0' } } });
   const route53 = await startRoute53Faithful(stack.motoEndpoint, { insyncAfterMs: options.insyncMs, requestsPerSecond: options.requestsPerSecond });
@@ -169,10 +171,23 @@ async function main(): Promise<void> {
       process.stdout.write(`${wallSeconds.toFixed(1)} s, exit ${code}\n`);
       const zoneLines = Object.entries(measurement.route53.changesByZone)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([zone, kinds]) => `${zone} ${Object.entries(kinds).map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
+        .map(
+          ([zone, kinds]) =>
+            `${zone} ${Object.entries(kinds)
+              .map(([kind, n]) => `${kind} ${n}`)
+              .join(', ')}`,
+        );
       if (zoneLines.length > 0) process.stdout.write(`    Route 53 changes by zone: ${zoneLines.join('; ')}\n`);
       for (const failure of measurement.failures) process.stdout.write(`    renewal.failed ${failure.certificate}: ${failure.error}\n`);
-      if (code !== 0) process.stdout.write(`    certkeeper failed; last log lines:\n${stderr.trim().split('\n').slice(-5).map((line) => `      ${line}`).join('\n')}\n`);
+      if (code !== 0)
+        process.stdout.write(
+          `    certkeeper failed; last log lines:\n${stderr
+            .trim()
+            .split('\n')
+            .slice(-5)
+            .map((line) => `      ${line}`)
+            .join('\n')}\n`,
+        );
       return measurement;
     };
 
@@ -206,7 +221,14 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { insyncSeconds: options.insyncMs.map((ms) => ms / 1000), route53RequestsPerSecond: options.requestsPerSecond, concurrency: options.concurrency, zones: ZONES, bin: options.bin, route53Layer: 'test/stack/route53-faithful.ts' },
+    settings: {
+      insyncSeconds: options.insyncMs.map((ms) => ms / 1000),
+      route53RequestsPerSecond: options.requestsPerSecond,
+      concurrency: options.concurrency,
+      zones: ZONES,
+      bin: options.bin,
+      route53Layer: 'test/stack/route53-faithful.ts',
+    },
     results,
   };
   mkdirSync(dirname(options.out), { recursive: true });
@@ -304,7 +326,11 @@ function renderTable(results: Measurement[]): string {
     String(r.acmeRequests.total),
     `${r.aws.total}: ${short(r.aws.byAction)}`,
     String(r.peakMemoryMB ?? '-'),
-    `${Object.entries(r.outcome).map(([key, n]) => `${key} ${n}`).join(', ') || '-'}${r.exitCode === 0 ? '' : ` (exit ${r.exitCode})`}`,
+    `${
+      Object.entries(r.outcome)
+        .map(([key, n]) => `${key} ${n}`)
+        .join(', ') || '-'
+    }${r.exitCode === 0 ? '' : ` (exit ${r.exitCode})`}`,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;

@@ -160,7 +160,11 @@ describe("the CA's rate limits", () => {
 
     const held = await runCli(['renew', '--force', 'limited', '--reason', 'testing the guard', '--config', configPath], stack.env);
     expect(held.code).toBe(1);
-    expect(eventsNamed(held.events, 'renewal.decided')[0]).toMatchObject({ action: 'none', checks: ['Forced', 'NotDeployed', 'CaRateLimited'], forcedBecause: 'testing the guard' });
+    expect(eventsNamed(held.events, 'renewal.decided')[0]).toMatchObject({
+      action: 'none',
+      checks: ['Forced', 'NotDeployed', 'CaRateLimited'],
+      forcedBecause: 'testing the guard',
+    });
     expect(eventsNamed(held.events, 'acme.order.created')).toEqual([]);
 
     succeeded(await runCli(['renew', '--force', '--ignore-rate-limits', 'limited', '--config', configPath], stack.env), 'limited');

@@ -73,7 +73,10 @@ describe('command line errors exit 2', () => {
     const idle = configFile('idle.config.mjs', `await new Promise(() => {});\nexport default ${JSON.stringify(valid)};\n`);
     const busy = configFile('busy.config.mjs', `await new Promise(() => setInterval(() => {}, 1_000));\nexport default ${JSON.stringify(valid)};\n`);
     const runs = await Promise.all([runCli(['run', '--config', idle], noAws), runCli(['status', '--config', busy], noAws)]);
-    for (const [run, file] of [[runs[0], idle], [runs[1], busy]] as const) {
+    for (const [run, file] of [
+      [runs[0], idle],
+      [runs[1], busy],
+    ] as const) {
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(onlyEvent(run, 'config.error')).toMatch(/^cannot load .*\.config\.mjs: it did not finish loading within 10 s/);
@@ -82,7 +85,10 @@ describe('command line errors exit 2', () => {
   }, 40_000);
 
   it('a Node process warning is a JSON event too', async () => {
-    const warns = configFile('warns.config.mjs', `process.emitWarning('configs should not do this', 'ExperimentalWarning');\nexport default ${JSON.stringify({ ...valid, aws: {} })};\n`);
+    const warns = configFile(
+      'warns.config.mjs',
+      `process.emitWarning('configs should not do this', 'ExperimentalWarning');\nexport default ${JSON.stringify({ ...valid, aws: {} })};\n`,
+    );
     const run = await runCli(['status', '--config', warns], noAws);
     expect(run.code).toBe(2);
     // Every stderr line parsed as JSON (runCli fails on any other line): the warning and the config error.

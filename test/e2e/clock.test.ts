@@ -73,7 +73,9 @@ describe('a wrong clock', () => {
     const skew = eventsNamed(first.events, 'clock.skew', 'ahead')[0]!;
     expect(skew).toMatchObject({ level: 'error', serial: expect.any(String), notBefore: expect.any(String), notAfter: expect.any(String) });
     expect(Date.parse(skew.localTime as string)).toBeGreaterThan(Date.parse(skew.notAfter as string));
-    expect(String(eventsNamed(first.events, 'renewal.failed', 'ahead')[0]!.error)).toMatch(/^clock problem: the certificate the CA just issued is already expired by this machine's clock/);
+    expect(String(eventsNamed(first.events, 'renewal.failed', 'ahead')[0]!.error)).toMatch(
+      /^clock problem: the certificate the CA just issued is already expired by this machine's clock/,
+    );
     expect(eventsNamed(first.events, 'acm.imported')).toEqual([]);
     // The CA counts it: so does the ledger (at this clock's time).
     expect(ledger('ahead').issuances.some((entry) => Math.abs(Date.parse(entry.at) - Date.parse(skew.localTime as string)) < 60_000)).toBe(true);
@@ -110,7 +112,9 @@ describe('a wrong clock', () => {
     const run = await runCli(['renew', '--config', path], shifted(-365));
     expect(run.code).toBe(1);
     expect(eventsNamed(run.events, 'clock.skew', 'behind')).toHaveLength(1);
-    expect(String(eventsNamed(run.events, 'renewal.failed', 'behind')[0]!.error)).toMatch(/^clock problem: the certificate the CA just issued is not valid yet by this machine's clock/);
+    expect(String(eventsNamed(run.events, 'renewal.failed', 'behind')[0]!.error)).toMatch(
+      /^clock problem: the certificate the CA just issued is not valid yet by this machine's clock/,
+    );
     expect(eventsNamed(run.events, 'acm.imported')).toEqual([]);
     // Set right, the next run orders as usual (nothing is deployed yet).
     succeeded(await runCli(['renew', '--config', path], stack.env));

@@ -35,7 +35,9 @@ function writeProject(dir: string): { config: string; written: string[] } {
         aws: { region: 'us-east-1' },
         notifications: { webhookUrl: '@WEBHOOK@' },
         certificates: [{ name: 'api', domains: ['api.example.com'], route53: { hostedZoneId: 'Z0123456789ABC' }, acm: [{ region: 'us-east-1' }] }],
-      }).replace('"@HMAC@"', 'hmacKey').replace('"@WEBHOOK@"', 'webhookUrl')});\n`,
+      })
+        .replace('"@HMAC@"', 'hmacKey')
+        .replace('"@WEBHOOK@"', 'webhookUrl')});\n`,
   );
   return { config, written: [secretsModule, config] };
 }

@@ -61,7 +61,11 @@ describe('certkeeper run', () => {
     expect(code, stderr).toBe(0);
     expect(eventsNamed(events, 'pass.started').length).toBeGreaterThanOrEqual(3);
     expect(eventsNamed(events, 'acme.order.created')).toHaveLength(1);
-    expect(eventsNamed(events, 'renewal.decided').slice(1).every((event) => event.action === 'none')).toBe(true);
+    expect(
+      eventsNamed(events, 'renewal.decided')
+        .slice(1)
+        .every((event) => event.action === 'none'),
+    ).toBe(true);
     expect(eventsNamed(events, 'daemon.stopped')).toHaveLength(1);
     expect(await aws.listAcmeChallengeRecords()).toEqual([]);
   });

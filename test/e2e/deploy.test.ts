@@ -76,7 +76,11 @@ describe('deploying', () => {
       await expect(aws.describeAcm(arns[region]!)).rejects.toThrow();
     }
     expect(eventsNamed(run.events, 'acm.imported').every((e) => e.reimport === false)).toBe(true);
-    expect(eventsNamed(run.events, 'acm.deleted').map((e) => e.certificateArn).sort()).toEqual([arns['us-east-1'], arns['eu-west-1']].sort());
+    expect(
+      eventsNamed(run.events, 'acm.deleted')
+        .map((e) => e.certificateArn)
+        .sort(),
+    ).toEqual([arns['us-east-1'], arns['eu-west-1']].sort());
     // Each listener moved before its old certificate went.
     const order = run.events.map((e) => e.event).filter((name) => name === 'listener.updated' || name === 'acm.deleted');
     expect(order.indexOf('listener.updated')).toBeLessThan(order.indexOf('acm.deleted'));
@@ -104,7 +108,11 @@ describe('deploying', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^global: put back on its listeners: /);
     expect(eventsNamed(run.events, 'acme.order.created')).toEqual([]);
-    expect(eventsNamed(run.events, 'listener.updated')[0]).toMatchObject({ listenerArn: west.listenerArn, previousCertificateArn: west.placeholderCertificateArn, certificateArn: arns['eu-west-1'] });
+    expect(eventsNamed(run.events, 'listener.updated')[0]).toMatchObject({
+      listenerArn: west.listenerArn,
+      previousCertificateArn: west.placeholderCertificateArn,
+      certificateArn: arns['eu-west-1'],
+    });
     expect((await aws.describeListenerCertificates(west.listenerArn)).defaultArn).toBe(arns['eu-west-1']);
     const again = await runCli(['renew', '--config', configPath], stack.env);
     expect(eventsNamed(again.events, 'renewal.decided')[0]).toMatchObject({ action: 'none' });
@@ -112,15 +120,20 @@ describe('deploying', () => {
 
   it('discovers unmanaged certificates that expire soon, with what uses them, and never lists its own', async () => {
     const soon = await selfSignedCertificate('legacy.deploy.example', ['legacy.deploy.example'], { notAfter: new Date(Date.now() + 3 * 86_400_000) });
-    const { CertificateArn: legacy } = await aws.acm().send(
-      new ImportCertificateCommand({ Certificate: Buffer.from(soon.certificatePem), PrivateKey: Buffer.from(soon.privateKeyPem) }),
-    );
+    const { CertificateArn: legacy } = await aws
+      .acm()
+      .send(new ImportCertificateCommand({ Certificate: Buffer.from(soon.certificatePem), PrivateKey: Buffer.from(soon.privateKeyPem) }));
     const run = await runCli(['discover', '--json', '--days', '100', '--config', config('rsa-2048')], stack.env);
     expect(run.code, run.stderr).toBe(0);
     const found = JSON.parse(run.stdout) as { certificateArn: string; region: string; daysLeft: number; inUseBy: string[] }[];
     // The legacy certificate first (3 days), then the two listeners' placeholders (30 days), in both regions.
     expect(found[0]).toMatchObject({ certificateArn: legacy, region: 'us-east-1', inUseBy: [] });
-    expect(found.slice(1).map((entry) => entry.certificateArn).sort()).toEqual([east.placeholderCertificateArn, west.placeholderCertificateArn].sort());
+    expect(
+      found
+        .slice(1)
+        .map((entry) => entry.certificateArn)
+        .sort(),
+    ).toEqual([east.placeholderCertificateArn, west.placeholderCertificateArn].sort());
     expect(found.slice(1).every((entry) => entry.inUseBy.length > 0)).toBe(true);
     expect(found.some((entry) => Object.values(arns).includes(entry.certificateArn))).toBe(false);
 

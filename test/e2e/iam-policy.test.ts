@@ -53,11 +53,20 @@ beforeAll(async () => {
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: delegatedZoneId,
       ChangeBatch: {
-        Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: '_acme-challenge.www.deleg-iam.example', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: 'www.validation-iam.example' }] } }],
+        Changes: [
+          {
+            Action: 'CREATE',
+            ResourceRecordSet: { Name: '_acme-challenge.www.deleg-iam.example', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: 'www.validation-iam.example' }] },
+          },
+        ],
       },
     }),
   );
-  [web, api, other] = (await Promise.all(['alb-iam-web', 'alb-iam-api', 'alb-iam-other'].map((name) => aws.createHttpsListener({ name })))) as [HttpsListener, HttpsListener, HttpsListener];
+  [web, api, other] = (await Promise.all(['alb-iam-web', 'alb-iam-api', 'alb-iam-other'].map((name) => aws.createHttpsListener({ name })))) as [
+    HttpsListener,
+    HttpsListener,
+    HttpsListener,
+  ];
   workDir = mkdtempSync(join(tmpdir(), 'certkeeper-iam-'));
   recorder = await startAwsCallRecorder(stack.motoEndpoint);
 });
@@ -107,10 +116,22 @@ describe('certkeeper iam-policy', () => {
     const made = recorder.calls.filter((call) => call.status < 400);
     const actions = new Set(made.map((call) => call.action));
     for (const action of [
-      'route53:ListHostedZones', 'route53:GetHostedZone', 'route53:ListResourceRecordSets', 'route53:ChangeResourceRecordSets', 'route53:GetChange',
-      'acm:ListCertificates', 'acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:GetCertificate', 'acm:DescribeCertificate',
-      'acm:ListTagsForCertificate', 'acm:DeleteCertificate', 'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:AddListenerCertificates',
-      'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeListenerCertificates',
+      'route53:ListHostedZones',
+      'route53:GetHostedZone',
+      'route53:ListResourceRecordSets',
+      'route53:ChangeResourceRecordSets',
+      'route53:GetChange',
+      'acm:ListCertificates',
+      'acm:ImportCertificate',
+      'acm:AddTagsToCertificate',
+      'acm:GetCertificate',
+      'acm:DescribeCertificate',
+      'acm:ListTagsForCertificate',
+      'acm:DeleteCertificate',
+      'elasticloadbalancing:ModifyListener',
+      'elasticloadbalancing:AddListenerCertificates',
+      'elasticloadbalancing:DescribeListeners',
+      'elasticloadbalancing:DescribeListenerCertificates',
     ]) {
       expect(actions, action).toContain(action);
     }
@@ -164,14 +185,19 @@ describe('certkeeper iam-policy', () => {
 
     const from = recorder.calls.length;
     const env = { ...stack.env, AWS_ENDPOINT_URL: recorder.endpoint };
-    for (const args of [['renew', '--config', shared], ['renew', '--force', '--config', shared], ['status', '--config', shared]]) {
+    for (const args of [
+      ['renew', '--config', shared],
+      ['renew', '--force', '--config', shared],
+      ['status', '--config', shared],
+    ]) {
       const run = await runCli(args, env);
       expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(0);
     }
     const made = recorder.calls.slice(from).filter((call) => call.status < 400 && /^(dynamodb|secretsmanager):/.test(call.action));
     const actions = new Set(made.map((call) => call.action));
     // The lease, the records, the journal (and its listing at every pass start), the account key.
-    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'secretsmanager:GetSecretValue']) expect(actions, action).toContain(action);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'secretsmanager:GetSecretValue'])
+      expect(actions, action).toContain(action);
     const refused: string[] = [];
     for (const call of made) {
       const decision = await evaluateCall(sharedPolicy, call);

@@ -65,7 +65,12 @@ class InMemoryParticipant implements ChallengeParticipant {
   }
 
   async present(challenges: Dns01Challenge[]): Promise<PresentedChallenges> {
-    this.calls.push(`present ${challenges.map((challenge) => challenge.identifier).sort().join(' ')}`);
+    this.calls.push(
+      `present ${challenges
+        .map((challenge) => challenge.identifier)
+        .sort()
+        .join(' ')}`,
+    );
     this.presented.push(...challenges);
     const name = (identifier: string) => `_acme-challenge.${identifier}`;
     for (const { identifier, value } of challenges) this.dns.txt.set(name(identifier), [...(this.dns.txt.get(name(identifier)) ?? []), value]);

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 async function waitForEvent(cli: WatchedCli, what: string, test: (event: AuditEvent) => boolean): Promise<AuditEvent> {
-  for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
     const found = cli.events.find(test);
     if (found) return found;
     if (cli.child.exitCode !== null) break;
@@ -223,7 +223,11 @@ describe('notifications', () => {
     // The pass finished while the notification was still waiting for an answer.
     expect(names.indexOf('pass.finished')).toBeGreaterThan(names.indexOf('renewal.succeeded'));
     expect(names.indexOf('notification.failed')).toBeGreaterThan(names.indexOf('pass.finished'));
-    expect(eventsNamed(run.events, 'notification.failed', 'patient')[0]).toMatchObject({ about: 'renewal.succeeded', channel: 'webhook', error: expect.stringMatching(/shutting down/) });
+    expect(eventsNamed(run.events, 'notification.failed', 'patient')[0]).toMatchObject({
+      about: 'renewal.succeeded',
+      channel: 'webhook',
+      error: expect.stringMatching(/shutting down/),
+    });
     expect(names).not.toContain('notification.sent');
   });
 });

@@ -170,7 +170,10 @@ describe('one pass renewing several certificates through Route 53 as it really b
 
   it("follows a CNAME into a validation zone of another account, through route53.zones' role", async () => {
     expect(eventsNamed(run.events, 'dns.challenge.delegated', 'cross')[0]).toMatchObject({ hostedZoneId: zoneIds['acme-validation.example'] });
-    expect(eventsNamed(run.events, 'dns.challenge.presented', 'cross')[0]).toMatchObject({ hostedZoneId: zoneIds['acme-validation.example'], records: ['cross.acme-validation.example'] });
+    expect(eventsNamed(run.events, 'dns.challenge.presented', 'cross')[0]).toMatchObject({
+      hostedZoneId: zoneIds['acme-validation.example'],
+      records: ['cross.acme-validation.example'],
+    });
     const leftovers = (await new Route53Zones(otherAccount).recordSets(zoneIds['acme-validation.example']!)).filter((set) => set.type === 'TXT');
     expect(leftovers).toEqual([]);
   });
@@ -213,7 +216,9 @@ describe('failures say what went wrong and leave nothing behind', () => {
     try {
       const result = await renew('insync', { route53: { insyncTimeoutSeconds: 2 }, certificates: [certificate('slow', ['slow.batch.example'])] });
       expect(failure(result, 'slow').error).toMatch(
-        new RegExp(`Route 53 change /change/FAITHFUL\\d+ in hosted zone ${zoneIds['batch.example']} \\(batch\\.example\\) was still PENDING after 2 s \\(route53\\.insyncTimeoutSeconds\\)`),
+        new RegExp(
+          `Route 53 change /change/FAITHFUL\\d+ in hosted zone ${zoneIds['batch.example']} \\(batch\\.example\\) was still PENDING after 2 s \\(route53\\.insyncTimeoutSeconds\\)`,
+        ),
       );
       expect(eventsNamed(result.events, 'acme.challenges.valid')).toEqual([]);
     } finally {
@@ -227,7 +232,9 @@ describe('failures say what went wrong and leave nothing behind', () => {
     try {
       const result = await renew('stale', { route53: { propagation: { timeoutSeconds: 2 } }, certificates: [certificate('stale', ['stale.example'])] });
       expect(failure(result, 'stale').error).toMatch(
-        new RegExp(`propagation check: nameserver 127\\.0\\.0\\.1:${stack.dnsPort} of zone stale\\.example \\(${zoneIds['stale.example']}\\) still answers \\["an-old-value"\\] for _acme-challenge\\.stale\\.example after 2 s`),
+        new RegExp(
+          `propagation check: nameserver 127\\.0\\.0\\.1:${stack.dnsPort} of zone stale\\.example \\(${zoneIds['stale.example']}\\) still answers \\["an-old-value"\\] for _acme-challenge\\.stale\\.example after 2 s`,
+        ),
       );
       // The CA was never asked to validate a value the nameserver does not serve.
       expect(eventsNamed(result.events, 'acme.challenges.valid')).toEqual([]);
@@ -250,7 +257,9 @@ describe('failures say what went wrong and leave nothing behind', () => {
       stack.dns.servfailTxt.set('_acme-challenge.down.flaky.example', Infinity);
       const failed = await renew('flaky-down', { route53: { propagation: { timeoutSeconds: 2 } }, certificates: [certificate('flaky-down', ['down.flaky.example'])] });
       expect(failure(failed, 'flaky-down').error).toMatch(
-        new RegExp(`propagation check: nameserver 127\\.0\\.0\\.1:${stack.dnsPort} of zone flaky\\.example \\(${zoneIds['flaky.example']}\\) still answers an error \\(ESERVFAIL\\) for _acme-challenge\\.down\\.flaky\\.example after 2 s`),
+        new RegExp(
+          `propagation check: nameserver 127\\.0\\.0\\.1:${stack.dnsPort} of zone flaky\\.example \\(${zoneIds['flaky.example']}\\) still answers an error \\(ESERVFAIL\\) for _acme-challenge\\.down\\.flaky\\.example after 2 s`,
+        ),
       );
       expect(eventsNamed(failed.events, 'acme.challenges.valid')).toEqual([]);
       // A nameserver that does not serve the zone at all (REFUSED): waiting will not help, so the check fails at
@@ -258,7 +267,9 @@ describe('failures say what went wrong and leave nothing behind', () => {
       stack.dns.servfailTxt.clear();
       stack.dns.ignoreZones.add('flaky.example');
       const refused = await renew('flaky-refused', { route53: { propagation: { timeoutSeconds: 60 } }, certificates: [certificate('flaky-refused', ['refused.flaky.example'])] });
-      expect(failure(refused, 'flaky-refused').error).toMatch(/nameserver 127\.0\.0\.1:\d+ of zone flaky\.example .* answers REFUSED for _acme-challenge\.refused\.flaky\.example: it does not serve this zone/);
+      expect(failure(refused, 'flaky-refused').error).toMatch(
+        /nameserver 127\.0\.0\.1:\d+ of zone flaky\.example .* answers REFUSED for _acme-challenge\.refused\.flaky\.example: it does not serve this zone/,
+      );
     } finally {
       stack.dns.servfailTxt.clear();
       stack.dns.ignoreZones.delete('flaky.example');
@@ -354,10 +365,12 @@ describe('the solver shared by concurrent renewals (real modules against moto th
       expect(new Set(presented.flatMap((line) => line.changeIds as string[])).size).toBe(1);
       // Clean-ups 1.5 s apart (far beyond the 50 ms batch window): the first waits for the values still up.
       const { calls: cleanup } = await callsDuring(() =>
-        Promise.all(records.map(async (record, index) => {
-          await new Promise((resolve) => setTimeout(resolve, index * 1_500));
-          await solver.cleanup(record, log);
-        })),
+        Promise.all(
+          records.map(async (record, index) => {
+            await new Promise((resolve) => setTimeout(resolve, index * 1_500));
+            await solver.cleanup(record, log);
+          }),
+        ),
       );
       expect(cleanup.filter((call) => call.action === 'ChangeResourceRecordSets')).toHaveLength(1);
       expect(await aws.listTxtRecords(zoneId)).toEqual([]);

@@ -99,7 +99,10 @@ describe('two agents sharing the DynamoDB store', () => {
     for (const name of ['shared-web', 'shared-api']) {
       expect(all(renews, 'acme.order.created', name), `orders of ${name}`).toHaveLength(1);
       const results = outcomes.map((list) => list.find((outcome) => outcome.name === name)!.result);
-      expect(results.filter((result) => result === 'renewed'), `${name}: ${results.join(', ')}`).toHaveLength(1);
+      expect(
+        results.filter((result) => result === 'renewed'),
+        `${name}: ${results.join(', ')}`,
+      ).toHaveLength(1);
       // The other process either found it leased (busy) or, after taking the lease, already done (unchanged).
       expect(results.filter((result) => result !== 'renewed').every((result) => result === 'busy' || result === 'unchanged')).toBe(true);
     }
@@ -195,7 +198,12 @@ describe('two agents sharing the DynamoDB store', () => {
     // Two minutes pass: age the lease item instead of waiting.
     const client = tableClient();
     await client.send(
-      new UpdateItemCommand({ TableName: TABLE, Key: { pk: { S: 'lease#shared-crash' } }, UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } } }),
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: 'lease#shared-crash' } },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } },
+      }),
     );
     client.destroy();
     const next = await runCli(['renew', '--config', third!.config], env);

@@ -67,7 +67,9 @@ describe('verifying the served certificate', () => {
     const renewed = eventsNamed(run.events, 'acm.imported')[0]!.serial as string;
     const failure = eventsNamed(run.events, 'renewal.failed')[0]!.error as string;
     expect(failure).toMatch(
-      new RegExp(`^deployed but not served: after 4 s, 127\\.0\\.0\\.1:${served.port} \\(SNI www\\.verify\\.example\\) serves serial ${serial} \\(valid until \\S+\\); expected serial ${renewed}$`),
+      new RegExp(
+        `^deployed but not served: after 4 s, 127\\.0\\.0\\.1:${served.port} \\(SNI www\\.verify\\.example\\) serves serial ${serial} \\(valid until \\S+\\); expected serial ${renewed}$`,
+      ),
     );
     expect(eventsNamed(run.events, 'deploy.not_served')).toHaveLength(1);
 

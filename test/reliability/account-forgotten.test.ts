@@ -48,7 +48,11 @@ describe('the CA forgets the account', () => {
       expect(again[0]!.accountUrl).not.toBe(firstAccountUrl);
       expect(after(daemon.events, 'acme.account.forgotten').length).toBeGreaterThanOrEqual(1);
       expect(after(daemon.events, 'acme.account.forgotten')[0]).toMatchObject({ accountUrl: firstAccountUrl });
-      expect(after(daemon.events, 'renewal.succeeded').map((event) => event.certificate).sort()).toEqual(['one', 'two']);
+      expect(
+        after(daemon.events, 'renewal.succeeded')
+          .map((event) => event.certificate)
+          .sort(),
+      ).toEqual(['one', 'two']);
     } finally {
       daemon.child.kill('SIGTERM');
       const stopped = await daemon.done;

@@ -53,7 +53,11 @@ const withBody = (answer: ForwardedAnswer, body: string): ForwardedAnswer => ({ 
 
 const cases: [string, (answer: ForwardedAnswer) => Promise<ForwardedAnswer> | ForwardedAnswer, RegExp][] = [
   ['bad PEM', (answer) => withBody(answer, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n'), /cannot be parsed/],
-  ['no certificate at all', (answer) => withBody(answer, 'Service temporarily unavailable\n'), /answered POST https:\/\/127\.0\.0\.1:\d+\/certZ\/\S+: expected a PEM certificate chain, came HTTP 200, application\/pem-certificate-chain, no certificate: Service temporarily unavailable$/],
+  [
+    'no certificate at all',
+    (answer) => withBody(answer, 'Service temporarily unavailable\n'),
+    /answered POST https:\/\/127\.0\.0\.1:\d+\/certZ\/\S+: expected a PEM certificate chain, came HTTP 200, application\/pem-certificate-chain, no certificate: Service temporarily unavailable$/,
+  ],
   [
     'a chain that does not sign the leaf',
     async (answer) => {

@@ -88,11 +88,16 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(run.code, run.stderr).toBe(0);
     first = await expectOnBoth();
     expect(eventsNamed(run.events, 'acm.imported')).toHaveLength(1);
-    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([{ distributionId, previousCertificateArn: null, certificateArn: first.arn, minimumProtocolVersion: 'TLSv1.2_2021' }]);
+    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([
+      { distributionId, previousCertificateArn: null, certificateArn: first.arn, minimumProtocolVersion: 'TLSv1.2_2021' },
+    ]);
     expect((await viewerCertificateOf(cloudfront, distributionId))?.MinimumProtocolVersion).toBe('TLSv1.2_2021');
     expect(eventsNamed(run.events, 'deploy.verified')).toHaveLength(1);
     // As real ACM says it: the load balancer and the distribution use it.
-    expect((await awsFixtures(inUseBy.endpoint).describeAcm(first.arn)).InUseBy).toEqual([listener.loadBalancerArn, `arn:aws:cloudfront::123456789012:distribution/${distributionId}`]);
+    expect((await awsFixtures(inUseBy.endpoint).describeAcm(first.arn)).InUseBy).toEqual([
+      listener.loadBalancerArn,
+      `arn:aws:cloudfront::123456789012:distribution/${distributionId}`,
+    ]);
   });
 
   it('status shows the distribution using the deployed certificate', async () => {
@@ -116,7 +121,7 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(eventsNamed(run.events, 'listener.updated')).toEqual([]);
   });
 
-  it('a forced new ARN (key type change) moves both, keeps the distribution\'s TLS policy, and retires the old certificate once both serve the new one', async () => {
+  it("a forced new ARN (key type change) moves both, keeps the distribution's TLS policy, and retires the old certificate once both serve the new one", async () => {
     // The operator chose a TLS policy: certkeeper keeps it.
     const before = await viewerCertificateOf(cloudfront, distributionId);
     await setViewerCertificate(cloudfront, distributionId, { ...before, MinimumProtocolVersion: 'TLSv1.2_2019' });
@@ -124,7 +129,9 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(run.code, run.stderr).toBe(0);
     const now = await expectOnBoth();
     expect(now.arn).not.toBe(first.arn);
-    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([{ distributionId, previousCertificateArn: first.arn, certificateArn: now.arn, minimumProtocolVersion: 'TLSv1.2_2019' }]);
+    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([
+      { distributionId, previousCertificateArn: first.arn, certificateArn: now.arn, minimumProtocolVersion: 'TLSv1.2_2019' },
+    ]);
     expect((await viewerCertificateOf(cloudfront, distributionId))?.MinimumProtocolVersion).toBe('TLSv1.2_2019');
     // Deleted only after both endpoints served the new certificate.
     const names = run.events.map((event) => event.event);
@@ -147,7 +154,9 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(run.code, run.stderr).toBe(0);
     expect(eventsNamed(run.events, 'acme.order.created')).toEqual([]);
     expect(eventsNamed(run.events, 'acm.imported')).toEqual([]);
-    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([{ distributionId, previousCertificateArn: listener.placeholderCertificateArn, certificateArn: first.arn }]);
+    expect(eventsNamed(run.events, 'cloudfront.updated')).toMatchObject([
+      { distributionId, previousCertificateArn: listener.placeholderCertificateArn, certificateArn: first.arn },
+    ]);
     expect(eventsNamed(run.events, 'deploy.redeployed')).toHaveLength(1);
     expect(await expectOnBoth()).toEqual(first);
   });
@@ -156,10 +165,12 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     const path = writeConfig(rel, 'missing.config.mjs', { certificates: [{ name: 'gone', domains: ['gone.cdn.example'], cloudfront: [{ distributionId: 'EDOESNOTEXIST1' }] }] });
     const run = await runCli(['doctor', '--config', path], rel.env);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('✗ cloudfront: CloudFront distribution EDOESNOTEXIST1 not found (fix: check certificates[0].cloudfront[0].distributionId: the ID of an existing distribution of this account)');
+    expect(run.stdout).toContain(
+      '✗ cloudfront: CloudFront distribution EDOESNOTEXIST1 not found (fix: check certificates[0].cloudfront[0].distributionId: the ID of an existing distribution of this account)',
+    );
   });
 
-  it('`certkeeper iam-policy` allows every AWS call these runs made, CloudFront\'s included', async () => {
+  it("`certkeeper iam-policy` allows every AWS call these runs made, CloudFront's included", async () => {
     const printed = await runCli(['iam-policy', '--config', config('ecdsa-p384')], rel.env);
     expect(printed.code, printed.stderr).toBe(0);
     const policy = JSON.parse(printed.stdout) as PolicyDocument;

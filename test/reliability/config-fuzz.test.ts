@@ -196,7 +196,10 @@ describe('config loader fuzzing', () => {
   });
 
   it('entirely random values: never anything but a ConfigError', () => {
-    fc.assert(fc.property(fc.anything(), (raw) => expectConfigOrClearError(raw)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.anything(), (raw) => expectConfigOrClearError(raw)),
+      { numRuns: 500 },
+    );
   });
 });
 

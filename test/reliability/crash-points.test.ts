@@ -100,11 +100,7 @@ const violations: string[] = [];
 beforeAll(async () => {
   rel = await startReliabilityStack();
   await rel.aws.createHostedZone('crash.example');
-  world.listeners = await Promise.all([
-    servedListener(rel, 'alb-crash-a'),
-    servedListener(rel, 'alb-crash-b'),
-    servedListener(rel, 'alb-crash-eu', 'eu-west-1'),
-  ]);
+  world.listeners = await Promise.all([servedListener(rel, 'alb-crash-a'), servedListener(rel, 'alb-crash-b'), servedListener(rel, 'alb-crash-eu', 'eu-west-1')]);
   // The invariant, checked at the very moment of each DeleteCertificate: no listener still names it.
   rel.awsProxy.add({
     match: (call) => call.action === 'DeleteCertificate',
@@ -208,7 +204,10 @@ describe('crash at every step', () => {
     const orders = eventsNamed(killedRun, 'renewal.issued_kept').length > 0 ? 0 : point.next.orders;
     expect(eventsNamed(next.events, 'renewal.decided', NAME)[0]).toMatchObject({ action: point.next.action });
     expect(eventsNamed(next.events, 'acme.order.created')).toHaveLength(orders);
-    expect(rel.acme.calls.filter((call) => call.action === 'order-plz' && call.at >= nextStartedAt), 'newOrder calls at Pebble').toHaveLength(orders);
+    expect(
+      rel.acme.calls.filter((call) => call.action === 'order-plz' && call.at >= nextStartedAt),
+      'newOrder calls at Pebble',
+    ).toHaveLength(orders);
     // Deployed and verified: no kept certificate (nor its key) is left behind.
     expect(existsSync(join(rel.workDir, 'state', 'issued', `${NAME}.json`))).toBe(false);
     expect(violations).toEqual([]);

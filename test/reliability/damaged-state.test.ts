@@ -34,14 +34,20 @@ afterAll(async () => {
 function config(file: string, certificates: { name: string; certificateArn?: string }[]): string {
   return writeConfig(rel, file, {
     stateDir,
-    certificates: certificates.map(({ name, certificateArn }) => ({ name, domains: [`${name}.${ZONE}`], acm: [{ region: 'us-east-1', ...(certificateArn && { certificateArn }) }] })),
+    certificates: certificates.map(({ name, certificateArn }) => ({
+      name,
+      domains: [`${name}.${ZONE}`],
+      acm: [{ region: 'us-east-1', ...(certificateArn && { certificateArn }) }],
+    })),
   });
 }
 
 /** The one `store.file.corrupt` of the run: the file it names was moved aside (kept) and is gone from its place. */
 function expectMovedAside(run: CliResult, file: string | RegExp): string {
   const corrupt = eventsNamed(run.events, 'store.file.corrupt');
-  expect(corrupt, run.stderr).toEqual([expect.objectContaining({ level: 'error', store: 'file', file, movedTo: expect.stringMatching(/\.corrupt-\d{8}T\d{6}\.\d{3}Z$/), error: expect.any(String) })]);
+  expect(corrupt, run.stderr).toEqual([
+    expect.objectContaining({ level: 'error', store: 'file', file, movedTo: expect.stringMatching(/\.corrupt-\d{8}T\d{6}\.\d{3}Z$/), error: expect.any(String) }),
+  ]);
   const movedTo = corrupt[0]!.movedTo as string;
   expect(existsSync(movedTo), 'kept for inspection').toBe(true);
   return movedTo;
@@ -54,7 +60,7 @@ function expectRenewed(run: CliResult, name: string): void {
 }
 
 describe('a damaged file is confined to what it concerns', () => {
-  it("a truncated certificate record: a due certificate of another name renews in the same pass, the damaged one is assessed as usual", async () => {
+  it('a truncated certificate record: a due certificate of another name renews in the same pass, the damaged one is assessed as usual', async () => {
     const first = await runCli(['renew', '--config', config('wild1.config.mjs', [{ name: 'wild1' }])], rel.env);
     expectRenewed(first, 'wild1');
     const record = join(stateDir, 'certificates', 'wild1.json');
@@ -75,10 +81,14 @@ describe('a damaged file is confined to what it concerns', () => {
     const record = join(stateDir, 'certificates', 'stuck.json');
     mkdirSync(record, { recursive: true });
     // A mount point where the record belongs (in a mount namespace of its own): EISDIR to read, EBUSY to rename.
-    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount -t tmpfs certkeeper-test "$0" && exec "$@"', record, process.execPath, CERTKEEPER_BIN, 'renew', '--config', path], {
-      env: { ...process.env, ...rel.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'unshare',
+      ['--mount', 'sh', '-c', 'mount -t tmpfs certkeeper-test "$0" && exec "$@"', record, process.execPath, CERTKEEPER_BIN, 'renew', '--config', path],
+      {
+        env: { ...process.env, ...rel.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const run = await new WatchedCli(child).done;
     keepOutput('renew with an unmovable record', run.stderr);
     expect(run.code, run.stderr).toBe(1);
@@ -119,7 +129,10 @@ describe('a damaged shared file, then a successful renewal', () => {
 
   it('notices/emergency.json (garbage) beside a certificate in its emergency period: announced, and renewed', async () => {
     // Deployed by hand long ago: 12 hours of a 20-day lifetime left.
-    const old = await selfSignedCertificate(`urgent.${ZONE}`, [`urgent.${ZONE}`], { notBefore: new Date(Date.now() - 19.5 * 86_400_000), notAfter: new Date(Date.now() + 12 * 3_600_000) });
+    const old = await selfSignedCertificate(`urgent.${ZONE}`, [`urgent.${ZONE}`], {
+      notBefore: new Date(Date.now() - 19.5 * 86_400_000),
+      notAfter: new Date(Date.now() + 12 * 3_600_000),
+    });
     rememberSecret(old.privateKeyPem);
     const imported = await rel.aws.acm().send(new ImportCertificateCommand({ Certificate: Buffer.from(old.certificatePem), PrivateKey: Buffer.from(old.privateKeyPem) }));
     const notices = join(stateDir, 'notices', 'emergency.json');

@@ -155,9 +155,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
   }
 
-  const server: Server = options.tls
-    ? createHttpsServer({ cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) }, handler)
-    : createHttpServer(handler);
+  const server: Server = options.tls ? createHttpsServer({ cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) }, handler) : createHttpServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
 
@@ -205,7 +203,9 @@ function describeCall(method: string, path: string, headers: IncomingHttpHeaders
   if (acme) return { method, path, headers, body, text, action: path.split('/')[1] ?? '' };
   const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(headers.authorization ?? ''))?.[1];
   // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM): X-Amz-Target; Route 53: REST paths.
-  const target = String(headers['x-amz-target'] ?? '').split('.').pop();
+  const target = String(headers['x-amz-target'] ?? '')
+    .split('.')
+    .pop();
   const query = text.startsWith('Action=') || text.includes('&Action=') ? new URLSearchParams(text).get('Action') : null;
   return { method, path, headers, body, text, region, action: query ?? (target || route53Action(method, path)) };
 }

@@ -93,7 +93,11 @@ describe('ACME server faults', () => {
   it('5xx with Retry-After on newOrder, twice: retried, renewed', async () => {
     rel.acme.add({
       match: (call) => call.action === 'order-plz',
-      fault: { status: 503, headers: { 'retry-after': '1', 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'overloaded' }) },
+      fault: {
+        status: 503,
+        headers: { 'retry-after': '1', 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'overloaded' }),
+      },
       times: 2,
     });
     const run = await renew();
@@ -105,7 +109,11 @@ describe('ACME server faults', () => {
     const before = await victimArn();
     rel.acme.add({
       match: (call) => call.action === 'finalize-order',
-      fault: { status: 500, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'the CA is broken' }) },
+      fault: {
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'the CA is broken' }),
+      },
     });
     const run = await renew('victim');
     expect(run.code, run.stderr).toBe(1);
@@ -148,7 +156,9 @@ describe('ACME server faults', () => {
       await rel.acme.up();
     }
     expect(run.code, run.stderr).toBe(1);
-    expect(String(eventsNamed(run.events, 'renewal.failed', 'victim')[0]?.error)).toMatch(/cannot reach the ACME server at https:\/\/127\.0\.0\.1:\d+\/\S* ?: ?ECONNREFUSED \(after \d+ attempts over \d+ s\)/);
+    expect(String(eventsNamed(run.events, 'renewal.failed', 'victim')[0]?.error)).toMatch(
+      /cannot reach the ACME server at https:\/\/127\.0\.0\.1:\d+\/\S* ?: ?ECONNREFUSED \(after \d+ attempts over \d+ s\)/,
+    );
     expect(await victimArn()).toBe(before);
     // --ignore-rate-limits: the CA-side guard would otherwise hold the next try back.
     await expectConvergesAfterwards();
@@ -185,7 +195,12 @@ describe('ACME server faults', () => {
     const before = await victimArn();
     dropChallengeWrites();
     const run = await renewWith(config('ecdsa-p256', { timeoutSeconds: 3 }), 'victim');
-    const error = await expectVictimFailedCleanly(run, /propagation check: nameserver 127\.0\.0\.1:\d+ of zone fault\.example .* still answers no TXT values for _acme-challenge\.victim\.fault\.example after 3 s/, before, { bystanderRan: false });
+    const error = await expectVictimFailedCleanly(
+      run,
+      /propagation check: nameserver 127\.0\.0\.1:\d+ of zone fault\.example .* still answers no TXT values for _acme-challenge\.victim\.fault\.example after 3 s/,
+      before,
+      { bystanderRan: false },
+    );
     expect(error).not.toMatch(/undefined/);
     // The challenge was never answered, so the CA counted no failed validation against the name.
     expect(eventsNamed(run.events, 'acme.challenges.valid', 'victim')).toEqual([]);

@@ -204,7 +204,15 @@ describe('other waits that never end', () => {
     try {
       const port = (silent.address() as { port: number }).port;
       const verifyPath = writeConfig(rel, 'verify.config.mjs', {
-        certificates: [{ name: 'verified', domains: ['verified.hang.example'], acm: [{ region: 'us-east-1' }], verify: [{ host: '127.0.0.1', port, sni: 'verified.hang.example' }], verifyTimeoutSeconds: 3 }],
+        certificates: [
+          {
+            name: 'verified',
+            domains: ['verified.hang.example'],
+            acm: [{ region: 'us-east-1' }],
+            verify: [{ host: '127.0.0.1', port, sni: 'verified.hang.example' }],
+            verifyTimeoutSeconds: 3,
+          },
+        ],
       });
       const run = await timed(runCli(['renew', '--force', '--ignore-rate-limits', '--config', verifyPath], rel.env));
       expect(run.code, run.stderr).toBe(1);

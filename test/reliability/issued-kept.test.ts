@@ -94,7 +94,10 @@ function hexSerial(serial: string): string {
 describe('an issued certificate is never thrown away', () => {
   it.each([
     // The pass's challenge clean-up can wait minutes on Route 53: the certificate is kept before it is awaited.
-    { step: 'after finalize, the challenge clean-up still waiting on Route 53', hold: (call: ProxiedCall) => call.action === 'ChangeResourceRecordSets' && call.text.includes('clean up') },
+    {
+      step: 'after finalize, the challenge clean-up still waiting on Route 53',
+      hold: (call: ProxiedCall) => call.action === 'ChangeResourceRecordSets' && call.text.includes('clean up'),
+    },
     { step: 'after finalize (before the first ACM import)', hold: (call: ProxiedCall) => call.action === 'ImportCertificate' && call.region === 'us-east-1' },
     { step: 'between the two regions', hold: (call: ProxiedCall) => call.action === 'ImportCertificate' && call.region === 'eu-west-1' },
   ])('SIGKILL $step: the next renew deploys it with zero new orders, and its key is deleted', async ({ hold }) => {
@@ -226,7 +229,14 @@ describe('with the DynamoDB store and the account key in Secrets Manager', () =>
 
     // Two minutes pass: the dead agent's lease is aged instead of waited out.
     const client = new DynamoDBClient({ endpoint: rel.stack.motoEndpoint, region: 'us-east-1', credentials });
-    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: { pk: { S: `lease#${SHARED}` } }, UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } } }));
+    await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `lease#${SHARED}` } },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1_000) } },
+      }),
+    );
     client.destroy();
 
     const ordersBefore = newOrders();

@@ -25,7 +25,14 @@ beforeAll(async () => {
   rel = await startReliabilityStack();
   await rel.aws.createHostedZone(ZONE);
   [good, west] = await Promise.all([rel.aws.createHttpsListener({ name: 'alb-preflight' }), rel.aws.createHttpsListener({ name: 'alb-west', region: 'us-west-2' })]);
-  const http = await rel.aws.elbv2().send(new CreateListenerCommand({ LoadBalancerArn: good.loadBalancerArn, Protocol: 'HTTP', Port: 80, DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200' } }] }));
+  const http = await rel.aws.elbv2().send(
+    new CreateListenerCommand({
+      LoadBalancerArn: good.loadBalancerArn,
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200' } }],
+    }),
+  );
   httpListenerArn = http.Listeners![0]!.ListenerArn!;
 });
 
@@ -85,22 +92,44 @@ describe('preflight before an order', () => {
     expect(eventsNamed(run.events, 'renewal.succeeded', 'good'), run.stderr).toHaveLength(1);
 
     const wrong = preflightFailure(run, 'wrong-listener');
-    expect(wrong.checks).toEqual([{ check: 'listener', detail: `listener ${missingListenerArn()} not found in us-east-1`, fix: expect.stringMatching(/^check certificates\[1\]\.acm\[0\]\.listeners\[0\]/) }]);
+    expect(wrong.checks).toEqual([
+      { check: 'listener', detail: `listener ${missingListenerArn()} not found in us-east-1`, fix: expect.stringMatching(/^check certificates\[1\]\.acm\[0\]\.listeners\[0\]/) },
+    ]);
     expect(wrong.error).toMatch(new RegExp(`^listener ${escape(missingListenerArn())} not found in us-east-1: check certificates\\[1\\]\\.acm\\[0\\]\\.listeners\\[0\\]`));
 
     const region = preflightFailure(run, 'other-region');
-    expect(region.checks[0]).toMatchObject({ check: 'listener', detail: expect.stringMatching(/not found in us-east-1$/), fix: expect.stringMatching(/^check certificates\[2\]\.acm\[0\]\.listeners\[0\]: .*region/) });
+    expect(region.checks[0]).toMatchObject({
+      check: 'listener',
+      detail: expect.stringMatching(/not found in us-east-1$/),
+      fix: expect.stringMatching(/^check certificates\[2\]\.acm\[0\]\.listeners\[0\]: .*region/),
+    });
 
     const http = preflightFailure(run, 'http-listener');
     expect(http.checks).toEqual([
-      { check: 'listener', detail: `listener ${httpListenerArn} is HTTP on port 80, not HTTPS or TLS: it cannot serve a certificate`, fix: expect.stringMatching(/^check certificates\[3\]\.acm\[0\]\.listeners\[0\]: name the load balancer's HTTPS \(ALB\) or TLS \(NLB\) listener/) },
+      {
+        check: 'listener',
+        detail: `listener ${httpListenerArn} is HTTP on port 80, not HTTPS or TLS: it cannot serve a certificate`,
+        fix: expect.stringMatching(/^check certificates\[3\]\.acm\[0\]\.listeners\[0\]: name the load balancer's HTTPS \(ALB\) or TLS \(NLB\) listener/),
+      },
     ]);
 
     const missing = preflightFailure(run, 'missing-arn');
-    expect(missing.checks).toEqual([{ check: 'certificateArn', detail: expect.stringMatching(/^ACM certificate arn:aws:acm:us-east-1:\d+:certificate\/[0-9a-f-]+ not found in us-east-1$/), fix: expect.stringMatching(/^check certificates\[4\]\.acm\[0\]\.certificateArn, or remove it/) }]);
+    expect(missing.checks).toEqual([
+      {
+        check: 'certificateArn',
+        detail: expect.stringMatching(/^ACM certificate arn:aws:acm:us-east-1:\d+:certificate\/[0-9a-f-]+ not found in us-east-1$/),
+        fix: expect.stringMatching(/^check certificates\[4\]\.acm\[0\]\.certificateArn, or remove it/),
+      },
+    ]);
 
     const zone = preflightFailure(run, 'no-zone');
-    expect(zone.checks).toEqual([{ check: 'zone', detail: expect.stringMatching(/^no public Route 53 hosted zone contains _acme-challenge\.www\.no-such-zone\.example/), fix: expect.stringMatching(/^check certificates\[5\]\.domains/) }]);
+    expect(zone.checks).toEqual([
+      {
+        check: 'zone',
+        detail: expect.stringMatching(/^no public Route 53 hosted zone contains _acme-challenge\.www\.no-such-zone\.example/),
+        fix: expect.stringMatching(/^check certificates\[5\]\.domains/),
+      },
+    ]);
 
     // moto does not implement SimulatePrincipalPolicy (HTTP 500): said once for the whole process, and the renewals went on.
     expect(eventsNamed(run.events, 'preflight.iam_unavailable')).toHaveLength(1);
@@ -118,7 +147,15 @@ describe('preflight before an order', () => {
     expect(result.run.code, result.run.stderr).toBe(1);
     expect(result.orders).toBe(0);
     const failure = preflightFailure(result.run, 'ca-down');
-    expect(failure.checks).toEqual([{ check: 'ca', detail: expect.stringMatching(new RegExp(`^cannot read the ACME directory ${escape(rel.directoryUrl)}: cannot reach the ACME server at ${escape(rel.directoryUrl)}: ECONNREFUSED`)), fix: expect.stringMatching(/^check acme\.directoryUrl/) }]);
+    expect(failure.checks).toEqual([
+      {
+        check: 'ca',
+        detail: expect.stringMatching(
+          new RegExp(`^cannot read the ACME directory ${escape(rel.directoryUrl)}: cannot reach the ACME server at ${escape(rel.directoryUrl)}: ECONNREFUSED`),
+        ),
+        fix: expect.stringMatching(/^check acme\.directoryUrl/),
+      },
+    ]);
   });
 
   it('stops a certificate whose import IAM would deny (a SimulatePrincipalPolicy double) before any order; a denied simulation itself is said once and renewals go on', async () => {
@@ -137,7 +174,11 @@ describe('preflight before an order', () => {
     const failure = preflightFailure(denied.run, 'iam-denied');
     expect(failure.checks.length).toBeGreaterThan(0);
     for (const check of failure.checks) {
-      expect(check).toMatchObject({ check: 'iam', detail: expect.stringMatching(/^IAM denies acm:ImportCertificate on arn:aws:acm:us-east-1:\d{12}:certificate\/\* \(explicitDeny\)$/), fix: expect.stringMatching(/^allow it as statement "Acm(ImportNewTagged|ManageTagged)" of `certkeeper iam-policy` does$/) });
+      expect(check).toMatchObject({
+        check: 'iam',
+        detail: expect.stringMatching(/^IAM denies acm:ImportCertificate on arn:aws:acm:us-east-1:\d{12}:certificate\/\* \(explicitDeny\)$/),
+        fix: expect.stringMatching(/^allow it as statement "Acm(ImportNewTagged|ManageTagged)" of `certkeeper iam-policy` does$/),
+      });
     }
     // Asked as the caller STS names, with the context the conditions test (the tags certkeeper sets).
     const importCall = simulated.map((call) => new URLSearchParams(call.text)).find((form) => [...form.values()].includes('acm:ImportCertificate'))!;
@@ -147,7 +188,10 @@ describe('preflight before an order', () => {
 
     // Not allowed to simulate at all: said once, and the renewal goes on (one order).
     rel.awsProxy.clear();
-    rel.awsProxy.add({ match: (call) => call.action === 'SimulatePrincipalPolicy', fault: (call) => awsError(call, 403, 'AccessDenied', 'not authorized to perform: iam:SimulatePrincipalPolicy') });
+    rel.awsProxy.add({
+      match: (call) => call.action === 'SimulatePrincipalPolicy',
+      fault: (call) => awsError(call, 403, 'AccessDenied', 'not authorized to perform: iam:SimulatePrincipalPolicy'),
+    });
     const unavailable = await renewCounting(path);
     expect(unavailable.run.code, unavailable.run.stderr).toBe(0);
     expect(unavailable.orders).toBe(1);
@@ -172,7 +216,9 @@ describe('preflight before an order', () => {
     const lines = all.stdout.split('\n');
     expect(lines).toContain('doc-good: ready to renew');
     expect(lines).toContain('doc-bad: 1 check failed, a renewal would stop before its order');
-    expect(lines).toContain(`  ✗ listener: listener ${missingListenerArn()} not found in us-east-1 (fix: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer)`);
+    expect(lines).toContain(
+      `  ✗ listener: listener ${missingListenerArn()} not found in us-east-1 (fix: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer)`,
+    );
     expect(lines).toContain(`  ✓ listener: listener ${good.listenerArn} exists in us-east-1 and is HTTPS on port 443`);
     expect(lines).toContain(
       `  ✗ certificateArn: ACM certificate ${good.placeholderCertificateArn} cannot be re-imported: key type changes from ecdsa-p256 to rsa-2048 (fix: set certificates[2].keyType to match it ("ecdsa-p256"), or remove certificates[2].acm[0].certificateArn to import a new certificate)`,
@@ -188,7 +234,9 @@ describe('preflight before an order', () => {
     expect(results.map((result) => result.name)).toEqual(['doc-good', 'doc-bad', 'doc-keytype', 'doc-reimport']);
     expect(results[0]!.checks.every((check) => check.ok && check.fix === undefined)).toBe(true);
     expect(results[0]!.checks.map((check) => check.check)).toEqual(['ca', 'zone', 'listener', 'iam']);
-    expect(results[1]!.checks.filter((check) => !check.ok)).toEqual([{ check: 'listener', ok: false, detail: `listener ${missingListenerArn()} not found in us-east-1`, fix: expect.any(String) }]);
+    expect(results[1]!.checks.filter((check) => !check.ok)).toEqual([
+      { check: 'listener', ok: false, detail: `listener ${missingListenerArn()} not found in us-east-1`, fix: expect.any(String) },
+    ]);
 
     const one = await runCli(['doctor', 'doc-good', '--config', path], rel.env);
     expect(one.code, one.stdout + one.stderr).toBe(0);
@@ -199,7 +247,9 @@ describe('preflight before an order', () => {
       const shown = await runCli([command, '--json', '--config', path], rel.env);
       expect(shown.code, shown.stderr).toBe(1);
       const row = (JSON.parse(shown.stdout) as { name: string; reasons: string[]; error?: string }[]).find((entry) => entry.name === 'doc-bad')!;
-      expect(row.reasons).toContain(`cannot renew: listener ${missingListenerArn()} not found in us-east-1: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer`);
+      expect(row.reasons).toContain(
+        `cannot renew: listener ${missingListenerArn()} not found in us-east-1: check certificates[1].acm[0].listeners[0]: the ARN of an existing listener, in the region of its load balancer`,
+      );
       expect(row.error).toMatch(/not found in us-east-1/);
     }
     // doctor, status and plan change nothing: no order, no event of a renewal.
@@ -218,7 +268,8 @@ function simulatePrincipalPolicy(call: ProxiedCall, decide: (action: string) => 
   const resources = listed('ResourceArns');
   const members = listed('ActionNames').flatMap((action) =>
     (resources.length ? resources : ['*']).map(
-      (resource) => `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decide(action)}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
+      (resource) =>
+        `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decide(action)}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
     ),
   );
   return {
@@ -227,4 +278,3 @@ function simulatePrincipalPolicy(call: ProxiedCall, decide: (action: string) => 
     body: `<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>preflight-double</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`,
   };
 }
-

@@ -45,7 +45,7 @@ function renewed(run: CliResult, name: string): void {
 }
 
 describe('rate-limit guards follow the CA', () => {
-  it('a CA that is not Let\'s Encrypt gets no built-in guard: seven certificates for the same names within a minute', async () => {
+  it("a CA that is not Let's Encrypt gets no built-in guard: seven certificates for the same names within a minute", async () => {
     const path = config('pebble', stack.directoryUrl);
     renewed(await runCli(['renew', '--config', path], stack.env), 'pebble');
     for (let i = 2; i <= 7; i++) {
@@ -69,7 +69,9 @@ describe('rate-limit guards follow the CA', () => {
     expect(held.code).toBe(1);
     const decided = eventsNamed(held.events, 'renewal.decided', 'le')[0]!;
     expect(decided).toMatchObject({ action: 'none', checks: ['Forced', 'DuplicateCertificateLimit', 'HeldPastEmergency'], renewAt: decided.emergencyAt });
-    expect(String((decided.reasons as string[])[1])).toMatch(/^certificates for exactly these names used up the duplicate limit \(Let's Encrypt: 5 per 7 days, one more every 34 hours\)/);
+    expect(String((decided.reasons as string[])[1])).toMatch(
+      /^certificates for exactly these names used up the duplicate limit \(Let's Encrypt: 5 per 7 days, one more every 34 hours\)/,
+    );
     expect(eventsNamed(held.events, 'renewal.held_past_emergency', 'le')[0]).toMatchObject({ until: decided.emergencyAt, emergencyAt: decided.emergencyAt });
     expect(eventsNamed(held.events, 'acme.order.created')).toEqual([]);
     expect(held.stdout).toMatch(/^le: FAILED: .*held past its emergency point/m);

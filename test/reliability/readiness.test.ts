@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function waitForEvent(cli: WatchedCli, what: string, test: (event: AuditEvent) => boolean, timeoutMs = 90_000): Promise<AuditEvent> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
     const found = cli.events.find(test);
     if (found) return found;
     if (cli.child.exitCode !== null) break;
@@ -71,7 +71,11 @@ describe('health says what is true now', () => {
     // One failed attempt: the CA refuses the order.
     rel.acme.add({
       match: (call) => call.action === 'order-plz',
-      fault: { status: 403, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: 'refused for the test' }) },
+      fault: {
+        status: 403,
+        headers: { 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: 'refused for the test' }),
+      },
       times: 1,
     });
     const failed = await runCli(['renew', '--force', '--config', path], rel.env);
@@ -124,7 +128,13 @@ describe('health says what is true now', () => {
       const polls: { at: number; ready: number; live: number; body: string; readyMetric?: number }[] = [];
       while (Date.now() < notAfter + 4_000) {
         const [ready, live, metrics] = await Promise.all([get(`${base}/readyz`), get(`${base}/healthz`), get(`${base}/metrics`)]);
-        polls.push({ at: Date.now(), ready: ready.status, live: live.status, body: ready.text, readyMetric: sample(metrics.text, 'certkeeper_certificate_ready_status', { name: 'lapse', condition: 'False' }) });
+        polls.push({
+          at: Date.now(),
+          ready: ready.status,
+          live: live.status,
+          body: ready.text,
+          readyMetric: sample(metrics.text, 'certkeeper_certificate_ready_status', { name: 'lapse', condition: 'False' }),
+        });
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       const emergencyAt = notAfter - (LIFETIME_S * 1000) / 20;

@@ -14,7 +14,12 @@ export function setup(project: TestProject): void {
 
 export function teardown(): void {
   const needlesPath = join(dir, 'needles.txt');
-  const needles = existsSync(needlesPath) ? readFileSync(needlesPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as string) : [];
+  const needles = existsSync(needlesPath)
+    ? readFileSync(needlesPath, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string)
+    : [];
   const outputs = existsSync(join(dir, 'output')) ? readdirSync(join(dir, 'output')) : [];
   const leaks = outputs.flatMap((file) => findKeyMaterial(readFileSync(join(dir, 'output', file), 'utf8'), needles).map((what) => `${file}: ${what}`));
   const summary = `secrets scan: ${outputs.length} outputs of the suite scanned for ${needles.length} known private keys and any PEM private key`;

@@ -43,15 +43,28 @@ afterAll(async () => {
 
 function startTimeOf(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/)[19]!;
+  return stat
+    .slice(stat.lastIndexOf(')') + 1)
+    .trim()
+    .split(/\s+/)[19]!;
 }
 
 /** Writes the lock a holder left: heartbeat `heartbeatAgoMs` ago, lapsing `expiresInMs` after now. */
-function leaveLock(name: string, holder: { pid: number; host?: string; bootId?: string; startTime?: string }, times: { sinceAgoMs?: number; heartbeatAgoMs?: number; expiresInMs?: number } = {}): void {
+function leaveLock(
+  name: string,
+  holder: { pid: number; host?: string; bootId?: string; startTime?: string },
+  times: { sinceAgoMs?: number; heartbeatAgoMs?: number; expiresInMs?: number } = {},
+): void {
   const now = Date.now();
   const heartbeatAt = now - (times.heartbeatAgoMs ?? 5_000);
   const lock = {
-    holder: { id: `${holder.host ?? hostname()}:${holder.pid}:0ld0ld00`, pid: holder.pid, host: holder.host ?? hostname(), bootId: holder.bootId ?? bootId, ...(holder.startTime && { startTime: holder.startTime }) },
+    holder: {
+      id: `${holder.host ?? hostname()}:${holder.pid}:0ld0ld00`,
+      pid: holder.pid,
+      host: holder.host ?? hostname(),
+      bootId: holder.bootId ?? bootId,
+      ...(holder.startTime && { startTime: holder.startTime }),
+    },
     pid: holder.pid,
     since: new Date(now - (times.sinceAgoMs ?? 30_000)).toISOString(),
     heartbeatAt: new Date(heartbeatAt).toISOString(),
@@ -69,7 +82,13 @@ function expectRenewedAfterTakeover(run: CliResult, name: string, why: RegExp, s
   expect(run.code, run.stderr).toBe(0);
   expect(eventsNamed(run.events, 'renewal.succeeded', name)).toHaveLength(1);
   const [takeover] = eventsNamed(run.events, 'store.lease.taken_over', name);
-  expect(takeover, 'store.lease.taken_over').toMatchObject({ level: 'warn', store: 'file', lease: `locks/${name}.lock`, previousHolder: expect.stringContaining(':0ld0ld00'), why: expect.stringMatching(why) });
+  expect(takeover, 'store.lease.taken_over').toMatchObject({
+    level: 'warn',
+    store: 'file',
+    lease: `locks/${name}.lock`,
+    previousHolder: expect.stringContaining(':0ld0ld00'),
+    why: expect.stringMatching(why),
+  });
   expect(Date.now() - startedAt).toBeLessThan(LEASE_MS);
   expect(existsSync(lockFile(name)), 'released after the renewal').toBe(false);
 }
@@ -107,14 +126,24 @@ describe('a stale lock is taken over and the renewal goes ahead', () => {
 
     const busy = await runCli(['renew', 'other-host', '--json', '--config', config], rel.env);
     expect(busy.code, busy.stderr).toBe(1);
-    expect(eventsNamed(busy.events, 'renewal.skipped', 'other-host')[0]).toMatchObject({ why: 'another certkeeper process is renewing this certificate', lock: { holder: 'other-container:1:0ld0ld00', host: 'other-container', pid: 1, expiresAt } });
+    expect(eventsNamed(busy.events, 'renewal.skipped', 'other-host')[0]).toMatchObject({
+      why: 'another certkeeper process is renewing this certificate',
+      lock: { holder: 'other-container:1:0ld0ld00', host: 'other-container', pid: 1, expiresAt },
+    });
     expect(eventsNamed(busy.events, 'store.lease.taken_over')).toEqual([]);
     // The daemon would come back when the lock lapses.
     expect(JSON.parse(busy.stdout)).toEqual([expect.objectContaining({ name: 'other-host', result: 'busy', nextAssessmentAt: expiresAt })]);
 
     const status = await runCli(['status', 'other-host', '--json', '--config', config], rel.env);
     const [row] = JSON.parse(status.stdout) as { lock: Record<string, unknown> }[];
-    expect(row!.lock).toMatchObject({ holder: 'other-container:1:0ld0ld00', host: 'other-container', pid: 1, expiresAt, live: true, why: expect.stringMatching(/^held by another host \(other-container\)/) });
+    expect(row!.lock).toMatchObject({
+      holder: 'other-container:1:0ld0ld00',
+      host: 'other-container',
+      pid: 1,
+      expiresAt,
+      live: true,
+      why: expect.stringMatching(/^held by another host \(other-container\)/),
+    });
     expect(row!.lock.ageSeconds).toBeGreaterThanOrEqual(30);
     const text = await runCli(['status', 'other-host', '--config', config], rel.env);
     keepOutput('status other-host', text.stdout);
@@ -158,7 +187,11 @@ describe('a live lock is respected', () => {
     expect(run.code, run.stderr).toBe(1);
     const [failed] = eventsNamed(run.events, 'renewal.failed', 'wedged');
     expect(failed).toMatchObject({ level: 'error', lock: { holder: `${hostname()}:${process.pid}:0ld0ld00`, host: hostname(), pid: process.pid } });
-    expect(failed!.error).toMatch(new RegExp(`held this certificate's lock for 72\\d\\d s, longer than a renewal may take \\(\\d+ s\\): ${hostname()}:${process.pid}:0ld0ld00 \\(host ${hostname()}, pid ${process.pid}\\) since .*stop it`));
+    expect(failed!.error).toMatch(
+      new RegExp(
+        `held this certificate's lock for 72\\d\\d s, longer than a renewal may take \\(\\d+ s\\): ${hostname()}:${process.pid}:0ld0ld00 \\(host ${hostname()}, pid ${process.pid}\\) since .*stop it`,
+      ),
+    );
     expect(failed!.consecutiveFailures).toBeUndefined();
     expect(eventsNamed(run.events, 'renewal.skipped')).toEqual([]);
     expect(eventsNamed(run.events, 'pass.finished')[0]).toMatchObject({ failed: 1, busy: 0 });
@@ -203,7 +236,9 @@ describe('a real kill in a PID namespace (node is PID 1, as in a container witho
     const { events } = next;
     expect(next.code, next.stderr).toBe(0);
     expect(eventsNamed(events, 'dns.challenge.orphans_cleaned')).toEqual([expect.objectContaining({ certificate: 'killed', previousRunId: started.runId })]);
-    expect(eventsNamed(events, 'store.lease.taken_over', 'killed')).toEqual([expect.objectContaining({ previousHolder: left.holder.id, previousPid: 1, why: expect.stringMatching(/^PID reused by another process: 1 /) })]);
+    expect(eventsNamed(events, 'store.lease.taken_over', 'killed')).toEqual([
+      expect.objectContaining({ previousHolder: left.holder.id, previousPid: 1, why: expect.stringMatching(/^PID reused by another process: 1 /) }),
+    ]);
     expect(eventsNamed(events, 'renewal.succeeded', 'killed')).toHaveLength(1);
     expect(Date.now() - startedAt).toBeLessThan(LEASE_MS);
     expect(await rel.aws.listAcmeChallengeRecords()).toEqual([]);

@@ -34,10 +34,7 @@ let keepEvidence = true;
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'certkeeper-soak-'));
-  cas = await Promise.all([
-    startSoakCa({ label: 'ari', ari: true, lifetimeS: LIFETIME_S, workDir }),
-    startSoakCa({ label: 'plain', ari: false, lifetimeS: LIFETIME_S, workDir }),
-  ]);
+  cas = await Promise.all([startSoakCa({ label: 'ari', ari: true, lifetimeS: LIFETIME_S, workDir }), startSoakCa({ label: 'plain', ari: false, lifetimeS: LIFETIME_S, workDir })]);
 }, 120_000);
 
 afterAll(async () => {
@@ -116,7 +113,9 @@ describe(`soak: ${SOAK_S} s of ${LIFETIME_S}-second certificates from two CAs, w
       await restarts;
       await observer.stop();
       const stopped = await Promise.all(daemons.map(async (daemon) => `${daemon.label}: ${await daemon.stop(30_000)}`));
-      const leftRecords = await Promise.all(cas.map(async (ca) => (await ca.aws.listAcmeChallengeRecords()).map((set) => `${ca.label}: ${set.name} (${set.values.length} values)`)));
+      const leftRecords = await Promise.all(
+        cas.map(async (ca) => (await ca.aws.listAcmeChallengeRecords()).map((set) => `${ca.label}: ${set.name} (${set.values.length} values)`)),
+      );
 
       const verdicts = watched.map(({ ca, daemon }) => judgeCa(ca, daemon, observer.ticks.get(ca.label)!, soak.start));
       const summary = summarize(verdicts, faults, daemons, soak.start, SOAK_S);
@@ -124,10 +123,25 @@ describe(`soak: ${SOAK_S} s of ${LIFETIME_S}-second certificates from two CAs, w
       writeFileSync(join(workDir, 'soak-evidence.json'), JSON.stringify({ summary, verdicts, faults, ticks: Object.fromEntries(observer.ticks) }, null, 1));
 
       const certificates = verdicts.flatMap((verdict) => verdict.certificates);
-      expect.soft(certificates.filter((c) => c.firstServedAt === undefined).map((c) => c.name), 'certificates never served').toEqual([]);
+      expect
+        .soft(
+          certificates.filter((c) => c.firstServedAt === undefined).map((c) => c.name),
+          'certificates never served',
+        )
+        .toEqual([]);
       // The promise: zero seconds of an expired certificate served, and never nothing once issued.
-      expect.soft(certificates.filter((c) => c.expired.length > 0).map((c) => `${c.name}: expired ${spans(c.expired)}`), 'served an expired certificate').toEqual([]);
-      expect.soft(certificates.filter((c) => c.missing.length > 0).map((c) => `${c.name}: ${spans(c.missing)}: ${c.missing[0]!.what}`), 'served nothing or the wrong certificate').toEqual([]);
+      expect
+        .soft(
+          certificates.filter((c) => c.expired.length > 0).map((c) => `${c.name}: expired ${spans(c.expired)}`),
+          'served an expired certificate',
+        )
+        .toEqual([]);
+      expect
+        .soft(
+          certificates.filter((c) => c.missing.length > 0).map((c) => `${c.name}: ${spans(c.missing)}: ${c.missing[0]!.what}`),
+          'served nothing or the wrong certificate',
+        )
+        .toEqual([]);
       // Readiness tells the truth at those moments, and is a real signal the rest of the time.
       expect
         .soft(
@@ -143,9 +157,16 @@ describe(`soak: ${SOAK_S} s of ${LIFETIME_S}-second certificates from two CAs, w
         expect.soft(verdict.withoutReplaces, `${verdict.label}: ARI renewals that name no replaced certificate`).toEqual([]);
       }
       expect.soft(leftRecords.flat(), '_acme-challenge records left at the end').toEqual([]);
-      expect.soft(verdicts.flatMap((v) => v.notJson.map((entry) => `${v.label} run #${entry.run}: ${entry.line.slice(0, 200)}`)), 'stderr lines that are not JSON').toEqual([]);
+      expect
+        .soft(
+          verdicts.flatMap((v) => v.notJson.map((entry) => `${v.label} run #${entry.run}: ${entry.line.slice(0, 200)}`)),
+          'stderr lines that are not JSON',
+        )
+        .toEqual([]);
       expect.soft(stopped, 'each daemon stops on SIGTERM within 30 s').toEqual(daemons.map((daemon) => `${daemon.label}: exit code 0 after SIGTERM`));
-      expect.soft(faults.filter((fault) => fault.kind === 'harness error' || fault.kind === 'daemon exited on its own').map((fault) => `${fault.ca}: ${fault.kind}: ${fault.detail}`)).toEqual([]);
+      expect
+        .soft(faults.filter((fault) => fault.kind === 'harness error' || fault.kind === 'daemon exited on its own').map((fault) => `${fault.ca}: ${fault.kind}: ${fault.detail}`))
+        .toEqual([]);
       // The full soak injects every fault it plans; a shortened one (CERTKEEPER_SOAK_SECONDS) may not reach them all.
       if (SOAK_S >= 10 * LIFETIME_S) expect.soft(faults.filter((fault) => fault.kind === 'not injected').map((fault) => `${fault.ca}: ${fault.detail}`)).toEqual([]);
     },

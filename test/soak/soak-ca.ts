@@ -126,7 +126,10 @@ export async function startSoakCa(options: { label: string; ari: boolean; lifeti
           logPath: join(workDir, `${label}-pebble-restart${restarts}.log`),
           env: pebbleEnv,
         });
-        await waitFor(async () => (await httpsGet(stack.pebble.directoryUrl, stack.caCertPath, 1_000)).status === 200, { label: `Pebble restarted at ${stack.pebble.directoryUrl}`, timeoutMs: 15_000 });
+        await waitFor(async () => (await httpsGet(stack.pebble.directoryUrl, stack.caCertPath, 1_000)).status === 200, {
+          label: `Pebble restarted at ${stack.pebble.directoryUrl}`,
+          timeoutMs: 15_000,
+        });
       },
       label,
       ari,

@@ -76,7 +76,12 @@ export function caOutage(seconds: number): FaultStep {
 export function caRestart(seconds: number): FaultStep {
   return async (target, log) => {
     const hit = await closestToExpiry(target, seconds + 10, Math.max(seconds + 13, dueLeftS(target.ca) + 2));
-    const fault: InjectedFault = { ca: target.ca.label, kind: `CA down ${seconds} s, restarted with no memory of accounts`, at: Date.now(), detail: `${when(hit)}; due at ${dueLeftS(target.ca).toFixed(1)} s left` };
+    const fault: InjectedFault = {
+      ca: target.ca.label,
+      kind: `CA down ${seconds} s, restarted with no memory of accounts`,
+      at: Date.now(),
+      detail: `${when(hit)}; due at ${dueLeftS(target.ca).toFixed(1)} s left`,
+    };
     log.push(fault);
     await target.ca.stopPebble();
     await sleep(seconds * 1000);

@@ -35,7 +35,12 @@ describe('judgeCa', () => {
 
   it('counts nothing served, or another certificate, as missing only after the first issuance', () => {
     const failed: ServedSample = { ok: false, error: 'ECONNREFUSED' };
-    const verdict = judgeCa(ca, daemon(), [tick(1, failed), tick(2, served(60, ['not-yet-deployed.invalid'])), tick(3, served(60)), tick(4, failed), tick(5, served(60, ['other.x.example']))], START);
+    const verdict = judgeCa(
+      ca,
+      daemon(),
+      [tick(1, failed), tick(2, served(60, ['not-yet-deployed.invalid'])), tick(3, served(60)), tick(4, failed), tick(5, served(60, ['other.x.example']))],
+      START,
+    );
     const [web] = verdict.certificates;
     expect(web!.firstServedAt).toBe(3);
     expect(web!.missing.map((sample) => [sample.at, sample.what])).toEqual([

@@ -68,7 +68,8 @@ export function judgeCa(ca: SoakCa, daemon: SoakDaemon, ticks: CaTick[], soakSta
       if (sample.ok && coversName) {
         firstServedAt ??= rel(tick.at);
         leastLeftS = Math.min(leastLeftS, (sample.notAfter - tick.at) / 1000);
-        if (tick.at > sample.notAfter) expired.push({ at: rel(tick.at), what: `serial ${sample.serial} expired ${((tick.at - sample.notAfter) / 1000).toFixed(1)} s ago`, readyTrue, healthTrue });
+        if (tick.at > sample.notAfter)
+          expired.push({ at: rel(tick.at), what: `serial ${sample.serial} expired ${((tick.at - sample.notAfter) / 1000).toFixed(1)} s ago`, readyTrue, healthTrue });
       } else if (firstServedAt !== undefined) {
         missing.push({ at: rel(tick.at), what: sample.ok ? `served ${sample.names.join(',') || 'a certificate without names'}` : sample.error, readyTrue, healthTrue });
       }
@@ -98,7 +99,8 @@ export function judgeCa(ca: SoakCa, daemon: SoakDaemon, ticks: CaTick[], soakSta
       const orders = events.filter((event) => event.event === 'acme.order.created' && event.certificate === certificate.name);
       for (const order of orders.slice(1)) {
         const refused = events.some((event) => event.event === 'acme.order.replaces_refused' && event.runId === order.runId && event.certificate === certificate.name);
-        if (typeof order.replaces !== 'string' && !refused) withoutReplaces.push(`${certificate.name}: order at ${rel(Date.parse(order.time))} s (run #${order.run}) names no certificate it replaces`);
+        if (typeof order.replaces !== 'string' && !refused)
+          withoutReplaces.push(`${certificate.name}: order at ${rel(Date.parse(order.time))} s (run #${order.run}) names no certificate it replaces`);
       }
     }
   }
@@ -172,7 +174,13 @@ export function summarize(verdicts: CaVerdict[], faults: InjectedFault[], daemon
     if (verdict.tooSoon.length) lines.push(`  renewed sooner than the CA's window: ${verdict.tooSoon.join('; ')}`);
     if (verdict.withoutReplaces.length) lines.push(`  ARI orders without replaces: ${verdict.withoutReplaces.join('; ')}`);
     if (verdict.notJson.length) lines.push(`  stderr lines that are not JSON: ${verdict.notJson.length}, first: ${verdict.notJson[0]!.line.slice(0, 200)}`);
-    lines.push(`  warnings/errors: ${Object.entries(verdict.trouble).map(([name, count]) => `${name} ${count}`).join(', ') || 'none'}`);
+    lines.push(
+      `  warnings/errors: ${
+        Object.entries(verdict.trouble)
+          .map(([name, count]) => `${name} ${count}`)
+          .join(', ') || 'none'
+      }`,
+    );
     for (const message of verdict.samplesOfTrouble) lines.push(`    ${message}`);
     for (const reason of verdict.readyReasons) lines.push(`  /readyz: ${reason}`);
   }
@@ -183,7 +191,9 @@ export function summarize(verdicts: CaVerdict[], faults: InjectedFault[], daemon
   lines.push('daemon runs:');
   for (const daemon of daemons) {
     for (const run of daemon.runs) {
-      lines.push(`  ${daemon.label} #${run.index} pid ${run.pidInside}${run.pidInside === 1 ? ' (PID 1 of a new PID namespace)' : ''}: t=${rel(run.startedAt)}–${run.endedAt ? rel(run.endedAt) : '?'} ${run.ended ?? ''}`);
+      lines.push(
+        `  ${daemon.label} #${run.index} pid ${run.pidInside}${run.pidInside === 1 ? ' (PID 1 of a new PID namespace)' : ''}: t=${rel(run.startedAt)}–${run.endedAt ? rel(run.endedAt) : '?'} ${run.ended ?? ''}`,
+      );
     }
   }
   return lines.join('\n');

@@ -26,7 +26,8 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
   const elbv2 = new Map<string, ElasticLoadBalancingV2Client>();
   const elbIn = (region: string) => {
     let client = elbv2.get(region);
-    if (!client) elbv2.set(region, (client = new ElasticLoadBalancingV2Client({ endpoint: motoEndpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })));
+    if (!client)
+      elbv2.set(region, (client = new ElasticLoadBalancingV2Client({ endpoint: motoEndpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })));
     return client;
   };
 
@@ -51,23 +52,27 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // An 'end' listener's return is ignored: the handler answers every failure itself.
-    req.on('end', () => void (async () => {
-      const body = Buffer.concat(chunks);
-      try {
-        const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
-        if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeCertificate') && answer.status === 200) {
-          // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
-          const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
-          const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
-          const arn = described.Certificate.CertificateArn;
-          described.Certificate.InUseBy = [...(await loadBalancersServing(region, arn)), ...(region === 'us-east-1' ? await distributionsUsing(cloudfront, arn) : [])];
-          answer.body = Buffer.from(JSON.stringify(described));
-        }
-        sendForwarded(res, answer);
-      } catch (error) {
-        sendBadGateway(res, error);
-      }
-    })());
+    req.on(
+      'end',
+      () =>
+        void (async () => {
+          const body = Buffer.concat(chunks);
+          try {
+            const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+            if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeCertificate') && answer.status === 200) {
+              // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
+              const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+              const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
+              const arn = described.Certificate.CertificateArn;
+              described.Certificate.InUseBy = [...(await loadBalancersServing(region, arn)), ...(region === 'us-east-1' ? await distributionsUsing(cloudfront, arn) : [])];
+              answer.body = Buffer.from(JSON.stringify(described));
+            }
+            sendForwarded(res, answer);
+          } catch (error) {
+            sendBadGateway(res, error);
+          }
+        })(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

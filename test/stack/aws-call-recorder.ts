@@ -53,21 +53,25 @@ export async function startAwsCallRecorder(motoEndpoint: string): Promise<AwsCal
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // An 'end' listener's return is ignored: the handler answers every failure itself.
-    req.on('end', () => void (async () => {
-      const body = Buffer.concat(chunks);
-      try {
-        const scope = credentialScope(req.headers);
-        const call = describeCall(scope.service, scope.region, req.method ?? 'GET', req.url ?? '/', req.headers, body);
-        if (call?.action.startsWith('acm:') && call.resource.startsWith('arn:')) Object.assign(call.context, await resourceTags(scope.region, call.resource));
-        const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
-        if (call) {
-          for (const recorded of completeFromAnswer(call, answer.body)) calls.push({ ...recorded, status: answer.status });
-        }
-        sendForwarded(res, answer);
-      } catch (error) {
-        sendBadGateway(res, error);
-      }
-    })());
+    req.on(
+      'end',
+      () =>
+        void (async () => {
+          const body = Buffer.concat(chunks);
+          try {
+            const scope = credentialScope(req.headers);
+            const call = describeCall(scope.service, scope.region, req.method ?? 'GET', req.url ?? '/', req.headers, body);
+            if (call?.action.startsWith('acm:') && call.resource.startsWith('arn:')) Object.assign(call.context, await resourceTags(scope.region, call.resource));
+            const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+            if (call) {
+              for (const recorded of completeFromAnswer(call, answer.body)) calls.push({ ...recorded, status: answer.status });
+            }
+            sendForwarded(res, answer);
+          } catch (error) {
+            sendBadGateway(res, error);
+          }
+        })(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -156,7 +160,8 @@ function route53Call(method: string, path: string, body: string): PendingCall {
 function cloudFrontCall(method: string, path: string): PendingCall {
   const id = path.match(/\/distribution\/([^/]+)/)?.[1];
   const resource = id ? `arn:aws:cloudfront::${MOTO_ACCOUNT}:distribution/${id}` : '*';
-  if (/\/distribution\/[^/]+\/config\/?$/.test(path)) return { action: method === 'PUT' ? 'cloudfront:UpdateDistribution' : 'cloudfront:GetDistributionConfig', resource, context: {} };
+  if (/\/distribution\/[^/]+\/config\/?$/.test(path))
+    return { action: method === 'PUT' ? 'cloudfront:UpdateDistribution' : 'cloudfront:GetDistributionConfig', resource, context: {} };
   return { action: `cloudfront:${method} ${path}`, resource, context: {} };
 }
 

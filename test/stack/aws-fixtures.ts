@@ -155,15 +155,11 @@ export function awsFixtures(endpoint: string, defaultRegion = 'us-east-1'): AwsF
       const vpcId = vpc.Vpc!.VpcId!;
       const subnets = await Promise.all(
         ['a', 'b'].map(async (zone, index) => {
-          const subnet = await ec2(region).send(
-            new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${index + 1}.0/24`, AvailabilityZone: `${region}${zone}` }),
-          );
+          const subnet = await ec2(region).send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${index + 1}.0/24`, AvailabilityZone: `${region}${zone}` }));
           return subnet.Subnet!.SubnetId!;
         }),
       );
-      const loadBalancer = await elbv2(region).send(
-        new CreateLoadBalancerCommand({ Name: name, Subnets: subnets, Type: 'application', Scheme: 'internet-facing' }),
-      );
+      const loadBalancer = await elbv2(region).send(new CreateLoadBalancerCommand({ Name: name, Subnets: subnets, Type: 'application', Scheme: 'internet-facing' }));
       const loadBalancerArn = loadBalancer.LoadBalancers![0]!.LoadBalancerArn!;
 
       const placeholder = await selfSignedCertificate(`placeholder.${name}.invalid`);
@@ -191,9 +187,7 @@ export function awsFixtures(endpoint: string, defaultRegion = 'us-east-1'): AwsF
       const certificates: Certificate[] = [];
       let marker: string | undefined;
       do {
-        const page = await elbv2(regionOf(listenerArn)).send(
-          new DescribeListenerCertificatesCommand({ ListenerArn: listenerArn, Marker: marker }),
-        );
+        const page = await elbv2(regionOf(listenerArn)).send(new DescribeListenerCertificatesCommand({ ListenerArn: listenerArn, Marker: marker }));
         certificates.push(...(page.Certificates ?? []));
         marker = page.NextMarker;
       } while (marker);

@@ -94,9 +94,7 @@ const DEFAULT_SOA = { refresh: 7200, retry: 900, expire: 1_209_600, minimum: 86_
  * other types count for the name's existence (NODATA rather than NXDOMAIN) but are never answered.
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
-  const zonesReady = Promise.resolve(options.route53).then(
-    (route53) => new AccountsZones(new Route53Zones(typeof route53 === 'string' ? route53ClientFor(route53) : route53)),
-  );
+  const zonesReady = Promise.resolve(options.route53).then((route53) => new AccountsZones(new Route53Zones(typeof route53 === 'string' ? route53ClientFor(route53) : route53)));
   const staleTxt = new Map<string, string[]>();
   const servfailTxt = new Map<string, number>();
   zonesReady.catch(() => {}); // a failed moto start is reported by whoever started moto; queries get SERVFAIL
@@ -125,11 +123,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         const stale = question.type === 'TXT' ? staleTxt.get(name) : undefined;
         const failing = question.type === 'TXT' ? (servfailTxt.get(name) ?? 0) : 0;
         if (failing > 0) servfailTxt.set(name, failing - 1);
-        resolution = failing > 0
-          ? failure('SERVFAIL')
-          : stale
-          ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] })) }
-          : await resolve(await zonesReady, ignoreZones, name, question.type, question.name);
+        resolution =
+          failing > 0
+            ? failure('SERVFAIL')
+            : stale
+              ? { rcode: 'NOERROR', authorities: [], answers: stale.map((text) => ({ name: question.name, type: 'TXT', ttl: 10, class: 'IN', data: [Buffer.from(text)] })) }
+              : await resolve(await zonesReady, ignoreZones, name, question.type, question.name);
       } catch {
         resolution = failure('SERVFAIL'); // moto unreachable: let the client retry
       }
@@ -183,14 +182,7 @@ function failure(rcode: Rcode): Resolution {
 }
 
 /** The authoritative answer for one question, following CNAMEs into served zones. */
-async function resolve(
-  zones: AccountsZones,
-  ignoreZones: Set<string>,
-  name: string,
-  type: RecordType | 'ANY',
-  ownerAsAsked: string,
-  depth = 0,
-): Promise<Resolution> {
+async function resolve(zones: AccountsZones, ignoreZones: Set<string>, name: string, type: RecordType | 'ANY', ownerAsAsked: string, depth = 0): Promise<Resolution> {
   const served = (await zones.publicZones()).filter((zone) => !ignoreZones.has(zone.name) && !ignoreZones.has(zone.id.toLowerCase()));
   const zone = closestZone(served, name);
   if (!zone) return failure('REFUSED');
@@ -226,8 +218,7 @@ function closestZone(zones: Zone[], name: string): Zone | undefined {
 
 /** RFC 4592: `*.<closest encloser>` answers for names that do not exist below it. */
 function wildcardSets(zone: Zone, sets: RecordSet[], name: string): RecordSet[] {
-  const exists = (candidate: string): boolean =>
-    candidate === zone.name || sets.some((set) => set.name === candidate || set.name.endsWith(`.${candidate}`));
+  const exists = (candidate: string): boolean => candidate === zone.name || sets.some((set) => set.name === candidate || set.name.endsWith(`.${candidate}`));
   let encloser = name;
   while (encloser !== zone.name && !exists(encloser)) encloser = encloser.slice(encloser.indexOf('.') + 1);
   if (encloser === name) return [];
@@ -309,8 +300,7 @@ function toAnswer(owner: string, set: RecordSet, value: string): Answer | undefi
 
 function encodeResponse(query: DecodedPacket, resolution: Resolution, transport: 'udp' | 'tcp'): Buffer {
   const opt = query.additionals?.find((record) => record.type === 'OPT') as { udpPayloadSize?: number } | undefined;
-  const flags =
-    dnsPacket.AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | RCODE_VALUES[resolution.rcode];
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | RCODE_VALUES[resolution.rcode];
   const response: Packet = {
     id: query.id,
     type: 'response',

@@ -9,7 +9,8 @@ import net from 'node:net';
 
 const host = process.env.CERTKEEPER_TEST_LETSENCRYPT_HOST;
 const [proxyAddress, proxyPort] = (process.env.CERTKEEPER_TEST_LETSENCRYPT_PROXY ?? '').split(':');
-if (!host || !proxyAddress || !Number(proxyPort)) throw new Error('letsencrypt-double-preload: CERTKEEPER_TEST_LETSENCRYPT_HOST and CERTKEEPER_TEST_LETSENCRYPT_PROXY are required');
+if (!host || !proxyAddress || !Number(proxyPort))
+  throw new Error('letsencrypt-double-preload: CERTKEEPER_TEST_LETSENCRYPT_HOST and CERTKEEPER_TEST_LETSENCRYPT_PROXY are required');
 
 const lookup = dns.lookup;
 dns.lookup = function (hostname, options, callback) {

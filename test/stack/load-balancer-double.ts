@@ -28,26 +28,34 @@ export async function startAcmKeyVault(motoEndpoint: string): Promise<AcmKeyVaul
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // An 'end' listener's return is ignored: the handler answers every failure itself.
-    req.on('end', () => void (async () => {
-      const body = Buffer.concat(chunks);
-      // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM, Route 53 is REST): X-Amz-Target.
-      const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? String(req.headers['x-amz-target'] ?? '').split('.').pop();
-      if (slow && action === slow.action) await new Promise((resolve) => setTimeout(resolve, slow!.ms));
-      forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
-        (answer) => {
-          if (String(req.headers['x-amz-target'] ?? '').endsWith('.ImportCertificate') && answer.status === 200) {
-            const sent = JSON.parse(body.toString('utf8')) as { Certificate: string; PrivateKey: string };
-            const { CertificateArn } = JSON.parse(answer.body.toString('utf8')) as { CertificateArn: string };
-            vault.set(CertificateArn, {
-              certificatePem: Buffer.from(sent.Certificate, 'base64').toString('utf8'),
-              privateKeyPem: Buffer.from(sent.PrivateKey, 'base64').toString('utf8'),
-            });
-          }
-          sendForwarded(res, answer);
-        },
-        (error: Error) => sendBadGateway(res, error),
-      );
-    })());
+    req.on(
+      'end',
+      () =>
+        void (async () => {
+          const body = Buffer.concat(chunks);
+          // Query protocol (ELBv2, EC2): Action=… in the body; JSON protocol (ACM, Route 53 is REST): X-Amz-Target.
+          const action =
+            new URLSearchParams(body.toString('utf8')).get('Action') ??
+            String(req.headers['x-amz-target'] ?? '')
+              .split('.')
+              .pop();
+          if (slow && action === slow.action) await new Promise((resolve) => setTimeout(resolve, slow!.ms));
+          forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
+            (answer) => {
+              if (String(req.headers['x-amz-target'] ?? '').endsWith('.ImportCertificate') && answer.status === 200) {
+                const sent = JSON.parse(body.toString('utf8')) as { Certificate: string; PrivateKey: string };
+                const { CertificateArn } = JSON.parse(answer.body.toString('utf8')) as { CertificateArn: string };
+                vault.set(CertificateArn, {
+                  certificatePem: Buffer.from(sent.Certificate, 'base64').toString('utf8'),
+                  privateKeyPem: Buffer.from(sent.PrivateKey, 'base64').toString('utf8'),
+                });
+              }
+              sendForwarded(res, answer);
+            },
+            (error: Error) => sendBadGateway(res, error),
+          );
+        })(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -24,8 +24,7 @@ export async function startMoto(): Promise<Moto> {
   const command = findOnPath(MOTO_BINARY);
   if (!command) {
     throw new Error(
-      `${MOTO_BINARY} is not on PATH. Install the AWS emulator for python3 with: pip install 'moto[server]' ` +
-        `(or: pipx install 'moto[server]'), then run the tests again.`,
+      `${MOTO_BINARY} is not on PATH. Install the AWS emulator for python3 with: pip install 'moto[server]' ` + `(or: pipx install 'moto[server]'), then run the tests again.`,
     );
   }
   const dir = await makeStackDir('moto');

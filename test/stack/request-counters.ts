@@ -20,7 +20,9 @@ export interface CountingForwarder {
 export function startAwsCounter(motoUrl: string): Promise<CountingForwarder> {
   return startForwarder(new URL(motoUrl), undefined, (req, body) => {
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
-    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    const target = String(req.headers['x-amz-target'] ?? '')
+      .split('.')
+      .pop();
     const action = target || /(?:^|&)Action=([^&]+)/.exec(body.toString('utf8'))?.[1] || `${req.method} ${(req.url ?? '').split('?')[0]}`;
     return `${service} ${action}`;
   });

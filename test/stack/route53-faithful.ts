@@ -105,7 +105,11 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
         .map((match) => ({ action: tag(match[1]!, 'Action'), set: recordSetOf(match[1]!) }))
         .find((change) => change.action !== 'DELETE' && change.set.name === settings.rejectName);
       if (refused) {
-        return sendError(res, 'InvalidChangeBatch', `[Invalid Resource Record: 'FATAL problem: InvalidCharacterString (Value contains unsupported characters) encountered with '${refused.set.values[0] ?? ''}'']`);
+        return sendError(
+          res,
+          'InvalidChangeBatch',
+          `[Invalid Resource Record: 'FATAL problem: InvalidCharacterString (Value contains unsupported characters) encountered with '${refused.set.values[0] ?? ''}'']`,
+        );
       }
     }
 
@@ -124,7 +128,10 @@ export async function startRoute53Faithful(motoUrl: string, options: Route53Fait
     // a zone's reads and changes take turns here.
     const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
       const turn = (zoneQueues.get(zonePath) ?? Promise.resolve()).then(work);
-      zoneQueues.set(zonePath, turn.catch(() => undefined));
+      zoneQueues.set(
+        zonePath,
+        turn.catch(() => undefined),
+      );
       return turn;
     };
     if (action === 'ChangeResourceRecordSets') {
@@ -263,7 +270,12 @@ function tag(xml: string, name: string): string | undefined {
 }
 
 function decodeXml(text: string): string {
-  return text.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 function pendingMs(insyncAfterMs: Route53FaithfulOptions['insyncAfterMs']): number {

@@ -71,9 +71,7 @@ export class Route53Zones {
       zones.push(...(page.HostedZones ?? []));
       marker = page.IsTruncated ? page.NextMarker : undefined;
     } while (marker);
-    return zones
-      .filter((zone) => !zone.Config?.PrivateZone)
-      .map((zone) => ({ id: zone.Id!.replace(/^\/hostedzone\//, ''), name: normaliseDnsName(zone.Name!) }));
+    return zones.filter((zone) => !zone.Config?.PrivateZone).map((zone) => ({ id: zone.Id!.replace(/^\/hostedzone\//, ''), name: normaliseDnsName(zone.Name!) }));
   }
 
   private async readRecordSets(zoneId: string): Promise<RecordSet[]> {
@@ -89,9 +87,7 @@ export class Route53Zones {
         }),
       );
       sets.push(...(page.ResourceRecordSets ?? []));
-      next = page.IsTruncated
-        ? { name: page.NextRecordName, type: page.NextRecordType, identifier: page.NextRecordIdentifier }
-        : undefined;
+      next = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType, identifier: page.NextRecordIdentifier } : undefined;
     }
     return sets.map((set) => ({
       name: normaliseDnsName(set.Name!),

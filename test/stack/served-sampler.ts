@@ -4,9 +4,7 @@ import { connect } from 'node:tls';
  * What a TLS endpoint serves for one server name, read by a handshake as a browser would start one (SNI),
  * without trusting it: the point is to read the certificate, not to judge the chain. The socket sends no data.
  */
-export type ServedSample =
-  | { ok: true; serial: string; notBefore: number; notAfter: number; names: string[] }
-  | { ok: false; error: string };
+export type ServedSample = { ok: true; serial: string; notBefore: number; notAfter: number; names: string[] } | { ok: false; error: string };
 
 export function sampleServed(port: number, servername: string, timeoutMs = 2_000, host = '127.0.0.1'): Promise<ServedSample> {
   return new Promise((resolve) => {

@@ -52,7 +52,9 @@ async function rsaCertificate(name: string): Promise<PemKeyPair> {
 }
 
 async function importCertificate(pair: PemKeyPair, certificateArn?: string): Promise<string> {
-  const answer = await acm.send(new ImportCertificateCommand({ Certificate: Buffer.from(pair.certificatePem), PrivateKey: Buffer.from(pair.privateKeyPem), CertificateArn: certificateArn }));
+  const answer = await acm.send(
+    new ImportCertificateCommand({ Certificate: Buffer.from(pair.certificatePem), PrivateKey: Buffer.from(pair.privateKeyPem), CertificateArn: certificateArn }),
+  );
   return answer.CertificateArn!;
 }
 

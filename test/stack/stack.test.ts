@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 const txtTexts = (answers: unknown[] | undefined): string[] =>
-  (answers as TxtAnswer[] | undefined ?? [])
+  ((answers as TxtAnswer[] | undefined) ?? [])
     .filter((answer) => answer.type === 'TXT')
     .map((answer) => [answer.data].flat().map(String).join(''))
     .sort();

@@ -69,10 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // while Pebble starts, rather than in the first test (or the first DNS query Pebble sends).
   const preloadStart = motoStart.then(async (moto) => {
     const aws = awsFixtures(moto.endpoint);
-    await Promise.all([
-      aws.route53.send(new ListHostedZonesCommand({})),
-      options.preloadEc2 ? aws.ec2().send(new DescribeVpcsCommand({})) : undefined,
-    ]);
+    await Promise.all([aws.route53.send(new ListHostedZonesCommand({})), options.preloadEc2 ? aws.ec2().send(new DescribeVpcsCommand({})) : undefined]);
     return { stop: async () => {} };
   });
   const [moto, dns, pebble] = await settleAll([motoStart, dnsStart, pebbleStart, preloadStart]);
@@ -132,15 +129,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
  * Like Promise.all for servers: if any fails to start, stops those that did start before rethrowing, so
  * a half-started stack never leaks.
  */
-async function settleAll<const T extends readonly Promise<{ stop(): Promise<void> }>[]>(
-  starts: T,
-): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+async function settleAll<const T extends readonly Promise<{ stop(): Promise<void> }>[]>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
   const results = await Promise.allSettled(starts);
   const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failures.length > 0) {
-    await Promise.all(
-      results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop().catch(() => {})] : [])),
-    );
+    await Promise.all(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop().catch(() => {})] : [])));
     throw failures[0]!.reason;
   }
   return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as never;

@@ -59,13 +59,7 @@ export async function writeTestCa(dir: string): Promise<TestCa> {
 export async function writeLocalhostTls(dir: string, ca?: TestCa, names: string[] = ['localhost', '127.0.0.1']): Promise<LocalhostTls> {
   const issuer = ca ?? (await writeTestCa(dir));
   const caCertificate = new x509.X509Certificate(issuer.caCertificatePem);
-  const caKey = await webcrypto.subtle.importKey(
-    'pkcs8',
-    x509.PemConverter.decodeFirst(await readFile(issuer.caKeyPath, 'utf8')),
-    ECDSA_P256,
-    false,
-    ['sign'],
-  );
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(await readFile(issuer.caKeyPath, 'utf8')), ECDSA_P256, false, ['sign']);
   const serverKeys = await generateKeys();
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
@@ -95,11 +89,7 @@ export async function writeLocalhostTls(dir: string, ca?: TestCa, names: string[
  * A self-signed ECDSA P-256 certificate with subject CN and DNS (or IP) SANs, e.g. a placeholder for a
  * load-balancer listener. The CN is mandatory: moto's ACM ImportCertificate fails with HTTP 500 without.
  */
-export async function selfSignedCertificate(
-  commonName: string,
-  sans: string[] = [commonName],
-  validity: { notBefore?: Date; notAfter?: Date } = {},
-): Promise<PemKeyPair> {
+export async function selfSignedCertificate(commonName: string, sans: string[] = [commonName], validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<PemKeyPair> {
   const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),

@@ -42,7 +42,12 @@ const KINDS: Kind[] = [
   {
     name: 'certificate record',
     file: 'certificates/wild1.json',
-    write: async (store) => void (await store.update('cert#wild1', () => ({ acm: { 'us-east-1': ARN }, lastSuccess: { at: '2026-01-01T00:00:00.000Z', serial: 'ab', notAfter: '2026-04-01T00:00:00.000Z' }, consecutiveFailures: 0 }))),
+    write: async (store) =>
+      void (await store.update('cert#wild1', () => ({
+        acm: { 'us-east-1': ARN },
+        lastSuccess: { at: '2026-01-01T00:00:00.000Z', serial: 'ab', notAfter: '2026-04-01T00:00:00.000Z' },
+        consecutiveFailures: 0,
+      }))),
     read: (store) => store.get('cert#wild1'),
     wrongShape: '{ "consecutiveFailures": "three", "acm": ["us-east-1"] }',
   },
@@ -58,7 +63,13 @@ const KINDS: Kind[] = [
     file: 'locks/web.lock',
     write: async (store) => {
       // A lock left by a process that was killed: valid, then damaged.
-      store.files.write('locks/web.lock', { holder: { ...store.holder, id: 'killed' }, pid: store.holder.pid, since: new Date().toISOString(), heartbeatAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 120_000).toISOString() });
+      store.files.write('locks/web.lock', {
+        holder: { ...store.holder, id: 'killed' },
+        pid: store.holder.pid,
+        since: new Date().toISOString(),
+        heartbeatAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 120_000).toISOString(),
+      });
     },
     read: (store) => store.readLease('web'),
     wrongShape: '{ "since": 12, "holder": "me" }',
@@ -74,21 +85,38 @@ const KINDS: Kind[] = [
     name: 'account file',
     file: ACCOUNT,
     // As src/acme/account.ts keeps it: its own FileStore on stateDir.
-    write: async (store) => new FileStore(store.files.dir).write(ACCOUNT, { directoryUrl: 'https://ca.test/dir', email: 'ops@example.com', accountKey: 'PEM', createdAt: '2026-01-01T00:00:00.000Z', accountUrl: 'https://ca.test/acct/1' }),
+    write: async (store) =>
+      new FileStore(store.files.dir).write(ACCOUNT, {
+        directoryUrl: 'https://ca.test/dir',
+        email: 'ops@example.com',
+        accountKey: 'PEM',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        accountUrl: 'https://ca.test/acct/1',
+      }),
     read: async (store) => new FileStore(store.files.dir).read(ACCOUNT),
     wrongShape: '{ "directoryUrl": 42, "createdAt": "2026-01-01T00:00:00.000Z" }',
   },
   {
     name: 'challenge journal entry',
     file: 'challenges/00000000-0000-4000-8000-000000000001-wild1.json',
-    write: async (store) => void (await new ChallengeJournal(store).note('00000000-0000-4000-8000-000000000001', 'wild1', [{ zoneId: 'Z1', name: '_acme-challenge.wild1.test', value: '"abc"' }])),
+    write: async (store) =>
+      void (await new ChallengeJournal(store).note('00000000-0000-4000-8000-000000000001', 'wild1', [{ zoneId: 'Z1', name: '_acme-challenge.wild1.test', value: '"abc"' }])),
     read: async (store) => (await store.list('journal#')).map((entry) => entry.value)[0],
     wrongShape: '{ "pid": 1, "runId": "r", "certificate": "wild1", "records": [{ "name": 5 }], "at": "x" }',
   },
   {
     name: 'acm-facts',
     file: 'acm-facts/HASH.json',
-    write: (store) => facts(store).set(ARN, 'fp', { serial: 'ab', notBefore: new Date(0), notAfter: new Date(1e12), domains: ['wild1.test'], keyType: 'ecdsa-p256', issuer: 'CA', usages: { keyUsage: [], extendedKeyUsage: [] } } as never),
+    write: (store) =>
+      facts(store).set(ARN, 'fp', {
+        serial: 'ab',
+        notBefore: new Date(0),
+        notAfter: new Date(1e12),
+        domains: ['wild1.test'],
+        keyType: 'ecdsa-p256',
+        issuer: 'CA',
+        usages: { keyUsage: [], extendedKeyUsage: [] },
+      } as never),
     read: (store) => facts(store).get(ARN, 'fp'),
     wrongShape: '{ "certificateArn": "x", "fingerprint": "fp" }',
   },
@@ -143,7 +171,9 @@ describe.each(KINDS)('a damaged $name', (kind) => {
 
     expect(await kind.read(store)).toBeUndefined();
     const corrupt = eventsNamed(log.events, 'store.file.corrupt');
-    expect(corrupt).toEqual([{ level: 'error', event: 'store.file.corrupt', store: 'file', file, movedTo: expect.stringMatching(/\.corrupt-\d{8}T\d{6}\.\d{3}Z$/), error: expect.any(String) }]);
+    expect(corrupt).toEqual([
+      { level: 'error', event: 'store.file.corrupt', store: 'file', file, movedTo: expect.stringMatching(/\.corrupt-\d{8}T\d{6}\.\d{3}Z$/), error: expect.any(String) },
+    ]);
     const movedTo = corrupt[0]!.movedTo as string;
     expect(movedTo.startsWith(`${file}.corrupt-`)).toBe(true);
     expect(statSync(file, { throwIfNoEntry: false })).toBeUndefined();

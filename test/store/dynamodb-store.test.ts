@@ -59,7 +59,9 @@ describe('DynamoDB store', () => {
     const [a, b, c] = [store(), store(), store()];
     expect(await a.get('cert#counter')).toBeUndefined();
     await Promise.all(
-      Array.from({ length: 24 }, (_, index) => [a, b, c][index % 3]!.update<{ n: number; by: string[] }>('cert#counter', (current) => ({ n: (current?.n ?? 0) + 1, by: [...(current?.by ?? []), String(index)] }))),
+      Array.from({ length: 24 }, (_, index) =>
+        [a, b, c][index % 3]!.update<{ n: number; by: string[] }>('cert#counter', (current) => ({ n: (current?.n ?? 0) + 1, by: [...(current?.by ?? []), String(index)] })),
+      ),
     );
     const final = await b.get<{ n: number; by: string[] }>('cert#counter');
     expect(final?.n).toBe(24);
@@ -101,7 +103,8 @@ describe('DynamoDB store', () => {
     const a = store({ leaseMs: 60_000, renewEveryMs: 100 });
     const lease = await a.tryLease('long-renewal', log);
     const client = raw();
-    const expiresAt = async () => Number((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'lease#long-renewal' } }, ConsistentRead: true }))).Item?.expiresAt?.N);
+    const expiresAt = async () =>
+      Number((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'lease#long-renewal' } }, ConsistentRead: true }))).Item?.expiresAt?.N);
     const initial = await expiresAt();
     let later = initial;
     while (later === initial) later = await expiresAt();
@@ -128,7 +131,13 @@ describe('DynamoDB store', () => {
     expect(taken?.holder.id).toBe(next.holder.id);
     const takenOver = log.events.filter((event) => event.event === 'store.lease.taken_over');
     expect(takenOver).toHaveLength(1);
-    expect(takenOver[0]).toMatchObject({ store: 'dynamodb', table: TABLE, previousHolder: stalled.holder.id, holder: next.holder.id, previousExpiresAt: new Date(past).toISOString() });
+    expect(takenOver[0]).toMatchObject({
+      store: 'dynamodb',
+      table: TABLE,
+      previousHolder: stalled.holder.id,
+      holder: next.holder.id,
+      previousExpiresAt: new Date(past).toISOString(),
+    });
     // The stalled holder releasing late leaves the new holder's lease alone.
     await lease!.release();
     expect(await next.isAtWork(next.holder, 'takeover')).toBe(true);
@@ -170,7 +179,9 @@ describe('DynamoDB store', () => {
     // The release fails too (DynamoDB refuses): the lease expires by itself; the work's result stands.
     holder.client.send = (() => Promise.reject(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }))) as typeof holder.client.send;
     await expect(lease!.release()).resolves.toBeUndefined();
-    expect(log.events.filter((event) => event.event === 'store.lease.release_failed')).toEqual([expect.objectContaining({ lease: 'lease#hung', error: expect.stringContaining('Service unavailable') })]);
+    expect(log.events.filter((event) => event.event === 'store.lease.release_failed')).toEqual([
+      expect.objectContaining({ lease: 'lease#hung', error: expect.stringContaining('Service unavailable') }),
+    ]);
     holder.client.send = send;
   });
 
@@ -200,11 +211,20 @@ describe('DynamoDB store', () => {
     expect(await a.get('cert#damaged')).toBeUndefined();
     expect(await a.get('ratelimits#damaged')).toBeUndefined();
     expect(log.events).toEqual([
-      expect.objectContaining({ event: 'store.file.corrupt', level: 'error', store: 'dynamodb', file: `${TABLE}/cert#damaged`, movedTo: null, error: expect.stringMatching(/^not valid JSON .*left in the table until the next write of cert#damaged replaces it$/) }),
+      expect.objectContaining({
+        event: 'store.file.corrupt',
+        level: 'error',
+        store: 'dynamodb',
+        file: `${TABLE}/cert#damaged`,
+        movedTo: null,
+        error: expect.stringMatching(/^not valid JSON .*left in the table until the next write of cert#damaged replaces it$/),
+      }),
       expect.objectContaining({ event: 'store.file.corrupt', file: `${TABLE}/ratelimits#damaged`, error: expect.stringMatching(/^wrong shape for a rate-limit ledger: orders: /) }),
     ]);
     // Left for inspection until then; the update starts from absent and wins the conditional write on the item's version.
-    expect(await a.update<{ consecutiveFailures: number }>('cert#damaged', (current) => ({ consecutiveFailures: (current?.consecutiveFailures ?? 0) + 1 }))).toEqual({ consecutiveFailures: 1 });
+    expect(await a.update<{ consecutiveFailures: number }>('cert#damaged', (current) => ({ consecutiveFailures: (current?.consecutiveFailures ?? 0) + 1 }))).toEqual({
+      consecutiveFailures: 1,
+    });
     expect(await store().get('cert#damaged')).toEqual({ consecutiveFailures: 1 });
     expect((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'cert#damaged' } }, ConsistentRead: true }))).Item?.version?.N).toBe('4');
     await a.delete('cert#damaged');
@@ -220,7 +240,11 @@ describe('DynamoDB store', () => {
     const before = Date.now();
     const lease = await a.tryLease('shown', log);
     const view = await reader.readLease('shown');
-    expect(view).toMatchObject({ holder: { id: a.holder.id, pid: process.pid, host: a.holder.host, startTime: a.holder.startTime }, live: true, why: expect.stringMatching(/^renewed by its holder/) });
+    expect(view).toMatchObject({
+      holder: { id: a.holder.id, pid: process.pid, host: a.holder.host, startTime: a.holder.startTime },
+      live: true,
+      why: expect.stringMatching(/^renewed by its holder/),
+    });
     expect(Date.parse(view!.since)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(view!.expiresAt) - Date.parse(view!.heartbeatAt!)).toBe(120_000);
     const client = raw();
@@ -293,7 +317,11 @@ describe('kept issued certificates with the DynamoDB store', () => {
     const { certificatePem, privateKeyPem } = await selfSignedCertificate('web.kept.test');
     const kept = new IssuedCertificates('/nonexistent-never-written', store(), keptKeySecrets(config(setting)));
     expect(kept.where('web')).toBe(where);
-    await kept.keep('web', { leafPem: certificatePem, chainPem: '', privateKeyPem, facts: readCertificate(certificatePem), orderUrl: 'https://ca.test/order/1' }, { directoryUrl: 'https://ca.test/dir', runId: 'r' });
+    await kept.keep(
+      'web',
+      { leafPem: certificatePem, chainPem: '', privateKeyPem, facts: readCertificate(certificatePem), orderUrl: 'https://ca.test/order/1' },
+      { directoryUrl: 'https://ca.test/dir', runId: 'r' },
+    );
 
     const client = raw();
     const item = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'issued#web' } }, ConsistentRead: true }));

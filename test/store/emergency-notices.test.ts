@@ -48,7 +48,11 @@ describe('announceEmergency', () => {
     const log = recordingLogger();
     await expect(announceEmergency(spec, assessment, contextWith(failing), log)).resolves.toBeUndefined();
     expect(log.events).toEqual([
-      expect.objectContaining({ event: 'certificate.emergency', serial: '0a1b', noticesError: 'cannot read which emergencies were announced: cannot read /state/notices/emergency.json: EIO' }),
+      expect.objectContaining({
+        event: 'certificate.emergency',
+        serial: '0a1b',
+        noticesError: 'cannot read which emergencies were announced: cannot read /state/notices/emergency.json: EIO',
+      }),
     ]);
   });
 });

@@ -46,10 +46,26 @@ describe('file store', () => {
     const lease = await a.tryLease('web', log);
     expect(lease).toBeDefined();
     const lock = JSON.parse(readFileSync(join(dir, 'locks', 'web.lock'), 'utf8'));
-    expect(lock).toEqual({ holder: a.holder, pid: process.pid, since: expect.any(String), heartbeatAt: lock.since, expiresAt: new Date(Date.parse(lock.since) + 120_000).toISOString() });
-    expect(a.holder).toMatchObject({ pid: process.pid, host: hostname(), bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), startTime: expect.stringMatching(/^\d+$/) });
+    expect(lock).toEqual({
+      holder: a.holder,
+      pid: process.pid,
+      since: expect.any(String),
+      heartbeatAt: lock.since,
+      expiresAt: new Date(Date.parse(lock.since) + 120_000).toISOString(),
+    });
+    expect(a.holder).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      startTime: expect.stringMatching(/^\d+$/),
+    });
     expect(await b.tryLease('web', log)).toBeUndefined();
-    expect(await b.readLease('web')).toMatchObject({ holder: { id: a.holder.id }, since: lock.since, live: true, why: expect.stringMatching(/^held by process \d+ running on this host/) });
+    expect(await b.readLease('web')).toMatchObject({
+      holder: { id: a.holder.id },
+      since: lock.since,
+      live: true,
+      why: expect.stringMatching(/^held by process \d+ running on this host/),
+    });
     await lease!.release();
     expect(readdirSync(join(dir, 'locks'))).toEqual([]);
     expect(await b.readLease('web')).toBeUndefined();
@@ -74,8 +90,19 @@ describe('file store', () => {
     expect(again).toBeDefined();
     await again!.release();
     expect(log.events).toEqual([
-      expect.objectContaining({ event: 'store.lease.taken_over', store: 'file', previousHolder: `pid ${pid}`, holder: store.holder.id, why: expect.stringMatching(/^process gone/) }),
-      expect.objectContaining({ event: 'store.lease.taken_over', previousHolder: 'previous-incarnation', previousPid: process.pid, why: expect.stringMatching(/^PID reused by another process/) }),
+      expect.objectContaining({
+        event: 'store.lease.taken_over',
+        store: 'file',
+        previousHolder: `pid ${pid}`,
+        holder: store.holder.id,
+        why: expect.stringMatching(/^process gone/),
+      }),
+      expect.objectContaining({
+        event: 'store.lease.taken_over',
+        previousHolder: 'previous-incarnation',
+        previousPid: process.pid,
+        why: expect.stringMatching(/^PID reused by another process/),
+      }),
     ]);
   });
 
@@ -140,7 +167,13 @@ describe('file store', () => {
 
 /** A lock file as a holder would have written it, its heartbeat at `heartbeat`. */
 function lockOf(holder: Holder, heartbeat = Date.now()) {
-  return { holder, pid: holder.pid, since: new Date(heartbeat - 1000).toISOString(), heartbeatAt: new Date(heartbeat).toISOString(), expiresAt: new Date(heartbeat + 120_000).toISOString() };
+  return {
+    holder,
+    pid: holder.pid,
+    since: new Date(heartbeat - 1000).toISOString(),
+    heartbeatAt: new Date(heartbeat).toISOString(),
+    expiresAt: new Date(heartbeat + 120_000).toISOString(),
+  };
 }
 
 /** Resolves once `condition` holds (polled), failing after 10 s. */

@@ -40,7 +40,10 @@ describe('judgeLock', () => {
   });
 
   it('PID 1 again, but another process (a restarted container): PID reused', () => {
-    expect(judgeLock(lock({ pid: 1, startTime: '5000' }), here({ 1: '91234' }))).toMatchObject({ live: false, why: expect.stringMatching(/^PID reused by another process: 1 now started at tick 91234, the holder at tick 5000/) });
+    expect(judgeLock(lock({ pid: 1, startTime: '5000' }), here({ 1: '91234' }))).toMatchObject({
+      live: false,
+      why: expect.stringMatching(/^PID reused by another process: 1 now started at tick 91234, the holder at tick 5000/),
+    });
   });
 
   it('the same host after a reboot: another boot, whatever runs under that PID now', () => {
@@ -52,7 +55,10 @@ describe('judgeLock', () => {
   });
 
   it('an expired heartbeat is stale even when the process seems to run (it stopped renewing)', () => {
-    expect(judgeLock(lock({ pid: 4242, heartbeatSecondsAgo: 121 }), here({ 4242: '5000' }))).toMatchObject({ live: false, why: expect.stringMatching(/^heartbeat expired: not renewed since /) });
+    expect(judgeLock(lock({ pid: 4242, heartbeatSecondsAgo: 121 }), here({ 4242: '5000' }))).toMatchObject({
+      live: false,
+      why: expect.stringMatching(/^heartbeat expired: not renewed since /),
+    });
   });
 
   it('another host: judged by its heartbeat only (its process cannot be checked from here)', () => {
@@ -71,7 +77,10 @@ describe('judgeLock', () => {
 
   it('an expiry further ahead than one lease was written by a wrong clock: not honoured', () => {
     const future = { ...lock({ pid: 4242 }), expiresAt: new Date(NOW + 365 * 86_400_000).toISOString() };
-    expect(judgeLock(future, here({ 4242: '5000' }))).toMatchObject({ live: false, why: expect.stringMatching(/^heartbeat expired: its expiry .* lies further ahead than one lease/) });
+    expect(judgeLock(future, here({ 4242: '5000' }))).toMatchObject({
+      live: false,
+      why: expect.stringMatching(/^heartbeat expired: its expiry .* lies further ahead than one lease/),
+    });
   });
 
   it('an older lock (pid and since only) is judged by pid and host, and expires one lease after since', () => {
@@ -79,7 +88,10 @@ describe('judgeLock', () => {
     expect(judgeLock({ pid: 4242, since }, here({ 4242: '1' }))).toMatchObject({ live: true, expiresAt: NOW + 60_000 });
     expect(judgeLock({ pid: 4242, since }, here({}))).toMatchObject({ live: false, why: expect.stringMatching(/^process gone/) });
     expect(judgeLock({ pid: 4242, since, holder: { id: 'web-9:4242:aa', pid: 4242, host: 'web-9' } }, here({})).live).toBe(true);
-    expect(judgeLock({ pid: 4242, since: new Date(NOW - 121_000).toISOString() }, here({ 4242: '1' }))).toMatchObject({ live: false, why: expect.stringMatching(/^heartbeat expired: a lock without heartbeat/) });
+    expect(judgeLock({ pid: 4242, since: new Date(NOW - 121_000).toISOString() }, here({ 4242: '1' }))).toMatchObject({
+      live: false,
+      why: expect.stringMatching(/^heartbeat expired: a lock without heartbeat/),
+    });
   });
 });
 

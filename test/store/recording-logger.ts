@@ -8,6 +8,17 @@ export interface RecordedEvent {
 
 /** An AuditLogger that keeps what it is told, for assertions on audit events. */
 export function recordingLogger(events: RecordedEvent[] = [], context: Record<string, unknown> = {}): AuditLogger & { events: RecordedEvent[] } {
-  const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => void events.push({ ...context, ...fields, level, event });
-  return { events, info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'), child: (fields) => recordingLogger(events, { ...context, ...fields }), subscribe: () => () => undefined };
+  const log =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) =>
+      void events.push({ ...context, ...fields, level, event });
+  return {
+    events,
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    debug: log('debug'),
+    child: (fields) => recordingLogger(events, { ...context, ...fields }),
+    subscribe: () => () => undefined,
+  };
 }

@@ -18,7 +18,13 @@ const facts = (serial: string, keyType: CertificateFacts['keyType'] = 'ecdsa-p25
   issuer: 'CN=test',
   usages: { keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] },
 });
-const issued = (keyType: CertificateFacts['keyType']): IssuedCertificate => ({ leafPem: 'LEAF', chainPem: 'CHAIN', privateKeyPem: 'KEY', facts: facts('new', keyType), orderUrl: 'https://ca/order/1' });
+const issued = (keyType: CertificateFacts['keyType']): IssuedCertificate => ({
+  leafPem: 'LEAF',
+  chainPem: 'CHAIN',
+  privateKeyPem: 'KEY',
+  facts: facts('new', keyType),
+  orderUrl: 'https://ca/order/1',
+});
 const spec = { name: 'web', keyType: 'ecdsa-p256', acm: [{ region: 'us-east-1', listeners: [] }], cloudfront: [] } as unknown as CertificateSpec;
 const DISTRIBUTION_USER = 'arn:aws:cloudfront::123456789012:distribution/E1';
 

@@ -55,9 +55,7 @@ describe('audit event catalog', () => {
 
   it('lists every event the code emits in README.md', () => {
     const missing = [...emitted].filter(([name]) => !catalog.includes(name));
-    expect(
-      missing.map(([name, files]) => `event "${name}" is emitted in ${files.join(', ')} but missing from the "### Audit events" table in README.md`),
-    ).toEqual([]);
+    expect(missing.map(([name, files]) => `event "${name}" is emitted in ${files.join(', ')} but missing from the "### Audit events" table in README.md`)).toEqual([]);
   });
 
   it('lists no event that the code does not emit, and none twice', () => {

@@ -27,15 +27,57 @@ describe('checking the CA answers', () => {
   learnEverything();
 
   it.each([
-    ['newNonce', 'head', `${CA}/nonce`, ok(''), /HEAD https:\/\/ca\.test\/nonce: expected a Replay-Nonce header, came HTTP 200, application\/json, no Replay-Nonce: an empty body$/],
-    ['newAccount', 'post', `${CA}/acct`, ok('[]'), /POST https:\/\/ca\.test\/acct: expected a JSON account object \(status\), came HTTP 200, application\/json, not a JSON object: \[\]$/],
+    [
+      'newNonce',
+      'head',
+      `${CA}/nonce`,
+      ok(''),
+      /HEAD https:\/\/ca\.test\/nonce: expected a Replay-Nonce header, came HTTP 200, application\/json, no Replay-Nonce: an empty body$/,
+    ],
+    [
+      'newAccount',
+      'post',
+      `${CA}/acct`,
+      ok('[]'),
+      /POST https:\/\/ca\.test\/acct: expected a JSON account object \(status\), came HTTP 200, application\/json, not a JSON object: \[\]$/,
+    ],
     ['the account', 'post', `${CA}/acct/1`, ok({ contact: [] }), /expected a JSON account object \(status\), came HTTP 200, application\/json, no status: \{"contact":\[\]\}$/],
-    ['newOrder', 'post', `${CA}/new-order`, ok({ status: 'pending', authorizations: [], finalize: `${CA}/f` }), /expected a JSON order object .* and a Location header, came .*no Location/],
-    ['the order', 'post', `${CA}/order/1`, ok('<html>oops</html>', { 'content-type': 'text/html' }), /POST https:\/\/ca\.test\/order\/1: expected a JSON order object \(status\), came HTTP 200, text\/html, not a JSON object: <html>oops<\/html>$/],
-    ['an authorization', 'post', `${CA}/authz/1`, ok({ status: 'pending', challenges: [] }), /expected a JSON authorization object \(status, identifier, challenges\), came .*no identifier/],
-    ['a challenge', 'post', `${CA}/chall/1`, ok('"processing"'), /POST https:\/\/ca\.test\/chall\/1: expected a JSON challenge object \(status\), came HTTP 200, application\/json, not a JSON object: "processing"$/],
+    [
+      'newOrder',
+      'post',
+      `${CA}/new-order`,
+      ok({ status: 'pending', authorizations: [], finalize: `${CA}/f` }),
+      /expected a JSON order object .* and a Location header, came .*no Location/,
+    ],
+    [
+      'the order',
+      'post',
+      `${CA}/order/1`,
+      ok('<html>oops</html>', { 'content-type': 'text/html' }),
+      /POST https:\/\/ca\.test\/order\/1: expected a JSON order object \(status\), came HTTP 200, text\/html, not a JSON object: <html>oops<\/html>$/,
+    ],
+    [
+      'an authorization',
+      'post',
+      `${CA}/authz/1`,
+      ok({ status: 'pending', challenges: [] }),
+      /expected a JSON authorization object \(status, identifier, challenges\), came .*no identifier/,
+    ],
+    [
+      'a challenge',
+      'post',
+      `${CA}/chall/1`,
+      ok('"processing"'),
+      /POST https:\/\/ca\.test\/chall\/1: expected a JSON challenge object \(status\), came HTTP 200, application\/json, not a JSON object: "processing"$/,
+    ],
     ['finalize', 'post', `${CA}/finalize/1`, ok('null'), /expected a JSON order object \(status\), came HTTP 200, application\/json, not a JSON object: null$/],
-    ['the certificate', 'post', `${CA}/cert/1`, ok({ status: 'valid' }), /expected a PEM certificate chain, came HTTP 200, application\/json, no certificate: \{"status":"valid"\}$/],
+    [
+      'the certificate',
+      'post',
+      `${CA}/cert/1`,
+      ok({ status: 'valid' }),
+      /expected a PEM certificate chain, came HTTP 200, application\/json, no certificate: \{"status":"valid"\}$/,
+    ],
   ])('%s: garbage is one line with the URL, what was expected and what came', (_label, method, url, answer, why) => {
     let error: unknown;
     try {
@@ -50,7 +92,9 @@ describe('checking the CA answers', () => {
 
   it('passes good answers, error answers (acme-client reads their problem) and URLs it never learnt', () => {
     expect(() => checkCaAnswer('head', `${CA}/nonce`, ok('', { 'replay-nonce': 'abc' }))).not.toThrow();
-    expect(() => checkCaAnswer('post', `${CA}/cert/1`, ok('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', { 'content-type': 'application/pem-certificate-chain' }))).not.toThrow();
+    expect(() =>
+      checkCaAnswer('post', `${CA}/cert/1`, ok('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', { 'content-type': 'application/pem-certificate-chain' })),
+    ).not.toThrow();
     expect(() => checkCaAnswer('post', `${CA}/order/1`, { status: 503, headers: { 'content-type': 'text/html' }, data: '<html>down</html>' })).not.toThrow();
     expect(() => checkCaAnswer('post', `${CA}/renewal-info/x`, ok('garbage'))).not.toThrow();
   });

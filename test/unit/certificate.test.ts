@@ -73,14 +73,15 @@ describe('ACM re-import rules for usages', () => {
   const ecdsa = { keyUsages: ['digitalSignature'], extendedKeyUsages: ['clientAuth', 'serverAuth'] };
 
   it('allows dropping clientAuth, and keyEncipherment on ECDSA', () => {
-    expect(usagesRemoved({ ...ecdsa, keyUsages: ['digitalSignature', 'keyEncipherment'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] }, true)).toEqual([]);
+    expect(usagesRemoved({ ...ecdsa, keyUsages: ['digitalSignature', 'keyEncipherment'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: ['serverAuth'] }, true)).toEqual(
+      [],
+    );
   });
 
   it('names every other usage a re-import would drop', () => {
-    expect(usagesRemoved({ keyUsages: ['digitalSignature', 'keyEncipherment'], extendedKeyUsages: ['serverAuth'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: [] }, false)).toEqual([
-      'Key Usage keyEncipherment',
-      'Extended Key Usage serverAuth',
-    ]);
+    expect(
+      usagesRemoved({ keyUsages: ['digitalSignature', 'keyEncipherment'], extendedKeyUsages: ['serverAuth'] }, { keyUsages: ['digitalSignature'], extendedKeyUsages: [] }, false),
+    ).toEqual(['Key Usage keyEncipherment', 'Extended Key Usage serverAuth']);
   });
 
   it('reads usages from a certificate', async () => {

@@ -23,7 +23,7 @@ function errorFor(value: any): string {
 }
 
 describe('route53 config', () => {
-  it('defaults: 5 requests/s, INSYNC within 300 s, propagation checked for 120 s at the zone\'s own nameservers', () => {
+  it("defaults: 5 requests/s, INSYNC within 300 s, propagation checked for 120 s at the zone's own nameservers", () => {
     const resolved = validateConfig(config(), CONFIG_PATH);
     expect(resolved.route53).toEqual({ requestsPerSecond: 5, insyncTimeoutSeconds: 300, propagation: { check: true, timeoutSeconds: 120 }, zones: [] });
   });
@@ -64,6 +64,8 @@ describe('route53 config', () => {
     expect(message).toContain('route53.propagation.timeoutSeconds: 0 is not valid; expected a whole number of seconds, at least 1 (default 120)');
     expect(message).toContain('route53.zones[0].externalId: is set without roleArn');
     expect(message).toContain('route53.zones[1].hostedZoneId: duplicate hosted zone "Z1"');
-    expect(message).toContain('certificates[0].route53.roleArn: "arn:aws:iam::12:role/dns" is not valid; expected an IAM role ARN such as "arn:aws:iam::123456789012:role/certkeeper-dns"');
+    expect(message).toContain(
+      'certificates[0].route53.roleArn: "arn:aws:iam::12:role/dns" is not valid; expected an IAM role ARN such as "arn:aws:iam::123456789012:role/certkeeper-dns"',
+    );
   });
 });

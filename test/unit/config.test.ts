@@ -56,11 +56,7 @@ describe('config validation: each bad config names the key and the fix', () => {
       (c) => (c.statedir = '/var/lib/certkeeper'),
       '  - (top level): unknown key "statedir" (did you mean "stateDir"?); expected one of: acme, stateDir, store, aws, schedule, discovery, concurrency, route53, certificates, notifications, metrics',
     ],
-    [
-      'a missing field',
-      (c) => delete c.acme.email,
-      '  - acme.email: is required; expected a contact e-mail address for the ACME account, such as "ops@example.com"',
-    ],
+    ['a missing field', (c) => delete c.acme.email, '  - acme.email: is required; expected a contact e-mail address for the ACME account, such as "ops@example.com"'],
     ['a missing section', (c) => delete c.aws, '  - aws: is required (expected an object)'],
     ['a bad domain', (c) => c.certificates[0].domains.push('api..example.com'), '  - certificates[0].domains[2]: "api..example.com" has an empty label (two dots in a row)'],
     [
@@ -101,7 +97,11 @@ describe('config validation: each bad config names the key and the fix', () => {
       (c) => (c.certificates[0].keyType = 'ed25519'),
       '  - certificates[0].keyType: expected one of "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", got "ed25519"',
     ],
-    ['an unknown listener mode', (c) => (c.certificates[0].acm[0].listeners[0].mode = 'SNI'), '  - certificates[0].acm[0].listeners[0].mode: expected one of "default", "sni", got "SNI"'],
+    [
+      'an unknown listener mode',
+      (c) => (c.certificates[0].acm[0].listeners[0].mode = 'SNI'),
+      '  - certificates[0].acm[0].listeners[0].mode: expected one of "default", "sni", got "SNI"',
+    ],
     [
       'terms of service not agreed',
       (c) => (c.acme.termsOfServiceAgreed = false),
@@ -259,7 +259,9 @@ describe('config: cloudfront', () => {
     expect(errorFor((c) => (c.certificates[0].cloudfront = [{ distributionId: 'E2QWRUHAPOMQZL' }, { distributionId: 'E2QWRUHAPOMQZL' }]))).toContain(
       'certificates[0].cloudfront[1].distributionId: duplicate distribution "E2QWRUHAPOMQZL" (already at index 0)',
     );
-    expect(errorFor((c) => (c.certificates[0].acm = []))).toContain('certificates[0].acm: is empty; expected at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])');
+    expect(errorFor((c) => (c.certificates[0].acm = []))).toContain(
+      'certificates[0].acm: is empty; expected at least one { region } to import the certificate into (or cloudfront: [{ distributionId }])',
+    );
     expect(errorFor((c) => delete c.certificates[0].acm)).toContain('certificates[0].acm: is required; expected at least one { region }');
   });
 });

@@ -25,14 +25,24 @@ describe('renewal deadline', () => {
   });
 
   it('counts the served-certificate wait only for a certificate with verify endpoints, and the propagation wait only when checked', () => {
-    const custom = config({ route53: { insyncTimeoutSeconds: 10, propagation: { check: false } }, acme: { email: 'ops@example.com', termsOfServiceAgreed: true, requestTimeoutSeconds: 5 }, aws: { region: 'us-east-1', requestTimeoutSeconds: 2 } }, [verified]);
+    const custom = config(
+      {
+        route53: { insyncTimeoutSeconds: 10, propagation: { check: false } },
+        acme: { email: 'ops@example.com', termsOfServiceAgreed: true, requestTimeoutSeconds: 5 },
+        aws: { region: 'us-east-1', requestTimeoutSeconds: 2 },
+      },
+      [verified],
+    );
     expect(renewalDeadlineMs(custom, custom.certificates[0])).toBe((20 + 120 + 100 + 20) * 1000);
     // Without a certificate: the longest of the config's (what a lock's staleness is judged by).
     expect(renewalDeadlineMs(custom)).toBe((20 + 120 + 100 + 20) * 1000);
   });
 
   it('gives a pass its look plus one renewal deadline per round of `concurrency` renewals and per extra wave', () => {
-    const five = config({ concurrency: 2 }, ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, domains: [`${name}.example.com`], acm: [{ region: 'us-east-1' }] })));
+    const five = config(
+      { concurrency: 2 },
+      ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, domains: [`${name}.example.com`], acm: [{ region: 'us-east-1' }] })),
+    );
     const renewal = renewalDeadlineMs(five, five.certificates[0]);
     expect(passDeadlineMs(five, five.certificates, 1)).toBe(10 * 60_000 + 3 * renewal);
     expect(passDeadlineMs(five, five.certificates, 2)).toBe(10 * 60_000 + 4 * renewal);

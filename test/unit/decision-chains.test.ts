@@ -132,7 +132,16 @@ describe('the drift chain', () => {
 
 describe('the readiness chain', () => {
   it('says up to date, and when; not served is a failing finding naming each endpoint', () => {
-    const results = evaluate(readiness, situation(1, { served: [{ endpoint: 'a:443', serial: 'abc' }, { endpoint: 'b:443', serial: 'zzz' }, { endpoint: 'c:443', error: 'timeout' }] }));
+    const results = evaluate(
+      readiness,
+      situation(1, {
+        served: [
+          { endpoint: 'a:443', serial: 'abc' },
+          { endpoint: 'b:443', serial: 'zzz' },
+          { endpoint: 'c:443', error: 'timeout' },
+        ],
+      }),
+    );
     expect(results.map((result) => [result.check, result.failing ?? false])).toEqual([
       [Check.UpToDate, false],
       [Check.NotServed, true],

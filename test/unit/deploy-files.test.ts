@@ -73,7 +73,15 @@ describe('deploy/systemd/certkeeper.service', () => {
 
   it('runs certkeeper run with the hardening the brief asks for, and without MemoryDenyWriteExecute (Node JIT)', () => {
     expect(settings.get('ExecStart')?.[0]).toMatch(/certkeeper run --config \S+/);
-    for (const [key, value] of Object.entries({ DynamicUser: 'yes', StateDirectory: 'certkeeper', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', NoNewPrivileges: 'yes', CapabilityBoundingSet: '' })) {
+    for (const [key, value] of Object.entries({
+      DynamicUser: 'yes',
+      StateDirectory: 'certkeeper',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      NoNewPrivileges: 'yes',
+      CapabilityBoundingSet: '',
+    })) {
       expect(settings.get(key), key).toEqual([value]);
     }
     expect(settings.get('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX']);

@@ -65,7 +65,17 @@ describe('/readyz', () => {
 
   /** A look at `api` as the pass logs it: deployed until `notAfterMs`, emergency 1/20 of 90 days before. */
   function decided(send: ReturnType<typeof tracker>['send'], runId: string, notAfterMs: number, more: Record<string, unknown> = {}) {
-    send('renewal.decided', { runId, certificate: 'api', action: 'none', checks: ['UpToDate'], reasons: ['fine'], notAfter: iso(notAfterMs), emergencyAt: iso(notAfterMs - 4.5 * DAY), consecutiveFailures: 0, ...more });
+    send('renewal.decided', {
+      runId,
+      certificate: 'api',
+      action: 'none',
+      checks: ['UpToDate'],
+      reasons: ['fine'],
+      notAfter: iso(notAfterMs),
+      emergencyAt: iso(notAfterMs - 4.5 * DAY),
+      consecutiveFailures: 0,
+      ...more,
+    });
   }
 
   it('is not ready until a pass has finished, then ready while every certificate is valid and served', () => {
@@ -73,7 +83,16 @@ describe('/readyz', () => {
     send('pass.started', { runId: 'r1', certificates: ['api', 'www'] });
     expect(health.readiness.report()).toMatchObject({ ready: false, status: 'starting' });
     decided(send, 'r1', Date.parse('2026-05-01T00:00:00Z'));
-    send('renewal.decided', { runId: 'r1', certificate: 'www', action: 'none', checks: ['UpToDate'], reasons: [], notAfter: '2026-06-01T00:00:00.000Z', emergencyAt: '2026-05-28T00:00:00.000Z', consecutiveFailures: 0 });
+    send('renewal.decided', {
+      runId: 'r1',
+      certificate: 'www',
+      action: 'none',
+      checks: ['UpToDate'],
+      reasons: [],
+      notAfter: '2026-06-01T00:00:00.000Z',
+      emergencyAt: '2026-05-28T00:00:00.000Z',
+      consecutiveFailures: 0,
+    });
     send('pass.finished', { runId: 'r1', failed: 0 });
     expect(health.readiness.report()).toEqual({
       ready: true,
@@ -145,7 +164,10 @@ describe('/readyz', () => {
     send('pass.started', { runId: 'r1', certificates: ['api'] });
     decided(send, 'r1', start + 4 * DAY, { action: 'none', checks: ['Emergency', 'Backoff'], consecutiveFailures: 3 });
     send('pass.finished', { runId: 'r1', failed: 0 });
-    expect(health.readiness.report()).toMatchObject({ ready: false, reasons: ['api: failing in its emergency period (since 2026-03-01T12:00:00.000Z): 3 failed attempt(s) in a row'] });
+    expect(health.readiness.report()).toMatchObject({
+      ready: false,
+      reasons: ['api: failing in its emergency period (since 2026-03-01T12:00:00.000Z): 3 failed attempt(s) in a row'],
+    });
     advance(1000);
     decided(send, 'r2', start + 90 * DAY, { consecutiveFailures: 0 });
     send('certificate.recovered', { runId: 'r2', certificate: 'api', previousFailures: 3 });

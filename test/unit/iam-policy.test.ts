@@ -72,10 +72,13 @@ describe('iam-policy builder', () => {
     expect(result.notes.join('\n')).toContain('sts:ExternalId');
   });
 
-  it('writes a CNAME-delegated challenge only at its target (through the target zone\'s role); the zones on the way are only read', async () => {
+  it("writes a CNAME-delegated challenge only at its target (through the target zone's role); the zones on the way are only read", async () => {
     const delegated = config({ route53: { zones: [{ hostedZoneId: 'ZVALID', roleArn: ROLE }] } });
     const routes = new Map([
-      ['_acme-challenge.www.example.com', { name: 'www.acme.validation.example', zones: [{ hostedZoneId: 'ZONEA' }, { hostedZoneId: 'ZMIDDLE' }, { hostedZoneId: 'ZVALID', roleArn: ROLE }] }],
+      [
+        '_acme-challenge.www.example.com',
+        { name: 'www.acme.validation.example', zones: [{ hostedZoneId: 'ZONEA' }, { hostedZoneId: 'ZMIDDLE' }, { hostedZoneId: 'ZVALID', roleArn: ROLE }] },
+      ],
     ]);
     const { policy, rolePolicies } = buildIamPolicy(delegated, zoneGrants(delegated, routes));
     // The agent: the undelegated name in its own zone; the delegating zone and the middle of the chain read, not written.
@@ -116,9 +119,15 @@ describe('iam-policy builder', () => {
     expect(await allowed('sns:Publish', 'arn:aws:sns:us-east-1:123456789012:alerts')).toBe('Allowed');
     expect(await allowed('sns:Publish', 'arn:aws:sns:us-east-1:123456789012:other')).toBe('ImplicitlyDenied');
 
-    const secret = buildIamPolicy(config({ acme: { email: 'ops@example.com', termsOfServiceAgreed: true, accountKey: { secretsManager: { secretId: 'certkeeper/key' } } } })).policy;
-    expect(await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key-AbC123', context: {} })).toBe('Allowed');
-    expect(await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key2-AbC123', context: {} })).toBe('ImplicitlyDenied');
+    const secret = buildIamPolicy(
+      config({ acme: { email: 'ops@example.com', termsOfServiceAgreed: true, accountKey: { secretsManager: { secretId: 'certkeeper/key' } } } }),
+    ).policy;
+    expect(
+      await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key-AbC123', context: {} }),
+    ).toBe('Allowed');
+    expect(
+      await evaluateCall(secret, { action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:certkeeper/key2-AbC123', context: {} }),
+    ).toBe('ImplicitlyDenied');
     // The key of an issued certificate waits next to the account key until deployed, then is deleted.
     const kept = (action: string, name: string) => evaluateCall(secret, { action, resource: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbC123`, context: {} });
     expect(await kept('secretsmanager:CreateSecret', 'certkeeper/key/issued/web')).toBe('Allowed');
@@ -135,8 +144,12 @@ describe('iam-policy builder', () => {
     const { policy } = buildIamPolicy(config());
     const tags = { 'aws:RequestTag/managed-by': 'certkeeper', 'aws:RequestTag/certkeeper:name': 'web', 'aws:TagKeys': ['managed-by', 'certkeeper:name'] };
     expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: tags })).toBe('Allowed');
-    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: { ...tags, 'aws:RequestTag/certkeeper:name': 'not-ours' } })).toBe('ImplicitlyDenied');
-    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: { ...tags, 'aws:TagKeys': ['managed-by', 'certkeeper:name', 'owner'] } })).toBe('ImplicitlyDenied');
+    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: { ...tags, 'aws:RequestTag/certkeeper:name': 'not-ours' } })).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: { ...tags, 'aws:TagKeys': ['managed-by', 'certkeeper:name', 'owner'] } })).toBe(
+      'ImplicitlyDenied',
+    );
     const owned = { 'aws:ResourceTag/managed-by': 'certkeeper', 'aws:ResourceTag/certkeeper:name': 'web' };
     expect(await evaluateCall(policy, { action: 'acm:DeleteCertificate', resource: arn, context: owned })).toBe('Allowed');
     expect(await evaluateCall(policy, { action: 'acm:DeleteCertificate', resource: arn, context: {} })).toBe('ImplicitlyDenied');
@@ -163,7 +176,13 @@ describe('iam-policy builder', () => {
         acme: { email: 'ops@example.com', termsOfServiceAgreed: true },
         aws: { region: 'eu-west-1' },
         certificates: [
-          { name: 'web', domains: ['example.com'], route53: { hostedZoneId: 'ZONEA' }, acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER }] }], cloudfront: [{ distributionId: 'E2QWRUHAPOMQZL' }] },
+          {
+            name: 'web',
+            domains: ['example.com'],
+            route53: { hostedZoneId: 'ZONEA' },
+            acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER }] }],
+            cloudfront: [{ distributionId: 'E2QWRUHAPOMQZL' }],
+          },
           { name: 'cdn', domains: ['cdn.example.com'], route53: { hostedZoneId: 'ZONEA' }, cloudfront: [{ distributionId: 'E1ABCDEFGHIJKL' }] },
         ],
       },
@@ -181,10 +200,22 @@ describe('iam-policy builder', () => {
     });
     const ours = 'arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL';
     expect(await evaluateCall(policy, { action: 'cloudfront:UpdateDistribution', resource: ours, context: {} })).toBe('Allowed');
-    expect(await evaluateCall(policy, { action: 'cloudfront:UpdateDistribution', resource: 'arn:aws:cloudfront::123456789012:distribution/EOTHER000000', context: {} })).toBe('ImplicitlyDenied');
+    expect(await evaluateCall(policy, { action: 'cloudfront:UpdateDistribution', resource: 'arn:aws:cloudfront::123456789012:distribution/EOTHER000000', context: {} })).toBe(
+      'ImplicitlyDenied',
+    );
     expect(await evaluateCall(policy, { action: 'cloudfront:DeleteDistribution', resource: ours, context: {} })).toBe('ImplicitlyDenied');
-    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: 'arn:aws:acm:us-east-1:123456789012:certificate/0b2e1a47-3f52-4a1c-9c2e-6f2d7f1e9a10', context: { 'aws:RequestTag/managed-by': 'certkeeper', 'aws:RequestTag/certkeeper:name': 'cdn', 'aws:TagKeys': ['managed-by', 'certkeeper:name'] } })).toBe('Allowed');
+    expect(
+      await evaluateCall(policy, {
+        action: 'acm:ImportCertificate',
+        resource: 'arn:aws:acm:us-east-1:123456789012:certificate/0b2e1a47-3f52-4a1c-9c2e-6f2d7f1e9a10',
+        context: { 'aws:RequestTag/managed-by': 'certkeeper', 'aws:RequestTag/certkeeper:name': 'cdn', 'aws:TagKeys': ['managed-by', 'certkeeper:name'] },
+      }),
+    ).toBe('Allowed');
     // Without distributions, no CloudFront permission at all.
-    expect(buildIamPolicy(config()).policy.Statement.flatMap((entry) => entry.Action).some((action) => action.startsWith('cloudfront:'))).toBe(false);
+    expect(
+      buildIamPolicy(config())
+        .policy.Statement.flatMap((entry) => entry.Action)
+        .some((action) => action.startsWith('cloudfront:')),
+    ).toBe(false);
   });
 });

@@ -21,7 +21,15 @@ function decide(input: DecisionInput) {
 
 const DIRECTORY = 'https://ca.test/dir';
 const DAY = 86_400_000;
-const spec = { name: 'web', domains: ['www.example.com', 'api.example.com'], keyType: 'ecdsa-p256' as const, acm: [{ region: 'us-east-1', listeners: [] }, { region: 'eu-west-1', listeners: [] }] };
+const spec = {
+  name: 'web',
+  domains: ['www.example.com', 'api.example.com'],
+  keyType: 'ecdsa-p256' as const,
+  acm: [
+    { region: 'us-east-1', listeners: [] },
+    { region: 'eu-west-1', listeners: [] },
+  ],
+};
 const root = mkdtempSync(join(tmpdir(), 'certkeeper-kept-'));
 let kept: KeptIssued;
 let older: IssuedCertificate;
@@ -54,10 +62,14 @@ describe('judgeKept', () => {
   it('refuses it, saying why: expired, other names, other key type, another CA, a newer one deployed', () => {
     const why = (verdict: ReturnType<typeof judgeKept>) => (verdict.verdict === 'unusable' ? verdict.why : verdict.verdict);
     expect(why(judgeKept(spec, kept, [], DIRECTORY, new Date(Date.now() + 61 * DAY)))).toMatch(/^expired on /);
-    expect(why(judgeKept({ ...spec, domains: ['www.example.com'] }, kept, [], DIRECTORY, now))).toBe('its names (api.example.com, www.example.com) are not the configured ones (www.example.com)');
+    expect(why(judgeKept({ ...spec, domains: ['www.example.com'] }, kept, [], DIRECTORY, now))).toBe(
+      'its names (api.example.com, www.example.com) are not the configured ones (www.example.com)',
+    );
     expect(why(judgeKept({ ...spec, keyType: 'ecdsa-p384' }, kept, [], DIRECTORY, now))).toBe('its key type ecdsa-p256 is not the configured ecdsa-p384');
     expect(why(judgeKept(spec, kept, [], 'https://other.test/dir', now))).toMatch(/^issued by another CA \(https:\/\/ca\.test\/dir\)/);
-    expect(why(judgeKept(spec, { ...kept, issued: { ...kept.issued, privateKeyPem: older.privateKeyPem } }, [], DIRECTORY, now))).toBe('its private key does not match the certificate');
+    expect(why(judgeKept(spec, { ...kept, issued: { ...kept.issued, privateKeyPem: older.privateKeyPem } }, [], DIRECTORY, now))).toBe(
+      'its private key does not match the certificate',
+    );
     expect(why(judgeKept(spec, { ...kept, issued: older }, [region('us-east-1', kept.issued), region('eu-west-1', kept.issued)], DIRECTORY, now))).toMatch(/as long or longer$/);
   });
 });
@@ -79,7 +91,14 @@ describe('the kept file', () => {
     expect(await keptToDeploy(narrower, [], issued, DIRECTORY, log, { discardUnusable: true })).toBeUndefined();
     expect(readdirSync(join(dir, 'issued'))).toEqual([]);
     expect(log.events).toEqual([
-      { level: 'info', event: 'renewal.issued_discarded', serial: kept.issued.facts.serial, notAfter: kept.issued.facts.notAfter.toISOString(), keptAt: expect.any(String), why: expect.stringContaining('are not the configured ones') },
+      {
+        level: 'info',
+        event: 'renewal.issued_discarded',
+        serial: kept.issued.facts.serial,
+        notAfter: kept.issued.facts.notAfter.toISOString(),
+        keptAt: expect.any(String),
+        why: expect.stringContaining('are not the configured ones'),
+      },
     ]);
     expect(JSON.stringify(log.events)).not.toContain('PRIVATE KEY');
   });
@@ -89,7 +108,9 @@ describe('the kept file', () => {
     const issued = new IssuedCertificates(dir);
     await issued.keep('web', kept.issued, { directoryUrl: DIRECTORY, runId: 'run-1' });
     const log = recordingLogger();
-    expect(await keptToDeploy(spec as never, [region('us-east-1', kept.issued), region('eu-west-1', kept.issued)], issued, DIRECTORY, log, { discardUnusable: false })).toBeUndefined();
+    expect(
+      await keptToDeploy(spec as never, [region('us-east-1', kept.issued), region('eu-west-1', kept.issued)], issued, DIRECTORY, log, { discardUnusable: false }),
+    ).toBeUndefined();
     expect(readdirSync(join(dir, 'issued'))).toEqual([]);
     expect(log.events[0]).toMatchObject({ event: 'renewal.issued_discarded', why: 'it is in ACM in every configured region (ACM holds its key)' });
   });

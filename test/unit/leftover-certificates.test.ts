@@ -53,7 +53,7 @@ describe('leftover certificates', () => {
   });
 });
 
-describe('which extra certificates of a name are left over (the ACM deployer\'s observe)', () => {
+describe("which extra certificates of a name are left over (the ACM deployer's observe)", () => {
   const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
   const LOAD_BALANCER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
   const spec = { name: 'web', acm: [{ region: 'us-east-1', listeners: [{ arn: LISTENER, mode: 'default' as const }] }] } as unknown as CertificateSpec;

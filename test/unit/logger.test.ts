@@ -42,7 +42,10 @@ describe('audit log', () => {
     const seen: { level: string; event: string; fields: Record<string, unknown> }[] = [];
     const quiet = createLogger({ stream: new PassThrough(), level: 'info' });
     const stop = quiet.subscribe((entry) => seen.push(entry));
-    quiet.child({ runId: 'r1' }).child({ certificate: 'api' }).error('renewal.failed', { error: `boom ${KEY}` });
+    quiet
+      .child({ runId: 'r1' })
+      .child({ certificate: 'api' })
+      .error('renewal.failed', { error: `boom ${KEY}` });
     quiet.debug('dns.change.insync', { changeId: 'c' });
     stop();
     quiet.info('pass.started');

@@ -53,7 +53,14 @@ describe('certkeeper_certificate_ready_status', () => {
     const unfollow = readiness.follow(log);
     const stop = reportReadiness(() => readiness.conditions());
     log.info('pass.started', { runId: 'r1', certificates: ['unit-ready'] });
-    log.child({ runId: 'r1', certificate: 'unit-ready' }).info('renewal.decided', { action: 'none', checks: ['UpToDate'], reasons: [], notAfter: '2026-03-02T00:01:00.000Z', emergencyAt: '2026-03-02T00:00:57.000Z', consecutiveFailures: 0 });
+    log.child({ runId: 'r1', certificate: 'unit-ready' }).info('renewal.decided', {
+      action: 'none',
+      checks: ['UpToDate'],
+      reasons: [],
+      notAfter: '2026-03-02T00:01:00.000Z',
+      emergencyAt: '2026-03-02T00:00:57.000Z',
+      consecutiveFailures: 0,
+    });
     log.info('pass.finished', { runId: 'r1', failed: 0 });
     expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'True' })).toBe(1);
     expect(await value('certkeeper_certificate_ready_status', { name: 'unit-ready', condition: 'False' })).toBe(0);

@@ -31,7 +31,11 @@ describe('notifications and metrics config', () => {
       }),
       CONFIG_PATH,
     );
-    expect(config.notifications).toEqual({ snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:certkeeper-alerts', webhookUrl: 'https://hooks.example.net/services/T/B/X', onSuccess: false });
+    expect(config.notifications).toEqual({
+      snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:certkeeper-alerts',
+      webhookUrl: 'https://hooks.example.net/services/T/B/X',
+      onSuccess: false,
+    });
     expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1' });
     expect(validateConfig(withTelemetry({}), CONFIG_PATH).notifications).toBeUndefined();
   });

@@ -10,7 +10,13 @@ import { startNotificationReceiver, type NotificationReceiver } from '../stack/n
 function capture() {
   const stream = new PassThrough();
   const lines: Record<string, unknown>[] = [];
-  stream.on('data', (chunk) => String(chunk).trim().split('\n').filter(Boolean).forEach((line) => lines.push(JSON.parse(line))));
+  stream.on('data', (chunk) =>
+    String(chunk)
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((line) => lines.push(JSON.parse(line))),
+  );
   return { log: createLogger({ stream, pretty: false, level: 'debug' }), lines };
 }
 
@@ -33,7 +39,9 @@ describe('which events notify', () => {
       text: 'certkeeper: renewing api failed (3 failures in a row): no zone',
       fields: { error: 'no zone', consecutiveFailures: 3 },
     });
-    expect(notificationFor(entry('deploy.not_served', { certificate: 'api', error: 'serves serial 01' }), false)?.text).toBe('certkeeper: api is deployed but not served: serves serial 01');
+    expect(notificationFor(entry('deploy.not_served', { certificate: 'api', error: 'serves serial 01' }), false)?.text).toBe(
+      'certkeeper: api is deployed but not served: serves serial 01',
+    );
     expect(notificationFor(entry('certificate.emergency', { certificate: 'api', notAfter: 'T', expired: true }), false)?.text).toBe('certkeeper: api expired at T; renewing now');
     expect(notificationFor(entry('renewal.succeeded', { certificate: 'api', serial: '0a', notAfter: 'T' }), false)).toBeUndefined();
     expect(notificationFor(entry('renewal.succeeded', { certificate: 'api', serial: '0a', notAfter: 'T' }), true)?.severity).toBe('info');
@@ -91,7 +99,13 @@ describe('notifier', () => {
     log.error('renewal.failed', { certificate: 'api', error: 'x' });
     await notifier.flush(5_000);
     const failed = lines.find((line) => line.event === 'notification.failed');
-    expect(failed).toMatchObject({ about: 'renewal.failed', channel: 'webhook', target: `127.0.0.1:${closed}`, attempts: 3, error: `webhook at 127.0.0.1:${closed}: connect ECONNREFUSED 127.0.0.1:${closed}` });
+    expect(failed).toMatchObject({
+      about: 'renewal.failed',
+      channel: 'webhook',
+      target: `127.0.0.1:${closed}`,
+      attempts: 3,
+      error: `webhook at 127.0.0.1:${closed}: connect ECONNREFUSED 127.0.0.1:${closed}`,
+    });
     expect(JSON.stringify(lines)).not.toContain('secret-path');
   });
 
@@ -100,7 +114,14 @@ describe('notifier', () => {
     const sent: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow: NotificationSink = { channel: 'slow', target: 'slow', send: async (n: Notification) => { await gate; sent.push(`slow:${String(n.fields.error)}`); } };
+    const slow: NotificationSink = {
+      channel: 'slow',
+      target: 'slow',
+      send: async (n: Notification) => {
+        await gate;
+        sent.push(`slow:${String(n.fields.error)}`);
+      },
+    };
     const quick: NotificationSink = { channel: 'quick', target: 'quick', send: async (n: Notification) => void sent.push(`quick:${String(n.fields.error)}`) };
     const notifier = new Notifier([slow, quick], log, { ...fast, maxQueue: 2 });
     notifier.follow(log);

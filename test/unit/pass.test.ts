@@ -41,7 +41,9 @@ function fakeDeployer(deployed: Deployed, options: { failDeploy?: string } = {})
   const deploys: string[] = [];
   const observe = (spec: CertificateSpec): Observation => {
     const now = deployed.get(spec.name);
-    return { regions: spec.acm.map((target) => ({ region: target.region, alsoTagged: [], ...(now && { certificateArn: now.arn, facts: now.facts, foundBy: 'record' as const }) })) };
+    return {
+      regions: spec.acm.map((target) => ({ region: target.region, alsoTagged: [], ...(now && { certificateArn: now.arn, facts: now.facts, foundBy: 'record' as const }) })),
+    };
   };
   const nothingToRetire = { pending: [], retire: () => Promise.resolve(), keep: () => undefined };
   const pass: DeployerPass = {
@@ -88,12 +90,21 @@ function fakeIssuer(clock: Clock, during?: (spec: CertificateSpec, request: Issu
     issue: async (spec, request) => {
       orders.push(spec.name);
       await request.challenges.prepare({ spec, log: request.log, signal: request.signal });
-      const presented = await request.challenges.present(spec.domains.map((domain) => ({ identifier: domain.replace(/^\*\./, ''), value: 'v' })), { spec, log: request.log });
+      const presented = await request.challenges.present(
+        spec.domains.map((domain) => ({ identifier: domain.replace(/^\*\./, ''), value: 'v' })),
+        { spec, log: request.log },
+      );
       during?.(spec, request);
       request.signal.throwIfAborted();
       const notBefore = clock.now();
       const pair = await selfSignedCertificate(spec.domains[0]!, spec.domains, { notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY_MS) });
-      const issued: IssuedCertificate = { leafPem: pair.certificatePem, chainPem: '', privateKeyPem: pair.privateKeyPem, facts: readCertificate(pair.certificatePem), orderUrl: `https://ca.test/order/${orders.length}` };
+      const issued: IssuedCertificate = {
+        leafPem: pair.certificatePem,
+        chainPem: '',
+        privateKeyPem: pair.privateKeyPem,
+        facts: readCertificate(pair.certificatePem),
+        orderUrl: `https://ca.test/order/${orders.length}`,
+      };
       await request.onIssued(issued);
       await presented.removed();
       return issued;
@@ -113,7 +124,10 @@ interface World {
   records: CertificateRecords;
 }
 
-function world(names: string[], options: { failDeploy?: string; during?: Parameters<typeof fakeIssuer>[1]; state?: (state: StateStore) => StateStore; deployed?: Deployed; now?: Date } = {}): World {
+function world(
+  names: string[],
+  options: { failDeploy?: string; during?: Parameters<typeof fakeIssuer>[1]; state?: (state: StateStore) => StateStore; deployed?: Deployed; now?: Date } = {},
+): World {
   const stateDir = mkdtempSync(join(tmpdir(), 'certkeeper-pass-'));
   roots.push(stateDir);
   const config = validateConfig(
@@ -191,7 +205,11 @@ describe('a pass with fake ports', () => {
     const failed = outcomes[1]!;
     expect(failed.result === 'failed' && failed.error).toContain('ImportCertificate refused b');
     expect((await first.records.get('b'))?.consecutiveFailures).toBe(1);
-    expect(events(first.log, 'renewal.issued_kept').map((line) => line.certificate).sort()).toEqual(['a', 'b']);
+    expect(
+      events(first.log, 'renewal.issued_kept')
+        .map((line) => line.certificate)
+        .sort(),
+    ).toEqual(['a', 'b']);
 
     // The same state, a day later (past the backoff), a deployer that works again: b's kept certificate is
     // deployed, nothing is ordered.

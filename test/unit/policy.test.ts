@@ -249,7 +249,9 @@ describe('renewal decision: rate-limit guards', () => {
     const long = { ...block, until: at(89) };
     const held = decide(input(at(61), { rateLimits: [long] }));
     expect(held).toMatchObject({ action: 'none', checks: ['InRenewalWindow', 'DuplicateCertificateLimit', 'HeldPastEmergency'], renewAt: at(85.5) });
-    expect(held.reasons.at(-1)).toBe('held past its emergency point (2027-01-25T12:00:00.000Z, 1/20 of its lifetime before expiry): failing; certkeeper orders anyway at that point');
+    expect(held.reasons.at(-1)).toBe(
+      'held past its emergency point (2027-01-25T12:00:00.000Z, 1/20 of its lifetime before expiry): failing; certkeeper orders anyway at that point',
+    );
     // A hold that ends before the emergency point is an ordinary wait.
     expect(decide(input(at(61), { rateLimits: [{ ...block, until: at(80) }] }))).toMatchObject({ checks: ['InRenewalWindow', 'DuplicateCertificateLimit'], renewAt: at(80) });
   });
@@ -301,16 +303,22 @@ describe('renewal decision: properties', () => {
 
   it('for any ARI window, the plan is inside it or at the emergency point, and a passing clock renews by then', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 6, max: 90 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.99, noNaN: true }), (days, a, b, r) => {
-        const f = facts(days);
-        const span = f.notAfter.getTime() - f.notBefore.getTime();
-        const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
-        const w = { start: new Date(f.notBefore.getTime() + lo * span), end: new Date(f.notBefore.getTime() + hi * span) };
-        const ari = { ...w, chosenAt: pickMomentIn(w, () => r) };
-        const plan = plannedRenewal(f, f.notBefore, { ari });
-        expect(plan.renewAt.getTime()).toBeLessThanOrEqual(Math.min(w.end.getTime(), emergencyPoint(f).getTime()));
-        expect(decide({ desired, observed: deployed(f), now: plan.renewAt, ari }).action).toBe('renew');
-      }),
+      fc.property(
+        fc.integer({ min: 6, max: 90 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 0.99, noNaN: true }),
+        (days, a, b, r) => {
+          const f = facts(days);
+          const span = f.notAfter.getTime() - f.notBefore.getTime();
+          const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+          const w = { start: new Date(f.notBefore.getTime() + lo * span), end: new Date(f.notBefore.getTime() + hi * span) };
+          const ari = { ...w, chosenAt: pickMomentIn(w, () => r) };
+          const plan = plannedRenewal(f, f.notBefore, { ari });
+          expect(plan.renewAt.getTime()).toBeLessThanOrEqual(Math.min(w.end.getTime(), emergencyPoint(f).getTime()));
+          expect(decide({ desired, observed: deployed(f), now: plan.renewAt, ari }).action).toBe('renew');
+        },
+      ),
     );
   });
 });

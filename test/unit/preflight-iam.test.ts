@@ -23,7 +23,11 @@ describe('IAM simulation of a renewal', () => {
     });
     expect(context).toEqual([
       { ContextKeyName: 'route53:ChangeResourceRecordSetsRecordTypes', ContextKeyValues: ['TXT'], ContextKeyType: 'stringList' },
-      { ContextKeyName: 'route53:ChangeResourceRecordSetsNormalizedRecordNames', ContextKeyValues: ['_acme-challenge.a.example', '_acme-challenge.b.example'], ContextKeyType: 'stringList' },
+      {
+        ContextKeyName: 'route53:ChangeResourceRecordSetsNormalizedRecordNames',
+        ContextKeyValues: ['_acme-challenge.a.example', '_acme-challenge.b.example'],
+        ContextKeyType: 'stringList',
+      },
       { ContextKeyName: 'aws:RequestTag/certkeeper:name', ContextKeyValues: ['api'], ContextKeyType: 'string' },
     ]);
     expect(contextOf({ Sid: 'AcmList', Effect: 'Allow', Action: ['acm:ListCertificates'], Resource: '*' })).toEqual([]);

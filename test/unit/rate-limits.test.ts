@@ -33,8 +33,19 @@ const issued = (...agesMs: number[]) => ledger((l) => agesMs.forEach((age) => l.
 
 describe('which limits apply to a directory', () => {
   it("Let's Encrypt's on its production and staging directories, none elsewhere by default", () => {
-    expect(letsEncrypt).toMatchObject({ source: "Let's Encrypt", duplicateCertificates: { count: 5, windowMs: 7 * DAY }, newOrders: { count: 300, windowMs: 3 * HOUR }, failedValidations: { count: 5, windowMs: HOUR }, renewalExemptions: true });
-    expect(rateLimitPolicy(undefined, LETS_ENCRYPT_STAGING)).toMatchObject({ source: "Let's Encrypt staging", duplicateCertificates: { count: 30_000 }, newOrders: { count: 1_500 }, failedValidations: { count: 60 } });
+    expect(letsEncrypt).toMatchObject({
+      source: "Let's Encrypt",
+      duplicateCertificates: { count: 5, windowMs: 7 * DAY },
+      newOrders: { count: 300, windowMs: 3 * HOUR },
+      failedValidations: { count: 5, windowMs: HOUR },
+      renewalExemptions: true,
+    });
+    expect(rateLimitPolicy(undefined, LETS_ENCRYPT_STAGING)).toMatchObject({
+      source: "Let's Encrypt staging",
+      duplicateCertificates: { count: 30_000 },
+      newOrders: { count: 1_500 },
+      failedValidations: { count: 60 },
+    });
     expect(rateLimitPolicy(undefined, 'https://127.0.0.1:14000/dir')).toEqual({ source: 'none', renewalExemptions: false });
     expect(rateLimitPolicy(undefined, 'https://acme.zerossl.com/v2/DV90')).toEqual({ source: 'none', renewalExemptions: false });
   });

@@ -9,7 +9,9 @@ describe('an answer that is not Route 53 XML', () => {
   it('names the endpoint, what was expected and what came, in one line of at most 80 characters of the body', () => {
     const error = new UnexpectedRoute53Answer('https://route53.amazonaws.com', 'ChangeResourceRecordSets', 502, 'text/html; charset=utf-8', page.repeat(5));
     expect(error.message).not.toContain('\n');
-    expect(error.message).toMatch(/^Route 53 \(https:\/\/route53\.amazonaws\.com\): expected an XML answer to ChangeResourceRecordSets, got HTTP 502, text\/html: <html> <head><title>502 Bad Gateway/);
+    expect(error.message).toMatch(
+      /^Route 53 \(https:\/\/route53\.amazonaws\.com\): expected an XML answer to ChangeResourceRecordSets, got HTTP 502, text\/html: <html> <head><title>502 Bad Gateway/,
+    );
     const shown = /text\/html: (.*?); if it lasts/.exec(error.message)![1]!;
     expect(shown.length).toBeLessThanOrEqual(80);
     expect(error.message).toMatch(/check what sits between certkeeper and Route 53/);

@@ -45,7 +45,11 @@ function fakes(options: { presentFails?: boolean } = {}) {
     },
   } as unknown as ChallengeJournal;
   const zones = {
-    challengeTarget: async (base: string): Promise<ChallengeTarget> => ({ name: `_acme-challenge.${base}`, zone: { id: 'Z1', name: 'example.org' }, chain: [`_acme-challenge.${base}`] }),
+    challengeTarget: async (base: string): Promise<ChallengeTarget> => ({
+      name: `_acme-challenge.${base}`,
+      zone: { id: 'Z1', name: 'example.org' },
+      chain: [`_acme-challenge.${base}`],
+    }),
   } as unknown as HostedZoneFinder;
   const slots = new WorkSlots(1);
   const session = new Route53ChallengeSession(changes, journal, zones, { runId: 'run-1', log, slots });
@@ -88,13 +92,7 @@ describe('Route53ChallengeSession', () => {
       await presented.removed();
       await presented.removed();
     });
-    expect(events).toEqual([
-      'zones accept',
-      'journal a',
-      'present Z1:_acme-challenge.a.example.org=v1',
-      'cleanup v1',
-      'journal forgets a',
-    ]);
+    expect(events).toEqual(['zones accept', 'journal a', 'present Z1:_acme-challenge.a.example.org=v1', 'cleanup v1', 'journal forgets a']);
   });
 
   it('removes what it presented when presenting fails, and the caller sees the failure', async () => {

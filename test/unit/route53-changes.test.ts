@@ -20,13 +20,19 @@ describe('TXT edits merged into record sets', () => {
   });
 
   it('replaces a set by deleting exactly what was read and creating the new one; nothing for unchanged names', () => {
-    const current = new Map([['x', set('old')], ['same', set('v')], ['gone', set('last')]]);
-    const desired = new Map([['x', ['old', 'new']], ['same', ['v']], ['fresh', ['n']], ['gone', []]]);
+    const current = new Map([
+      ['x', set('old')],
+      ['same', set('v')],
+      ['gone', set('last')],
+    ]);
+    const desired = new Map([
+      ['x', ['old', 'new']],
+      ['same', ['v']],
+      ['fresh', ['n']],
+      ['gone', []],
+    ]);
     expect(changesFor(current, desired)).toEqual([
-      [
-        { Action: 'DELETE', ResourceRecordSet: { Name: 'x', Type: 'TXT', TTL: 10, ResourceRecords: [{ Value: '"old"' }] } },
-        txtChange('CREATE', 'x', ['old', 'new']),
-      ],
+      [{ Action: 'DELETE', ResourceRecordSet: { Name: 'x', Type: 'TXT', TTL: 10, ResourceRecords: [{ Value: '"old"' }] } }, txtChange('CREATE', 'x', ['old', 'new'])],
       [txtChange('CREATE', 'fresh', ['n'])],
       [{ Action: 'DELETE', ResourceRecordSet: { Name: 'gone', Type: 'TXT', TTL: 10, ResourceRecords: [{ Value: '"last"' }] } }],
     ]);

@@ -4,7 +4,11 @@ import { LOOK_AGAIN_WITHOUT_PLAN_MS, WakeUpPlan, type PlannedLook } from '../../
 const S = 1_000;
 const t0 = Date.parse('2026-11-22T12:00:00Z');
 const at = (seconds: number) => new Date(t0 + seconds * S);
-const look = (name: string, seconds: number | undefined, result = 'unchanged'): PlannedLook => ({ name, result, nextAssessmentAt: seconds === undefined ? undefined : at(seconds) });
+const look = (name: string, seconds: number | undefined, result = 'unchanged'): PlannedLook => ({
+  name,
+  result,
+  nextAssessmentAt: seconds === undefined ? undefined : at(seconds),
+});
 
 /**
  * Replays a daemon with a cron that never fires: each wake-up runs one pass for the certificates due,
