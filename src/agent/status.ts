@@ -3,6 +3,7 @@ import { earliestExpiring } from '../policy/decide.js';
 import { daysLeft } from '../pki/certificate.js';
 import { describeError } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
+import type { AttachmentObservation } from '../ports/deployer.js';
 import type { AgentPorts } from './ports.js';
 import { openPassScope } from './pass-scope.js';
 import { selectCertificates } from './pass.js';
@@ -21,7 +22,7 @@ export interface StatusRow {
   notAfter: string | null;
   daysLeft: number | null;
   /** Where it is deployed; `attachments` (when any): the places other than listeners that should use it (CloudFront distributions) and whether each does. */
-  acm: { region: string; certificateArn: string | null; attachments?: { kind: string; id: string; carries: boolean; error?: string }[] }[];
+  acm: { region: string; certificateArn: string | null; attachments?: AttachmentObservation[] }[];
   action: 'renew' | 'redeploy' | 'none';
   reasons: string[];
   /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */

@@ -1,7 +1,7 @@
 import { AcmeIssuer } from '../acme/acme-issuer.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { systemClock, type AgentPorts, type AgentStore, type Inventory } from '../agent/ports.js';
-import { openPassScope, type PassScope } from '../agent/pass-scope.js';
+import type { PassScope } from '../agent/pass-scope.js';
 import { AwsClients, snsClient } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
@@ -13,7 +13,6 @@ import { Route53Solver, type SolverOptions } from '../dns/route53-solver.js';
 import { configuredArns, discoverUnmanaged } from '../observe/discover.js';
 import { findLeftConfig } from '../observe/left-config.js';
 import { IamSimulator } from '../preflight/iam-simulation.js';
-import type { PassOfSession } from '../ports/challenge-solver.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { CertificateRecords } from '../store/certificate-records.js';
 import { IssuedCertificates } from '../store/issued-certificates.js';
@@ -91,12 +90,12 @@ export class AgentContext implements AgentPorts {
   }
 
   /**
-   * A pass's scope, plus ACM's listings of that pass (shared with the deployer) for the commands that
-   * also look beyond the config (`status`'s left-config list, `discover`).
+   * A read-only scope for the commands (`status`, `doctor`, `discover`), plus ACM's listings of that scope
+   * (shared with the deployer) for what lies beyond the config (the left-config list, unmanaged certificates).
    */
-  forPass(mode: 'fleet' | 'single' = 'fleet', pass?: PassOfSession): PassScope & { acm: (region: string) => AcmRegion } {
-    const acm = this.acmDeployer.forPass(mode);
-    return { ...openPassScope({ solver: this.solver, deployers: [] }, mode, pass), deployers: [acm], acm: (region) => acm.acm(region) };
+  forPass(): PassScope & { acm: (region: string) => AcmRegion } {
+    const acm = this.acmDeployer.forPass('fleet');
+    return { challenges: this.solver.openSession(), deployers: [acm], acm: (region) => acm.acm(region) };
   }
 
   close(): void {

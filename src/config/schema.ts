@@ -20,8 +20,8 @@ const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-
 const LISTENER_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/(app|net)\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/;
 // CloudFront's own IDs: an upper-case letter, then upper-case letters and digits (real ones start with E).
 const DISTRIBUTION_ID = /^[A-Z][A-Z0-9]{5,31}$/;
-/** CloudFront serves ACM certificates from this region only. */
-const CLOUDFRONT_ACM_REGION = 'us-east-1';
+/** CloudFront serves ACM certificates from this region only (a `cloudfront` entry implies an `acm` entry for it). */
+export const CLOUDFRONT_ACM_REGION = 'us-east-1';
 const HOSTED_ZONE_ID = /^(\/hostedzone\/)?[A-Z0-9]{1,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const CERTIFICATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

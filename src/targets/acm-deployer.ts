@@ -8,6 +8,7 @@ import type { PreflightCheck } from '../ports/preflight-check.js';
 import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { AcmRegion } from './acm.js';
+import { memoByKey } from '../util/memo-by-key.js';
 import type { Place, PlaceFinder, PlaceKind } from './places.js';
 
 export interface AcmClients {
@@ -30,12 +31,7 @@ export class AcmDeployer implements Deployer {
   ) {}
 
   forPass(view: 'fleet' | 'single'): AcmDeployerPass {
-    const regions = new Map<string, AcmRegion>();
-    const acmIn = (region: string) => {
-      let acm = regions.get(region);
-      if (!acm) regions.set(region, (acm = new AcmRegion(this.clients.acm(region), region, this.clients.tagging(region), this.factsCache, view)));
-      return acm;
-    };
+    const acmIn = memoByKey((region: string) => new AcmRegion(this.clients.acm(region), region, this.clients.tagging(region), this.factsCache, view));
     return new AcmDeployerPass(
       acmIn,
       this.kinds.map((kind) => kind.forPass()),
@@ -233,9 +229,10 @@ export class AcmDeployerPass implements DeployerPass {
       const observed = observation.regions.find((entry) => entry.region === target.region);
       if (!observed?.certificateArn) continue;
       const places = this.placesIn(spec, target.region);
-      const carried = new Set(
-        [...(observed.listeners ?? []), ...(observed.attachments ?? []).map((entry) => ({ ...entry, arn: entry.id }))].filter((entry) => entry.carries).map((entry) => entry.arn),
-      );
+      const carried = new Set([
+        ...(observed.listeners ?? []).filter((entry) => entry.carries).map((entry) => entry.arn),
+        ...(observed.attachments ?? []).filter((entry) => entry.carries).map((entry) => entry.id),
+      ]);
       for (const place of places) {
         if (carried.has(place.id)) continue;
         await place.bind(observed.certificateArn, observed.alsoTagged, log);

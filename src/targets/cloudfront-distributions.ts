@@ -1,11 +1,10 @@
 import { GetDistributionConfigCommand, UpdateDistributionCommand, type CloudFrontClient, type DistributionConfig } from '@aws-sdk/client-cloudfront';
-import type { CertificateSpec } from '../config/schema.js';
+import { CLOUDFRONT_ACM_REGION, type CertificateSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { memoByKey } from '../util/memo-by-key.js';
 import type { Place, PlaceKind } from './places.js';
 
-/** CloudFront serves ACM certificates from this region only (the config implies an `acm` entry for it). */
-export const CLOUDFRONT_REGION = 'us-east-1';
 /** The TLS policy set when a distribution had CloudFront's own certificate (whose policy is TLSv1). */
 const DEFAULT_MINIMUM_PROTOCOL = 'TLSv1.2_2021';
 
@@ -23,14 +22,9 @@ interface ReadConfig {
 export function cloudFrontPlaces(cloudfront: () => CloudFrontClient): PlaceKind {
   return {
     forPass() {
-      const read = new Map<string, Promise<ReadConfig>>();
-      const readOnce = (id: string) => {
-        let answer = read.get(id);
-        if (!answer) read.set(id, (answer = readDistribution(cloudfront(), id)));
-        return answer;
-      };
+      const readOnce = memoByKey((id: string) => readDistribution(cloudfront(), id));
       return (spec: CertificateSpec, region: string, certificateAt: string) => {
-        if (region !== CLOUDFRONT_REGION) return [];
+        if (region !== CLOUDFRONT_ACM_REGION) return [];
         return spec.cloudfront.map(({ distributionId }, index): Place => ({
           kind: 'CloudFront distribution',
           id: distributionId,

@@ -10,6 +10,7 @@ import {
 import type { CertificateSpec, ListenerSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
+import { memoByKey } from '../util/memo-by-key.js';
 import type { Place, PlaceKind } from './places.js';
 
 /**
@@ -100,12 +101,7 @@ async function sniCertificates(elb: ElasticLoadBalancingV2Client, listenerArn: s
 export function listenerPlaces(elbv2: (region: string) => ElasticLoadBalancingV2Client): PlaceKind {
   return {
     forPass() {
-      const readers = new Map<string, ListenerReader>();
-      const readerIn = (region: string) => {
-        let reader = readers.get(region);
-        if (!reader) readers.set(region, (reader = new ListenerReader(elbv2(region))));
-        return reader;
-      };
+      const readerIn = memoByKey((region: string) => new ListenerReader(elbv2(region)));
       return (spec: CertificateSpec, region: string, certificateAt: string) => {
         const index = spec.acm.findIndex((target) => target.region === region);
         if (index < 0) return [];

@@ -6,7 +6,8 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { cloudFrontClient, distributionsUsing } from './cloudfront-double.js';
-import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
+import { forwardRequest, sendForwarded, withBody } from './forward-request.js';
+import { listenOnLoopback } from './ports.js';
 
 /**
  * moto sets an imported certificate's InUseBy only at CreateListener (ModifyListener and
@@ -48,40 +49,27 @@ export async function startAcmInUseBy(motoEndpoint: string): Promise<AcmInUseByD
 
   const cloudfront = cloudFrontClient(motoEndpoint);
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // An 'end' listener's return is ignored: the handler answers every failure itself.
-    req.on(
-      'end',
-      () =>
-        void (async () => {
-          const body = Buffer.concat(chunks);
-          try {
-            const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
-            if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeCertificate') && answer.status === 200) {
-              // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
-              const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
-              const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
-              const arn = described.Certificate.CertificateArn;
-              described.Certificate.InUseBy = [...(await loadBalancersServing(region, arn)), ...(region === 'us-east-1' ? await distributionsUsing(cloudfront, arn) : [])];
-              answer.body = Buffer.from(JSON.stringify(described));
-            }
-            sendForwarded(res, answer);
-          } catch (error) {
-            sendBadGateway(res, error);
-          }
-        })(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const server = createServer(
+    withBody(async (req, res, body) => {
+      const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+      if (String(req.headers['x-amz-target'] ?? '').endsWith('.DescribeCertificate') && answer.status === 200) {
+        // The region of the SigV4 credential scope: Credential=KEY/DATE/REGION/acm/aws4_request.
+        const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+        const described = JSON.parse(answer.body.toString('utf8')) as { Certificate: { CertificateArn: string; InUseBy?: string[] } };
+        const arn = described.Certificate.CertificateArn;
+        described.Certificate.InUseBy = [...(await loadBalancersServing(region, arn)), ...(region === 'us-east-1' ? await distributionsUsing(cloudfront, arn) : [])];
+        answer.body = Buffer.from(JSON.stringify(described));
+      }
+      sendForwarded(res, answer);
+    }),
+  );
+  const listening = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${listening.port}`,
     async stop() {
       for (const client of elbv2.values()) client.destroy();
       cloudfront.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.stop();
     },
   };
 }

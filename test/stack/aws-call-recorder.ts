@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { ACMClient, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
-import { forwardRequest, sendBadGateway, sendForwarded } from './forward-request.js';
+import { forwardRequest, sendForwarded, withBody } from './forward-request.js';
+import { listenOnLoopback } from './ports.js';
 
 /** moto's account: every ARN it makes is in this account. */
 export const MOTO_ACCOUNT = '123456789012';
@@ -49,41 +50,25 @@ export async function startAwsCallRecorder(motoEndpoint: string): Promise<AwsCal
     }
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // An 'end' listener's return is ignored: the handler answers every failure itself.
-    req.on(
-      'end',
-      () =>
-        void (async () => {
-          const body = Buffer.concat(chunks);
-          try {
-            const scope = credentialScope(req.headers);
-            const call = describeCall(scope.service, scope.region, req.method ?? 'GET', req.url ?? '/', req.headers, body);
-            if (call?.action.startsWith('acm:') && call.resource.startsWith('arn:')) Object.assign(call.context, await resourceTags(scope.region, call.resource));
-            const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
-            if (call) {
-              for (const recorded of completeFromAnswer(call, answer.body)) calls.push({ ...recorded, status: answer.status });
-            }
-            sendForwarded(res, answer);
-          } catch (error) {
-            sendBadGateway(res, error);
-          }
-        })(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const server = createServer(
+    withBody(async (req, res, body) => {
+      const scope = credentialScope(req.headers);
+      const call = describeCall(scope.service, scope.region, req.method ?? 'GET', req.url ?? '/', req.headers, body);
+      if (call?.action.startsWith('acm:') && call.resource.startsWith('arn:')) Object.assign(call.context, await resourceTags(scope.region, call.resource));
+      const answer = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+      if (call) {
+        for (const recorded of completeFromAnswer(call, answer.body)) calls.push({ ...recorded, status: answer.status });
+      }
+      sendForwarded(res, answer);
+    }),
+  );
+  const listening = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${listening.port}`,
     calls,
     stop: async () => {
       for (const client of acmClients.values()) client.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.stop();
     },
   };
 }

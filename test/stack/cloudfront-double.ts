@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import type { AcmKeyVault } from './load-balancer-double.js';
 import { selfSignedCertificate } from './tls.js';
+import { listenOnLoopback } from './ports.js';
 
 /**
  * CloudFront in moto stores distributions and their viewer certificate but serves nothing. These
@@ -79,14 +80,5 @@ export async function startServingDistribution(client: CloudFrontClient, id: str
       );
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface ForwardedAnswer {
@@ -35,4 +35,16 @@ export function sendForwarded(res: ServerResponse, answer: ForwardedAnswer): voi
 export function sendBadGateway(res: ServerResponse, error: unknown): void {
   res.writeHead(502, { 'content-type': 'text/plain' });
   res.end((error as Error).message);
+}
+
+/**
+ * A request handler that reads the whole body first, then runs `handle`; a failure is answered 502
+ * (an 'end' listener's return is ignored, so the handler answers every failure itself).
+ */
+export function withBody(handle: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => void handle(req, res, Buffer.concat(chunks)).catch((error: unknown) => sendBadGateway(res, error)));
+  };
 }

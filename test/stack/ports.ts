@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago: bind port 0, read what the kernel chose, close.
@@ -54,4 +54,21 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Starts `server` on a free loopback port; `stop` closes it and the connections still open (a test
+ * double must not keep a suite waiting on a keep-alive socket).
+ */
+export async function listenOnLoopback(server: Server): Promise<{ port: number; stop(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
 }

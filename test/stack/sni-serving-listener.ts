@@ -4,6 +4,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { DescribeListenerCertificatesCommand, type ElasticLoadBalancingV2Client, type Certificate } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AcmKeyVault } from './load-balancer-double.js';
 import { selfSignedCertificate } from './tls.js';
+import { listenOnLoopback } from './ports.js';
 
 /**
  * A load-balancer listener that serves by SNI, as an ALB does (load-balancer-double.ts serves only the
@@ -64,16 +65,7 @@ export async function startSniServingListener(elb: ElasticLoadBalancingV2Client,
       );
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 async function listenerCertificates(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<Certificate[]> {
