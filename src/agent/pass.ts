@@ -113,7 +113,10 @@ async function lookAndAct(
     await Promise.all(
       // Every renewal of the wave takes part at once: the session waits for each to present (or not) before a change.
       wave.map((due) =>
-        scope.challenges.takePart((challenges) => actOnCertificate(due, ctx, scope, runId, options, challenges)).then((outcome) => void acted.set(due.index, outcome)),
+        scope.challenges
+          // A renewal close to its certificate's expiry waits for no straggler to share a change with.
+          .takePart((challenges) => actOnCertificate(due, ctx, scope, runId, options, challenges), { servedUntil: due.decision.validity?.notAfter })
+          .then((outcome) => void acted.set(due.index, outcome)),
       ),
     );
   }

@@ -7,6 +7,7 @@ import type {
   ChallengeSolver,
   Dns01Challenge,
   NameCheckOptions,
+  PartOptions,
   PassOfSession,
   PresentedChallenges,
 } from '../ports/challenge-solver.js';
@@ -97,11 +98,11 @@ export class Route53ChallengeSession implements ChallengeSession {
     }
   }
 
-  takePart<T>(work: (participant: ChallengeParticipant) => Promise<T>): Promise<T> {
+  takePart<T>(work: (participant: ChallengeParticipant) => Promise<T>, options: PartOptions = {}): Promise<T> {
     const pass = this.passOrThrow();
     // Until it knows whether it presents, the renewal holds the Route 53 batchers open (present-rendezvous.ts).
     const arrived = this.changes.expectPresent();
-    return pass.slots.run((turn) => work(new Route53Participant(this, pass, arrived, turn))).finally(arrived);
+    return pass.slots.run((turn) => work(new Route53Participant(this, pass, arrived, turn, options.servedUntil))).finally(arrived);
   }
 
   close(): void {
@@ -125,6 +126,8 @@ class Route53Participant implements ChallengeParticipant {
     private readonly arrived: () => void,
     /** Its work slot, given up while it only waits on Route 53, so the others of the pass reach the same change. */
     private readonly turn: Turn,
+    /** When what is served now expires: how long its change may wait for others (zone-change-batcher.ts). */
+    private readonly servedUntil?: Date,
   ) {}
 
   async prepare({ spec, log, signal }: ChallengeRequest): Promise<void> {
@@ -154,7 +157,7 @@ class Route53Participant implements ChallengeParticipant {
     const forget = await this.session.journal.note(this.pass.runId, spec.name, records);
     const removal = new Route53Removal(this.session.changes, records, forget, log, this.turn, signal);
     try {
-      await this.turn.outside(() => this.session.changes.present(records, log, signal, this.arrived, this.pass.runId));
+      await this.turn.outside(() => this.session.changes.present(records, log, { signal, arrived: this.arrived, runId: this.pass.runId, servedUntil: this.servedUntil }));
     } catch (error) {
       await removal.removed();
       throw error;

@@ -7,7 +7,10 @@ import type { TokenBucket } from './token-bucket.js';
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalFailure']);
 /** Of those, the ones that say the account's budget is spent (or a change of the zone is still in progress): the bucket slows down. */
 const SLOW_DOWN = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded']);
+// Refusals that are not throttling (5xx, no answer) are tried this many times.
 const MAX_ATTEMPTS = 10;
+// Throttling is retried for this long (the bucket paces the retries, so their count says nothing).
+const THROTTLED_RETRY_MS = 60_000;
 const BASE_DELAY_MS = 200;
 const MAX_DELAY_MS = 10_000;
 
@@ -15,7 +18,7 @@ export interface SendOptions {
   /**
    * Retry refusals (throttling, a prior change in progress, 5xx) for as long as this signal has not
    * aborted, however many attempts that takes: the renewals waiting on a change bound its retries by
-   * their deadlines, not by a count. Without it, MAX_ATTEMPTS.
+   * their deadlines, not by a count. Without it, throttling for THROTTLED_RETRY_MS and other refusals MAX_ATTEMPTS times.
    */
   retryUntil?: AbortSignal;
   /** Told of every refusal that will be retried (the batcher: its zone is being refused right now). */
@@ -25,7 +28,8 @@ export interface SendOptions {
 /**
  * Every Route 53 call of one AWS account goes through here: one token of the account's bucket per
  * request (retries included), the bucket told of every throttle and every answer (it adapts: see
- * token-bucket.ts), and refusals retried with exponential backoff and full jitter. The SDK's own retries
+ * token-bucket.ts), and refusals retried with exponential backoff and full jitter (a throttled retry goes
+ * as soon as the account is answered again, paced by the bucket). The SDK's own retries
  * are off for these clients (maxAttempts 1), so no request bypasses the bucket. An answer that is not
  * Route 53's XML (a proxy's HTML 502) becomes one clear error, retried like a 5xx (route53-answer-check.ts).
  */
@@ -40,6 +44,8 @@ export class Route53Gateway {
   /** `command` is any Route 53 command; name its output type: `send<GetChangeCommandOutput>(new GetChangeCommand(…))`. */
   async send<Output extends ServiceOutputTypes>(command: object, signal?: AbortSignal, options: SendOptions = {}): Promise<Output> {
     const { retryUntil } = options;
+    const started = Date.now();
+    let failures = 0;
     for (let attempt = 1; ; attempt++) {
       await this.bucket.take(signal);
       try {
@@ -47,19 +53,41 @@ export class Route53Gateway {
         this.bucket.succeeded();
         return answer;
       } catch (error) {
-        if (slowDown(error)) this.bucket.throttled();
-        const attemptsLeft = retryUntil ? !retryUntil.aborted : attempt < MAX_ATTEMPTS;
+        const throttled = slowDown(error);
+        if (throttled) this.bucket.throttled();
+        else failures++;
+        const attemptsLeft = retryUntil ? !retryUntil.aborted : throttled ? Date.now() - started < THROTTLED_RETRY_MS : failures < MAX_ATTEMPTS;
         if (!isRetryable(error) || !attemptsLeft || signal?.aborted) throw error;
         options.onRefused?.(error);
         const waits = [signal, retryUntil].filter((entry): entry is AbortSignal => entry !== undefined);
         try {
-          await sleep(backoffMs(attempt), waits.length ? AbortSignal.any(waits) : undefined);
+          await this.backoff(backoffMs(attempt), throttled, waits.length ? AbortSignal.any(waits) : undefined);
         } catch (stopped) {
           if (signal?.aborted) throw stopped;
           // The renewals stopped waiting during the backoff: the last refusal is what they get.
           throw error;
         }
       }
+    }
+  }
+
+  /**
+   * Waits out a refusal: `ms`, or, for throttling, until Route 53 answers any request of the account
+   * again if that comes first (the bucket then paces the retries: a throttle that ended costs no backoff
+   * of up to 10 s on top). Rejects when `stop` aborts.
+   */
+  private async backoff(ms: number, throttled: boolean, stop?: AbortSignal): Promise<void> {
+    if (!throttled) return sleep(ms, stop);
+    const over = new AbortController();
+    const until = stop ? AbortSignal.any([stop, over.signal]) : over.signal;
+    void this.bucket.answered(until).then(() => over.abort());
+    try {
+      await sleep(ms, until);
+    } catch (error) {
+      if (stop?.aborted) throw error;
+      // Woken by an answer: go again.
+    } finally {
+      over.abort();
     }
   }
 }

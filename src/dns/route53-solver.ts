@@ -38,6 +38,18 @@ export interface SolverOptions {
   propagation?: PropagationCheck;
 }
 
+/** One renewal's presentation: its signal, its part in the gathering, its pass, its urgency. */
+export interface PresentOptions {
+  /** Aborts waiting; the values are removed either way (by the caller's clean-up). */
+  signal?: AbortSignal;
+  /** Called once the edits are queued (from `expectPresent`): the batchers need not wait for it any more. */
+  arrived?: () => void;
+  /** The pass: the propagation check says once per pass and zone what it could not verify. */
+  runId?: string;
+  /** When the certificate served now expires: a batch holding these values waits for others only a share of the time left (zone-change-batcher.ts). */
+  servedUntil?: Date;
+}
+
 /**
  * DNS-01 on Route 53 for every renewal of the process. Each caller presents its own values; the
  * per-zone batchers merge what concurrent renewals present into one change per zone, and every caller
@@ -66,13 +78,10 @@ export class Route53Solver {
     return this.presenting.expect();
   }
 
-  /**
-   * Every audit line goes to `log`, the renewal's own logger (runId, certificate); `runId` (the pass)
-   * lets the propagation check say once per pass and zone what it could not verify.
-   */
-  async present(records: TxtRecord[], log: AuditLogger, signal?: AbortSignal, arrived?: () => void, runId?: string): Promise<void> {
+  /** Every audit line goes to `log`, the renewal's own logger (runId, certificate). */
+  async present(records: TxtRecord[], log: AuditLogger, { signal, arrived, runId, servedUntil }: PresentOptions = {}): Promise<void> {
     // One caller for all its zones' edits: a shared change that fails is split by caller (zone-change-batcher.ts).
-    const caller = { owner: {}, signal };
+    const caller: EditCaller = { owner: {}, signal, ...(servedUntil && { servedUntil: servedUntil.getTime() }) };
     const queued = [...groupByZone(records)].map(async ([, zoneRecords]) => {
       const batcher = this.batcherFor(zoneRecords[0]!);
       const sent = await this.editAll(batcher, 'add', zoneRecords, caller);

@@ -23,6 +23,8 @@ export interface EditCaller {
   owner: object;
   /** The renewal's signal: its change is retried while it has not aborted (see deadline-signal.ts). */
   signal?: AbortSignal;
+  /** When the certificate served now expires (epoch ms): a batch with this edit gathers for a share of the time left at most. */
+  servedUntil?: number;
 }
 
 interface PendingEdit extends TxtEdit, EditCaller {
@@ -41,6 +43,9 @@ const UNSIGNALLED_RETRY_MS = 120_000;
 // A shared change is retried for this share of the time its tightest renewal has left; then each
 // renewal's values go on their own, with the rest of its time, so one bad value fails only its renewal.
 const SHARED_SHARE_OF_TIME = 0.5;
+// A batch waits for the renewals still ordering at most this share of the time its most urgent value's
+// certificate has left: a second change costs its stragglers one more INSYNC wait, an expiry costs an outage.
+const GATHER_SHARE_OF_TIME_LEFT = 0.1;
 // Route 53's refusals of a batch that mean another writer changed the names since they were read.
 const CONFLICT = /already exists|was not found|values provided do not match/;
 
@@ -57,7 +62,8 @@ export interface BatcherOptions {
  * Coalesces TXT edits for one hosted zone from every concurrent renewal in the process: edits that
  * arrive within a short window of each other (or while the previous change is being sent) go out as one
  * ChangeResourceRecordSets call (split only at the API's limits), values for one name merged into one
- * record set. A batch that adds values first waits for `gatherAdds` (the renewals still ordering); one
+ * record set. A batch that adds values first waits for `gatherAdds` (the renewals still ordering: not
+ * longer than GATHER_SHARE_OF_TIME_LEFT of what its most urgent certificate has left); one
  * that only removes waits for `gatherRemovals` (the renewals still validating), so a pass's clean-up is
  * one change per zone too. Flushes never overlap, so each one reads the zone after the previous one wrote it.
  *
@@ -75,6 +81,8 @@ export class ZoneChangeBatcher {
   private readonly windowMs: number;
   /** Route 53 is refusing this zone's change right now (throttled, a prior change in progress): wakes the waiters when it ends. */
   private refusing?: { over: Promise<void>; end: () => void };
+  /** While a batch gathers adds: looks again at how long the most urgent of them lets it wait. */
+  private urgencyChanged?: () => void;
 
   constructor(
     private readonly gateway: Route53Gateway,
@@ -86,8 +94,9 @@ export class ZoneChangeBatcher {
 
   edit(action: TxtEdit['action'], name: string, values: string[], caller: EditCaller = { owner: {} }): Promise<SentChange> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ action, name: normaliseName(name), values, owner: caller.owner, signal: caller.signal, resolve, reject });
+      this.pending.push({ action, name: normaliseName(name), values, owner: caller.owner, signal: caller.signal, servedUntil: caller.servedUntil, resolve, reject });
       if (action === 'add') this.addArrived?.();
+      if (action === 'add' && caller.servedUntil !== undefined) this.urgencyChanged?.();
       if (this.full()) this.flushSoon(0);
       else this.flushSoon(this.windowMs);
     });
@@ -124,11 +133,33 @@ export class ZoneChangeBatcher {
           // wait for clean-ups (which come only after they are up); they wait for the renewals still ordering.
           if (!this.hasAdds()) await Promise.race([this.options.gatherRemovals?.(), new Promise<void>((resolve) => (this.addArrived = resolve))]);
           this.addArrived = undefined;
-          if (this.hasAdds()) await this.options.gatherAdds?.();
+          if (this.hasAdds()) await this.gatherAdds();
         }
         await this.flush();
       });
     }, delayMs);
+  }
+
+  /** Waits for the renewals still ordering (`gatherAdds`), but no longer than the most urgent value waiting lets it. */
+  private async gatherAdds(): Promise<void> {
+    const gathered = this.options.gatherAdds?.();
+    if (!gathered) return;
+    let timer: NodeJS.Timeout | undefined;
+    let go!: () => void;
+    const urgent = new Promise<void>((resolve) => (go = resolve));
+    this.urgencyChanged = () => {
+      const servedUntil = Math.min(...this.pending.filter((edit) => edit.action === 'add').map((edit) => edit.servedUntil ?? Infinity));
+      if (servedUntil === Infinity) return;
+      clearTimeout(timer);
+      timer = setTimeout(go, Math.max(0, (servedUntil - Date.now()) * GATHER_SHARE_OF_TIME_LEFT));
+    };
+    this.urgencyChanged();
+    try {
+      await Promise.race([gathered, urgent]);
+    } finally {
+      clearTimeout(timer);
+      this.urgencyChanged = undefined;
+    }
   }
 
   private hasAdds(): boolean {

@@ -103,10 +103,20 @@ export interface ChallengeSession {
    * provider then waits for all of them before sending a change); the renewal's participation ends when
    * `work` settles, whether it presented or not.
    */
-  takePart<T>(work: (participant: ChallengeParticipant) => Promise<T>): Promise<T>;
+  takePart<T>(work: (participant: ChallengeParticipant) => Promise<T>, options?: PartOptions): Promise<T>;
 
   /** The pass is over: its journal entries left from now on are orphans for the next pass. Idempotent. */
   close(): void;
+}
+
+/** What the session is told of a renewal as it takes part. */
+export interface PartOptions {
+  /**
+   * When the certificate served now expires (absent: nothing served yet). Sharing a change with the
+   * others gives way as this comes close: a renewal near it waits for no straggler (its values go in a
+   * change of their own if need be), so waiting to save a change never costs an expiry.
+   */
+  servedUntil?: Date;
 }
 
 /** One renewal's part in its pass's session (given by `takePart`). */

@@ -355,7 +355,7 @@ describe('the solver shared by concurrent renewals (real modules against moto th
         Promise.all([
           ...records.map(async (record, index) => {
             await new Promise((resolve) => setTimeout(resolve, index * 400));
-            await solver.present(record, log, undefined, onTheWay[index]);
+            await solver.present(record, log, { arrived: onTheWay[index] });
           }),
           new Promise((resolve) => setTimeout(resolve, 200)).then(idle),
         ]),
@@ -380,6 +380,32 @@ describe('the solver shared by concurrent renewals (real modules against moto th
     }
   });
 
+  it('a renewal whose certificate is about to expire waits for no straggler: its values go at once, the straggler gets a change of its own', async () => {
+    const clients = new AwsClients('us-east-1');
+    // Gathering that would hold a batch for a minute while a renewal of the pass is still ordering.
+    const solver = new Route53Solver(new Route53Accounts(clients, 5), { pollIntervalMs: 200, gather: { idleMs: 60_000, maxMs: 60_000 } });
+    try {
+      const zoneId = zoneIds['shared.example']!;
+      const record = (name: string) => [{ zoneId, zoneName: 'shared.example', name: `_acme-challenge.${name}.shared.example`, value: `${name}-value` }];
+      const straggler = solver.expectPresent();
+      const urgent = solver.expectPresent();
+      // Served for 20 s more: it may wait a tenth of that for the straggler, not the minute of gathering.
+      const presented = solver.present(record('expiring'), log, { arrived: urgent, servedUntil: new Date(Date.now() + 20_000) });
+      const heldTooLong = new Promise((_, reject) => setTimeout(() => reject(new Error('held for the straggler')), 15_000).unref());
+      await Promise.race([presented, heldTooLong]);
+      await solver.present(record('straggler'), log, { arrived: straggler });
+      const changes = lines
+        .filter((line) => line.event === 'dns.challenge.presented' && /expiring|straggler/.test(String((line.records as string[])[0])))
+        .map((line) => (line.changeIds as string[])[0]);
+      expect(changes).toHaveLength(2);
+      expect(new Set(changes).size).toBe(2);
+      await solver.cleanup([...record('expiring'), ...record('straggler')], log);
+      expect((await aws.listTxtRecords(zoneId)).filter((set) => /expiring|straggler/.test(set.name))).toEqual([]);
+    } finally {
+      clients.destroy();
+    }
+  });
+
   it('one renewal cancelled while waiting for INSYNC stops alone: the others of its change still wait it out', async () => {
     const clients = new AwsClients('us-east-1');
     const solver = solverFor(clients);
@@ -389,7 +415,7 @@ describe('the solver shared by concurrent renewals (real modules against moto th
       const record = (name: string) => [{ zoneId, zoneName: 'shared.example', name: `_acme-challenge.${name}.shared.example`, value: `${name}-value` }];
       const cancel = new AbortController();
       const [cancelled, kept] = await Promise.allSettled([
-        solver.present(record('lease-lost'), log, cancel.signal),
+        solver.present(record('lease-lost'), log, { signal: cancel.signal }),
         solver.present(record('lease-kept'), log),
         new Promise((resolve) => setTimeout(resolve, 500)).then(() => cancel.abort(new Error('lost the lease'))),
       ]);

@@ -170,7 +170,7 @@ describe('the solver on Route 53 shared with other tools (real modules against m
     try {
       faithful.configure({ priorRequestNotComplete: 10 });
       const before = changeCalls();
-      await solver.present(record('busy.example', 'patient'), log, deadlineSignal(120_000));
+      await solver.present(record('busy.example', 'patient'), log, { signal: deadlineSignal(120_000) });
       expect(changeCalls() - before).toBe(11);
       await solver.cleanup(record('busy.example', 'patient'), log);
     } finally {
@@ -184,7 +184,7 @@ describe('the solver on Route 53 shared with other tools (real modules against m
     try {
       faithful.configure({ priorRequestNotComplete: 4 });
       const before = changeCalls();
-      const presented = solver.present(record('second.example', 'first'), log, deadlineSignal(120_000));
+      const presented = solver.present(record('second.example', 'first'), log, { signal: deadlineSignal(120_000) });
       // The zone's change was refused and is being tried again: Route 53 is refusing the zone now.
       while (changeCalls() - before < 2) await new Promise((resolve) => setTimeout(resolve, 20));
       const zone = { id: zoneIds['second.example']!, name: 'second.example' };

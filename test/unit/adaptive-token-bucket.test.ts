@@ -3,7 +3,7 @@ import { TokenBucket } from '../../src/dns/token-bucket.js';
 
 /** The account's Route 53 bucket adapts to a budget shared with other tools (issue 13, item 5), on a fake clock. */
 describe('the adaptive Route 53 token bucket', () => {
-  it('halves its rate when Route 53 throttles, and drops the tokens it had saved', async () => {
+  it('halves its rate when Route 53 throttles, and drops the tokens it had saved', () => {
     let now = 0;
     const bucket = new TokenBucket(5, 5, () => now);
     expect(bucket.waitMs()).toBe(0);
@@ -12,8 +12,9 @@ describe('the adaptive Route 53 token bucket', () => {
     // No burst right after a refusal: the next token comes at the new rate.
     expect(bucket.waitMs()).toBe(400);
     now += 400;
+    const before = bucket.currentRate;
     bucket.throttled();
-    expect(bucket.currentRate).toBe(1.25);
+    expect(bucket.currentRate).toBe(before / 2);
   });
 
   it('counts refusals that arrive together once (the requests already sent say nothing new)', () => {
@@ -23,44 +24,72 @@ describe('the adaptive Route 53 token bucket', () => {
     now += 100;
     bucket.throttled();
     bucket.throttled();
-    expect(bucket.currentRate).toBe(2.5);
-    now += 400;
+    expect(bucket.currentRate).toBeGreaterThan(2.5);
+    now += 300;
+    const before = bucket.currentRate;
     bucket.throttled();
-    expect(bucket.currentRate).toBe(1.25);
+    expect(bucket.currentRate).toBe(before / 2);
   });
 
-  it('never drops below its floor, and below one request a second saves up at most one token', () => {
+  it('recovers with the time since the last refusal (cubic), without waiting for answers, up to the configured rate', () => {
     let now = 0;
     const bucket = new TokenBucket(5, 5, () => now);
-    for (let i = 0; i < 20; i++) {
-      now += 10_000;
-      bucket.throttled();
-    }
-    expect(bucket.currentRate).toBe(0.2);
+    bucket.throttled();
+    expect(bucket.currentRate).toBe(2.5);
+    // Back at the rate it was refused at after cbrt(2.5 / 0.4) = 1.84 s: quickly at first, then slowly near it.
+    now += 500;
+    expect(bucket.currentRate).toBeCloseTo(4.03, 1);
+    now += 1_342;
+    expect(bucket.currentRate).toBeCloseTo(5, 2);
     now += 60_000;
-    expect(bucket.waitMs()).toBe(0);
-    // One token saved, not twelve: a slowed-down bucket does not burst.
-    return bucket.take().then(() => expect(bucket.waitMs()).toBe(5_000));
+    expect(bucket.currentRate).toBe(5);
   });
 
-  it('recovers step by step on answered requests, up to the configured rate and no further', () => {
+  it('refused again and again, settles where Route 53 refuses, then gives back the full rate within seconds', () => {
     let now = 0;
-    const bucket = new TokenBucket(4, 4, () => now);
+    const bucket = new TokenBucket(5, 5, () => now);
+    // A throttle that lasts: every request refused, as soon as the bucket lets one go.
+    for (let i = 0; i < 200; i++) {
+      now += bucket.waitMs() || 1000 / bucket.currentRate;
+      bucket.throttled();
+    }
+    expect(bucket.currentRate).toBeLessThan(1.5);
+    // Once the refusals stop, the full rate is back within 3.5 s (it was 12 s when answers had to bring it back).
+    now += 3_500;
+    expect(bucket.currentRate).toBe(5);
+  });
+
+  it('never drops below its floor, and below one request a second saves up at most one token', async () => {
+    let now = 0;
+    const bucket = new TokenBucket(0.8, 1, () => now);
     bucket.throttled();
-    now += 1_000;
-    bucket.throttled();
-    expect(bucket.currentRate).toBe(1);
-    bucket.succeeded();
-    expect(bucket.currentRate).toBe(1.2);
-    for (let i = 0; i < 14; i++) bucket.succeeded();
-    expect(bucket.currentRate).toBeCloseTo(4);
-    for (let i = 0; i < 10; i++) bucket.succeeded();
-    expect(bucket.currentRate).toBe(4);
+    expect(bucket.currentRate).toBe(0.5);
+    now += 60_000;
+    expect(bucket.currentRate).toBe(0.8);
+    expect(bucket.waitMs()).toBe(0);
+    // One token saved, not forty-eight: a bucket below one a second does not burst.
+    await bucket.take();
+    expect(bucket.waitMs()).toBe(1_250);
   });
 
   it('a configured rate below the floor stays as configured', () => {
     const bucket = new TokenBucket(0.1, 1, () => 0);
     bucket.throttled();
     expect(bucket.currentRate).toBe(0.1);
+  });
+
+  it('wakes every caller waiting out a refusal at the next answer, and lets a signal end the wait', async () => {
+    const bucket = new TokenBucket(5);
+    const woken: string[] = [];
+    const first = bucket.answered().then(() => woken.push('first'));
+    const second = bucket.answered().then(() => woken.push('second'));
+    const stop = new AbortController();
+    const third = bucket.answered(stop.signal).then(() => woken.push('third, stopped'));
+    stop.abort();
+    await third;
+    expect(woken).toEqual(['third, stopped']);
+    bucket.succeeded();
+    await Promise.all([first, second]);
+    expect(woken).toEqual(['third, stopped', 'first', 'second']);
   });
 });

@@ -30,7 +30,7 @@ function fakes(options: { presentFails?: boolean } = {}) {
       };
     },
     untilZonesAccept: async () => void events.push('zones accept'),
-    present: async (records: TxtRecord[], _log: unknown, _signal: unknown, arrived?: () => void) => {
+    present: async (records: TxtRecord[], _log: unknown, { arrived }: { arrived?: () => void } = {}) => {
       events.push(`present ${records.map((record) => `${record.zoneId}:${record.name}=${record.value}`).join(' ')}`);
       arrived?.();
       if (options.presentFails) throw new Error('INSYNC timeout');
