@@ -1,14 +1,20 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/load.js';
-import { UnknownCertificateError } from '../agent/pass.js';
-import { renewCommand } from './renew.js';
-import { runCommand } from './run.js';
-import { discoverCommand } from './discover.js';
-import { doctorCommand } from './doctor.js';
-import { iamPolicyCommand } from './iam-policy.js';
-import { planCommand, statusCommand } from './status.js';
+import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/config-error.js';
 import type { CliIo } from './io.js';
+import type { renewCommand } from './renew.js';
+import type { runCommand } from './run.js';
+import type { discoverCommand } from './discover.js';
+import type { doctorCommand } from './doctor.js';
+import type { iamPolicyCommand } from './iam-policy.js';
+import type { planCommand, statusCommand } from './status.js';
 import { createLogger, type AuditLogger } from '../telemetry/logger.js';
+import { packageVersion } from '../telemetry/package-version.js';
+
+/*
+ * Start-up loads commander and nothing heavy: each command's module (and through it the config loader,
+ * the agent, acme-client and the AWS SDK) is imported when that command runs, so `--help` and
+ * `--version` answer at once.
+ */
 
 /** Exit codes are a contract: 0 all good, 1 a certificate failed, 2 usage or config error. */
 export const EXIT_OK = 0;
@@ -22,7 +28,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('Keeps TLS certificates on AWS from ever lapsing: ACME DNS-01 on Route 53, deployed to ACM and load balancers.')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => errors.usageText(text) })
-    .showHelpAfterError('(run certkeeper --help for usage)');
+    .showHelpAfterError('(run certkeeper --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version of certkeeper');
   const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
 
   // Each action's options are typed as its command takes them: commander fills them from the options declared beside it.
@@ -36,7 +43,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--ignore-rate-limits', "also bypass certkeeper's rate-limit guards (the CA's own limits still apply)")
     .option('--json', 'print the outcome as JSON on stdout')
     .action(async (names: string[], options: Parameters<typeof renewCommand>[1]) => {
-      exitCode = await renewCommand(names, options, io);
+      exitCode = await (await import('./renew.js')).renewCommand(names, options, io);
     });
 
   program
@@ -46,7 +53,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof statusCommand>[1]) => {
-      exitCode = await statusCommand(names, options, io);
+      exitCode = await (await import('./status.js')).statusCommand(names, options, io);
     });
 
   program
@@ -56,7 +63,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof planCommand>[1]) => {
-      exitCode = await planCommand(names, options, io);
+      exitCode = await (await import('./status.js')).planCommand(names, options, io);
     });
 
   program
@@ -66,7 +73,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .addOption(configOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof doctorCommand>[1]) => {
-      exitCode = await doctorCommand(names, options, io);
+      exitCode = await (await import('./doctor.js')).doctorCommand(names, options, io);
     });
 
   program
@@ -86,7 +93,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     })
     .option('--json', 'print a JSON array on stdout')
     .action(async (options: Parameters<typeof discoverCommand>[0]) => {
-      exitCode = await discoverCommand(options, io);
+      exitCode = await (await import('./discover.js')).discoverCommand(options, io);
     });
 
   program
@@ -96,7 +103,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)', parsePort)
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options: Parameters<typeof runCommand>[0]) => {
-      exitCode = await runCommand(options, io);
+      exitCode = await (await import('./run.js')).runCommand(options, io);
     });
 
   program
@@ -106,7 +113,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--offline', 'do not look up zones found by name (ListHostedZones): allow any zone for them')
     .option('--role <arn>', 'print the policy for this route53 roleArn instead (the role side of a cross-account zone)')
     .action(async (options: Parameters<typeof iamPolicyCommand>[0]) => {
-      exitCode = await iamPolicyCommand(options, io);
+      exitCode = await (await import('./iam-policy.js')).iamPolicyCommand(options, io);
     });
 
   try {
@@ -121,7 +128,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       errors.config(error.message, error.file);
       return EXIT_USAGE;
     }
-    if (error instanceof UnknownCertificateError) {
+    // By name: the class lives with the pass, which a failed command may never have loaded.
+    if (error instanceof Error && error.name === 'UnknownCertificateError') {
       errors.usage(error.message);
       return EXIT_USAGE;
     }

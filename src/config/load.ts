@@ -8,22 +8,9 @@ import { formatPath } from './format-path.js';
 import { toPlainData, UnreadableConfigError } from './plain-data.js';
 import { redactSecrets, secretValues } from './redact.js';
 import { configSchema, type ResolvedConfig } from './schema.js';
+import { ConfigError, DEFAULT_CONFIG_PATH } from './config-error.js';
 
-export { formatPath };
-
-/** A config that cannot be used: the CLI reports `message` (and the file) and exits 2. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-
-  constructor(
-    message: string,
-    readonly file?: string,
-  ) {
-    super(message);
-  }
-}
-
-export const DEFAULT_CONFIG_PATH = './renewal.config.ts';
+export { ConfigError, DEFAULT_CONFIG_PATH, formatPath };
 
 /** A config module that has not finished loading by then never will (e.g. a top-level await that never settles). */
 export const CONFIG_LOAD_TIMEOUT_MS = 10_000;

@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import winston from 'winston';
 
 /**
  * The audit trail: one JSON object per line on stderr (stdout is for command results), each with
@@ -40,24 +39,33 @@ export interface LoggerOptions {
 const REDACTED = '[redacted: private key material]';
 const KEY_MATERIAL = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
+/** The npm levels (those winston had): a line is written when its level is at or above the logger's. */
+const LEVELS: Record<string, number> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
+
+/**
+ * One `write` per line, straight to the stream: on Linux, stderr to a file or a pipe is synchronous, so a
+ * line logged just before `process.exit` is written (no buffer or transform stream in between).
+ */
 export function createLogger(options: LoggerOptions = {}): AuditLogger {
   const stream = options.stream ?? process.stderr;
   const pretty = options.pretty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
-  const base = winston.createLogger({
-    level: options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info',
-    format: pretty ? humanLine() : jsonLine(),
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return wrap(base, {}, new Set());
+  const threshold = LEVELS[options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info'] ?? LEVELS.info!;
+  const format = pretty ? humanLine : jsonLine;
+  const write = (level: string, event: string, fields: Record<string, unknown>) => {
+    if ((LEVELS[level] ?? 0) <= threshold) stream.write(`${format(level, event, fields)}\n`);
+  };
+  return wrap(write, {}, new Set());
 }
 
-function wrap(base: winston.Logger, context: Record<string, unknown>, listeners: Set<AuditListener>): AuditLogger {
+type LineWriter = (level: string, event: string, fields: Record<string, unknown>) => void;
+
+function wrap(write: LineWriter, context: Record<string, unknown>, listeners: Set<AuditListener>): AuditLogger {
   const log =
     (level: string) =>
     (event: string, fields: Record<string, unknown> = {}) => {
       // Redacted once, here: every line and every listener (notifications) gets the same fields.
       const redacted = redactFields({ ...context, ...fields });
-      base.log({ level, message: event, ...redacted, event });
+      write(level, event, redacted);
       if (listeners.size > 0) notifyListeners(listeners, { level, event, fields: redacted });
     };
   return {
@@ -65,7 +73,7 @@ function wrap(base: winston.Logger, context: Record<string, unknown>, listeners:
     warn: log('warn'),
     error: log('error'),
     debug: log('debug'),
-    child: (fields) => wrap(base, { ...context, ...fields }, listeners),
+    child: (fields) => wrap(write, { ...context, ...fields }, listeners),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -94,27 +102,19 @@ function redactFields(fields: Record<string, unknown>): Record<string, unknown> 
   return out;
 }
 
-function jsonLine() {
-  return winston.format.printf((info) => {
-    const { level, message: _message, event, runId, certificate, ...facts } = info;
-    const ordered = { time: new Date().toISOString(), level, event, runId, certificate, ...withoutSymbols(facts) };
-    return safeStringify(ordered);
-  });
+function jsonLine(level: string, event: string, fields: Record<string, unknown>): string {
+  // The fields cannot replace the line's own keys (a stray `event` or `level` in the facts is dropped).
+  const { time: _time, level: _level, event: _event, runId, certificate, ...facts } = fields;
+  return safeStringify({ time: new Date().toISOString(), level, event, runId, certificate, ...facts });
 }
 
-function humanLine() {
-  return winston.format.printf((info) => {
-    const { level, message: _message, event, runId: _runId, certificate, ...facts } = info;
-    const details = Object.entries(withoutSymbols(facts))
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeStringify(value)}`)
-      .join(' ');
-    const time = new Date().toISOString().slice(11, 19);
-    return `${time} ${String(level).padEnd(5)} ${String(event)}${certificate ? ` [${typeof certificate === 'string' ? certificate : safeStringify(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
-  });
-}
-
-function withoutSymbols(object: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(object).filter(([key]) => typeof key === 'string'));
+function humanLine(level: string, event: string, fields: Record<string, unknown>): string {
+  const { time: _time, level: _level, event: _event, runId: _runId, certificate, ...facts } = fields;
+  const details = Object.entries(facts)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeStringify(value)}`)
+    .join(' ');
+  const time = new Date().toISOString().slice(11, 19);
+  return `${time} ${level.padEnd(5)} ${event}${certificate ? ` [${typeof certificate === 'string' ? certificate : safeStringify(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
 }
 
 function safeStringify(value: unknown): string {
