@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
-import { secretsManagerClient, ssmClient } from '../aws/clients.js';
+import { secretsManagerClient } from '../aws/secrets-manager-client.js';
+import { ssmClient } from '../aws/ssm-client.js';
 import { describeError } from '../telemetry/logger.js';
 
 /** Where the ACME account key lives, for the audit log (never the key itself). */

@@ -3,7 +3,6 @@ import acme from 'acme-client';
 import type { ResolvedConfig } from '../config/schema.js';
 import { FileStore } from '../store/file-store.js';
 import type { StateStore } from '../store/state-store.js';
-import { remoteAccountKey } from './account-key.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { expectCaAnswer } from './ca-answer-check.js';
 import { collectCaProblems } from './ca-http.js';
@@ -36,7 +35,8 @@ export async function openAccount(
 ): Promise<acme.Client> {
   const hash = createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16);
   const createKey = async () => (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-  const remote = remoteAccountKey(config);
+  // Secrets Manager's or SSM's SDK loads only for a key kept there.
+  const remote = config.acme.accountKey ? (await import('./account-key.js')).remoteAccountKey(config) : undefined;
   let stored: StoredAccount | undefined;
   let accountKey: string;
   // The account's URL and contact, kept next to the key (stateDir) or in the store (key elsewhere).

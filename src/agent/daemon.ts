@@ -1,5 +1,6 @@
 import { scheduleJob } from 'node-schedule';
 import { describeError } from '../telemetry/logger.js';
+import { packageVersion } from '../telemetry/package-version.js';
 import { sleep } from '../util/sleep.js';
 import type { AgentPorts } from './ports.js';
 import { settledWithinGrace, STOP_PASS_GRACE_MS } from './deadlines.js';
@@ -95,7 +96,7 @@ export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<v
 
   const job = scheduleJob(timezone ? { rule: cron, tz: timezone } : cron, () => pass('schedule'));
   if (!job) throw new Error(`schedule.cron "${cron}" is not a valid cron expression`);
-  ctx.log.info('daemon.started', { cron, timezone: timezone ?? null, jitterSeconds, concurrency: ctx.config.concurrency, pid: process.pid, nodeVersion: process.versions.node });
+  ctx.log.info('daemon.started', { version: packageVersion(), cron, timezone: timezone ?? null, jitterSeconds, concurrency: ctx.config.concurrency, pid: process.pid, nodeVersion: process.versions.node });
   if (Number(process.versions.node.split('.')[0]) < 22) {
     ctx.log.warn('runtime.node_outdated', {
       nodeVersion: process.versions.node,

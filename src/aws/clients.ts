@@ -1,14 +1,10 @@
 import { ACMClient } from '@aws-sdk/client-acm';
-import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { IAMClient } from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
@@ -27,29 +23,11 @@ export function awsRequestHandler(requestTimeoutSeconds = 60): { requestTimeout:
 }
 
 /*
- * The clients made once, where they are used (a store, a secret, a topic): each with the request timeout and
- * counted like the shared ones below. Every AWS client certkeeper makes is made in this file.
+ * The clients made once, where they are used (a store, a secret, a topic), are in files of their own beside
+ * this one (dynamodb-client.ts, secrets-manager-client.ts, ssm-client.ts, sns-client.ts), so that a service
+ * that is not configured loads no code: each with the request timeout and counted like the shared ones below.
+ * Every AWS client certkeeper makes is made in src/aws/.
  */
-
-/** DynamoDB, for the state store. */
-export function dynamoDbClient(region: string, requestTimeoutSeconds?: number): DynamoDBClient {
-  return countAwsRequests(new DynamoDBClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
-}
-
-/** Secrets Manager, for the ACME account key and the kept keys next to it. */
-export function secretsManagerClient(region: string, requestTimeoutSeconds?: number): SecretsManagerClient {
-  return countAwsRequests(new SecretsManagerClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
-}
-
-/** SSM Parameter Store, for the ACME account key and the kept keys next to it. */
-export function ssmClient(region: string, requestTimeoutSeconds?: number): SSMClient {
-  return countAwsRequests(new SSMClient({ region, maxAttempts: 5, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
-}
-
-/** SNS, for notifications. The notifier retries with its own backoff: one SDK attempt per try keeps the count honest. */
-export function snsClient(region: string, requestTimeoutSeconds?: number): SNSClient {
-  return countAwsRequests(new SNSClient({ region, maxAttempts: 1, requestHandler: awsRequestHandler(requestTimeoutSeconds) }));
-}
 
 /**
  * One client per service and region, shared by the whole process. Credentials and endpoints come from
@@ -114,17 +92,26 @@ export class AwsClients {
     return client;
   }
 
-  /** CloudFront is global; its API lives in us-east-1. */
-  cloudfront(): CloudFrontClient {
+  /**
+   * CloudFront is global; its API lives in us-east-1. Its SDK (15 MB of RSS) is imported on first use,
+   * that is only for a certificate with a `cloudfront` entry.
+   */
+  async cloudfront(): Promise<CloudFrontClient> {
+    const { CloudFrontClient } = await import('@aws-sdk/client-cloudfront');
     return (this.cloudfrontClient ??= countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
   }
 
-  /** IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice. */
-  iam(): IAMClient {
+  /**
+   * IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice.
+   * Imported on first use (the IAM SDK is 8 MB of RSS).
+   */
+  async iam(): Promise<IAMClient> {
+    const { IAMClient } = await import('@aws-sdk/client-iam');
     return (this.iamClient ??= countAwsRequests(new IAMClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
   }
 
-  sts(): STSClient {
+  async sts(): Promise<STSClient> {
+    const { STSClient } = await import('@aws-sdk/client-sts');
     return (this.stsClient ??= countAwsRequests(new STSClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
   }
 

@@ -12,5 +12,5 @@ export interface CliIo {
 /** Loads the config (a ConfigError becomes exit 2 in main) and builds the agent logging to stderr. */
 export async function openAgent(configPath: string, io: CliIo): Promise<AgentContext> {
   const config = await loadConfig(configPath);
-  return new AgentContext(config, createLogger({ stream: io.stderr }));
+  return AgentContext.open(config, createLogger({ stream: io.stderr }));
 }

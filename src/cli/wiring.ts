@@ -2,7 +2,7 @@ import { AcmeIssuer } from '../acme/acme-issuer.js';
 import { configureCaHttp } from '../acme/ca-http.js';
 import { systemClock, type AgentPorts, type AgentStore, type Inventory } from '../agent/ports.js';
 import type { PassScope } from '../agent/pass-scope.js';
-import { AwsClients, snsClient } from '../aws/clients.js';
+import { AwsClients } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
@@ -16,9 +16,10 @@ import { IamSimulator } from '../preflight/iam-simulation.js';
 import { CertificateFactsCache } from '../store/certificate-facts-cache.js';
 import { CertificateRecords } from '../store/certificate-records.js';
 import { IssuedCertificates } from '../store/issued-certificates.js';
-import { keptKeySecrets } from '../store/kept-key-secrets.js';
+import type { KeptKeySecrets } from '../store/kept-key-secrets.js';
 import { openStore } from '../store/open-store.js';
 import { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { StateStore } from '../store/state-store.js';
 import type { AcmRegion } from '../targets/acm.js';
 import { AcmDeployer } from '../targets/acm-deployer.js';
 import { cloudFrontPlaces } from '../targets/cloudfront-distributions.js';
@@ -48,19 +49,29 @@ export class AgentContext implements AgentPorts {
   /** Sends `notifications` (SNS, webhook) for the audit events that need a person; absent when none is configured. */
   private readonly notifications?: ReturnType<typeof notifierFromConfig>;
 
-  constructor(
+  /**
+   * The context of `config`: the store and where kept keys go are imported as the config names them (no
+   * DynamoDB, Secrets Manager or SSM code loads unless configured).
+   */
+  static async open(config: ResolvedConfig, log: AuditLogger, solverOptions: SolverOptions = {}): Promise<AgentContext> {
+    const state = await openStore(config, log);
+    const keptKeys = config.acme.accountKey ? (await import('../store/kept-key-secrets.js')).keptKeySecrets(config) : undefined;
+    return new AgentContext(config, log, { state, keptKeys }, solverOptions);
+  }
+
+  private constructor(
     readonly config: ResolvedConfig,
     readonly log: AuditLogger,
-    solverOptions: SolverOptions = {},
+    { state, keptKeys }: { state: StateStore; keptKeys: KeptKeySecrets | undefined },
+    solverOptions: SolverOptions,
   ) {
     configureCaHttp(config.acme.caCertificates, config.acme.requestTimeoutSeconds);
-    const state = openStore(config, log);
     const rateLimits = new RateLimitRecords(state, config.acme.directoryUrl);
     this.store = {
       state,
       records: new CertificateRecords(state),
       rateLimits,
-      issued: new IssuedCertificates(config.stateDir, state, keptKeySecrets(config)),
+      issued: new IssuedCertificates(config.stateDir, state, keptKeys),
     };
     this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
     this.iamSimulator = new IamSimulator(this.aws);
@@ -81,7 +92,7 @@ export class AgentContext implements AgentPorts {
       unmanaged: (regions, withinDays) => discoverUnmanaged((region) => this.aws.acm(region), regions, withinDays, configuredArns(this.config)),
       leftConfig: (regions) => findLeftConfig(this.forPass().acm, regions, this.config),
     };
-    this.notifications = notifierFromConfig(config, log, (region) => snsClient(region, config.aws.requestTimeoutSeconds));
+    this.notifications = notifierFromConfig(config, log, async (region) => (await import('../aws/sns-client.js')).snsClient(region, config.aws.requestTimeoutSeconds));
   }
 
   /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */

@@ -1,5 +1,4 @@
-import { SimulatePrincipalPolicyCommand, type ContextEntry, type EvaluationResult } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { ContextEntry, EvaluationResult } from '@aws-sdk/client-iam';
 import type { AwsClients } from '../aws/clients.js';
 import type { PolicyStatement } from '../aws/iam-policy.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -63,9 +62,9 @@ export class IamSimulator {
   }
 
   private callerPrincipal(): Promise<{ arn: string; account: string }> {
-    this.principal ??= this.aws
-      .sts()
-      .send(new GetCallerIdentityCommand({}))
+    // The SDKs of IAM and STS load here, on the first simulation, not with the preflight.
+    this.principal ??= Promise.all([this.aws.sts(), import('@aws-sdk/client-sts')])
+      .then(([sts, { GetCallerIdentityCommand }]) => sts.send(new GetCallerIdentityCommand({})))
       .then((answer) => {
         if (!answer.Arn || !answer.Account) throw new Error('sts:GetCallerIdentity answered without an ARN');
         return { arn: principalArn(answer.Arn), account: answer.Account };
@@ -77,9 +76,10 @@ export class IamSimulator {
   private async simulateStatement(principal: { arn: string; account: string }, statement: PolicyStatement): Promise<IamDenial[]> {
     const resources = (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map((arn) => inAccount(arn, principal.account));
     const results: EvaluationResult[] = [];
+    const [iam, { SimulatePrincipalPolicyCommand }] = await Promise.all([this.aws.iam(), import('@aws-sdk/client-iam')]);
     let marker: string | undefined;
     do {
-      const page = await this.aws.iam().send(
+      const page = await iam.send(
         new SimulatePrincipalPolicyCommand({
           PolicySourceArn: principal.arn,
           ActionNames: statement.Action,

@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { dynamoDbClient } from '../aws/clients.js';
+import { dynamoDbClient } from '../aws/dynamodb-client.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { sleep } from '../util/sleep.js';
 import { kindOfKey, describeParseError, shapeProblem } from './document-shapes.js';

@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { DeleteParameterCommand, GetParameterCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedConfig } from '../config/schema.js';
-import { secretsManagerClient, ssmClient } from '../aws/clients.js';
+import { secretsManagerClient } from '../aws/secrets-manager-client.js';
+import { ssmClient } from '../aws/ssm-client.js';
 import { describeError } from '../telemetry/logger.js';
 
 /**

@@ -1,4 +1,4 @@
-import { GetDistributionConfigCommand, UpdateDistributionCommand, type CloudFrontClient, type DistributionConfig } from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient, DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { CLOUDFRONT_ACM_REGION, type CertificateSpec } from '../config/schema.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
@@ -19,17 +19,17 @@ interface ReadConfig {
  * then UpdateDistribution with its ETag); nothing waits for the change to be Deployed at the edges,
  * the `verify` endpoints say when it is served.
  */
-export function cloudFrontPlaces(cloudfront: () => CloudFrontClient): PlaceKind {
+export function cloudFrontPlaces(cloudfront: () => Promise<CloudFrontClient>): PlaceKind {
   return {
     forPass() {
-      const readOnce = memoByKey((id: string) => readDistribution(cloudfront(), id));
+      const readOnce = memoByKey(async (id: string) => readDistribution(await cloudfront(), id));
       return (spec: CertificateSpec, region: string, certificateAt: string) => {
         if (region !== CLOUDFRONT_ACM_REGION) return [];
         return spec.cloudfront.map(({ distributionId }, index): Place => ({
           kind: 'CloudFront distribution',
           id: distributionId,
           carries: async (certificateArn) => servesArn((await readOnce(distributionId)).config, certificateArn),
-          bind: (certificateArn, _replaced, log) => bindDistribution(cloudfront(), distributionId, certificateArn, log),
+          bind: async (certificateArn, _replaced, log) => bindDistribution(await cloudfront(), distributionId, certificateArn, log),
           // ACM's InUseBy names it arn:aws:cloudfront::ACCOUNT:distribution/ID.
           claims: (user) => (user.startsWith('arn:') && user.split(':')[2] === 'cloudfront' && user.endsWith(`:distribution/${distributionId}`) ? 'own' : undefined),
           preflight: () => checkDistribution(distributionId, `${certificateAt}.cloudfront[${index}]`, readOnce),
@@ -40,6 +40,8 @@ export function cloudFrontPlaces(cloudfront: () => CloudFrontClient): PlaceKind 
 }
 
 async function readDistribution(client: CloudFrontClient, id: string): Promise<ReadConfig> {
+  // Already loaded with the client (AwsClients.cloudfront); imported here so that no other pass loads CloudFront's SDK.
+  const { GetDistributionConfigCommand } = await import('@aws-sdk/client-cloudfront');
   const answer = await client.send(new GetDistributionConfigCommand({ Id: id }));
   if (!answer.DistributionConfig || !answer.ETag) throw new Error(`CloudFront distribution ${id}: GetDistributionConfig gave no configuration or ETag`);
   return { config: answer.DistributionConfig, etag: answer.ETag };
@@ -63,6 +65,7 @@ async function bindDistribution(client: CloudFrontClient, id: string, certificat
       const previous = config.ViewerCertificate;
       const hadDefault = !previous?.ACMCertificateArn && !previous?.IAMCertificateId;
       const minimumProtocolVersion = hadDefault ? DEFAULT_MINIMUM_PROTOCOL : (previous?.MinimumProtocolVersion ?? DEFAULT_MINIMUM_PROTOCOL);
+      const { UpdateDistributionCommand } = await import('@aws-sdk/client-cloudfront');
       await client.send(
         new UpdateDistributionCommand({
           Id: id,

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEntry, AuditLogger } from './logger.js';
+import { packageVersion } from './package-version.js';
 
 /**
  * Prometheus metrics, named in the style of cert-manager's. One registry per process: the counters of
@@ -96,6 +97,15 @@ export const passDuration = new Histogram({
   buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
   registers,
 });
+
+/** Which certkeeper is running: always 1, its `version` label says what `certkeeper --version` says. */
+export const buildInfo = new Gauge({
+  name: 'certkeeper_build_info',
+  help: 'The version of certkeeper running (value always 1)',
+  labelNames: ['version'] as const,
+  registers,
+});
+buildInfo.set({ version: packageVersion() }, 1);
 
 export const passLastTimestamp = new Gauge({
   name: 'certkeeper_pass_last_timestamp_seconds',

@@ -7,17 +7,23 @@ import { webhookSink } from './sinks/webhook-sink.js';
 
 /**
  * The notifier for `notifications` in the config, following `log`; undefined when no channel is configured.
- * `snsClient` makes the topic's client (aws/clients.ts's, with the request timeout): telemetry makes no AWS client.
+ * `snsClient` makes the topic's client (aws/sns-client.ts's, with the request timeout): telemetry makes no AWS
+ * client. It is made (and SNS's SDK loaded) with the first notification.
  */
-export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger, snsClient: (region: string) => SNSClient): { notifier: Notifier; close(): void } | undefined {
+export function notifierFromConfig(
+  config: ResolvedConfig,
+  log: AuditLogger,
+  snsClient: (region: string) => Promise<SNSClient>,
+): { notifier: Notifier; close(): void } | undefined {
   const settings = config.notifications;
   if (!settings?.snsTopicArn && !settings?.webhookUrl) return undefined;
   const sinks: NotificationSink[] = [];
   const closers: (() => void)[] = [];
   if (settings.snsTopicArn) {
-    const client = snsClient(topicRegion(settings.snsTopicArn));
-    sinks.push(snsSink(settings.snsTopicArn, client));
-    closers.push(() => client.destroy());
+    const region = topicRegion(settings.snsTopicArn);
+    let client: Promise<SNSClient> | undefined;
+    sinks.push(snsSink(settings.snsTopicArn, () => (client ??= snsClient(region))));
+    closers.push(() => void client?.then((made) => made.destroy()));
   }
   if (settings.webhookUrl) sinks.push(webhookSink(settings.webhookUrl));
   const notifier = new Notifier(sinks, log, { onSuccess: settings.onSuccess });

@@ -4,7 +4,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteAccountKey } from '../../src/acme/account-key.js';
-import { dynamoDbClient, snsClient } from '../../src/aws/clients.js';
+import { dynamoDbClient } from '../../src/aws/dynamodb-client.js';
+import { snsClient } from '../../src/aws/sns-client.js';
 import { validateConfig } from '../../src/config/load.js';
 import { keptKeySecrets } from '../../src/store/kept-key-secrets.js';
 

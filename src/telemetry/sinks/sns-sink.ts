@@ -1,4 +1,4 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { notificationBody, type NotificationSink } from '../notifications.js';
 
 /**
@@ -6,12 +6,14 @@ import { notificationBody, type NotificationSink } from '../notifications.js';
  * Lambda subscribers receive), `Subject` the summary (for e-mail), and the event name a message
  * attribute, so subscriptions can filter (e.g. only `renewal.failed`).
  */
-export function snsSink(topicArn: string, client: SNSClient): NotificationSink {
+export function snsSink(topicArn: string, client: () => Promise<SNSClient>): NotificationSink {
   return {
     channel: 'sns',
     target: topicArn,
     async send(notification, signal) {
-      await client.send(
+      // SNS's SDK loads with the first notification, not at start-up.
+      const [sns, { PublishCommand }] = await Promise.all([client(), import('@aws-sdk/client-sns')]);
+      await sns.send(
         new PublishCommand({
           TopicArn: topicArn,
           Subject: subjectLine(notification.text),
