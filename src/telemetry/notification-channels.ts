@@ -10,11 +10,7 @@ import { webhookSink } from './sinks/webhook-sink.js';
  * `snsClient` makes the topic's client (aws/sns-client.ts's, with the request timeout): telemetry makes no AWS
  * client. It is made (and SNS's SDK loaded) with the first notification.
  */
-export function notifierFromConfig(
-  config: ResolvedConfig,
-  log: AuditLogger,
-  snsClient: (region: string) => Promise<SNSClient>,
-): { notifier: Notifier; close(): void } | undefined {
+export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger, snsClient: (region: string) => Promise<SNSClient>): { notifier: Notifier; close(): void } | undefined {
   const settings = config.notifications;
   if (!settings?.snsTopicArn && !settings?.webhookUrl) return undefined;
   const sinks: NotificationSink[] = [];

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImportCertificateCommand } from '@aws-sdk/client-acm';
@@ -82,6 +82,10 @@ describe('metrics and health of certkeeper run', () => {
     const { text } = metrics;
     expect(sample(text, 'certkeeper_certificate_expiration_timestamp_seconds', { name: 'scraped' })).toBe(inAcm.NotAfter!.getTime() / 1000);
     expect(sample(text, 'certkeeper_renewals_total', { name: 'scraped', result: 'success' })).toBe(1);
+    // Which certkeeper answers: the version of package.json, as `daemon.started` logged it.
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(sample(text, 'certkeeper_build_info', { version })).toBe(1);
+    expect(eventsNamed(daemon.events, 'daemon.started')[0]).toMatchObject({ version });
     expect(sample(text, 'certkeeper_certificate_consecutive_failures', { name: 'scraped' })).toBe(0);
     expect(sample(text, 'certkeeper_certificate_last_success_timestamp_seconds', { name: 'scraped' })).toBeGreaterThan(Date.parse(renewed.time) / 1000 - 1);
     expect(sample(text, 'certkeeper_aws_requests_total', { service: 'ACM', operation: 'ImportCertificate', outcome: 'success' })).toBe(1);
