@@ -19,7 +19,7 @@ export function notifierFromConfig(config: ResolvedConfig, log: AuditLogger, sns
     const region = topicRegion(settings.snsTopicArn);
     let client: Promise<SNSClient> | undefined;
     sinks.push(snsSink(settings.snsTopicArn, () => (client ??= snsClient(region))));
-    closers.push(() => void client?.then((made) => made.destroy()));
+    closers.push(() => void client?.then((made) => made.destroy()).catch(() => undefined)); // a client never made has nothing to close
   }
   if (settings.webhookUrl) sinks.push(webhookSink(settings.webhookUrl));
   const notifier = new Notifier(sinks, log, { onSuccess: settings.onSuccess });
