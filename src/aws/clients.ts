@@ -11,6 +11,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { RequestPacing } from './request-pacing.js';
 
 /** A role to assume for Route 53 (a zone in another account). */
 export interface AssumedRole {
@@ -66,12 +67,17 @@ export class AwsClients {
   private stsClient?: STSClient;
 
   private readonly requestHandler: ReturnType<typeof awsRequestHandler>;
+  /** The account's request rates for ACM, ELBv2, tagging and CloudFront (request-pacing.ts), shared by their clients. */
+  private readonly pacing: RequestPacing;
 
   constructor(
     private readonly defaultRegion: string,
     requestTimeoutSeconds = 60,
+    /** `aws.requestRates`: raised quotas. */
+    requestRates?: Readonly<Record<string, number>>,
   ) {
     this.requestHandler = awsRequestHandler(requestTimeoutSeconds);
+    this.pacing = new RequestPacing({ rates: requestRates });
   }
 
   /**
@@ -97,26 +103,26 @@ export class AwsClients {
 
   acm(region: string): ACMClient {
     let client = this.acmClients.get(region);
-    if (!client) this.acmClients.set(region, (client = countAwsRequests(new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client) this.acmClients.set(region, (client = this.pacing.pace(countAwsRequests(new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'acm', region)));
     return client;
   }
 
   elbv2(region: string): ElasticLoadBalancingV2Client {
     let client = this.elbClients.get(region);
-    if (!client) this.elbClients.set(region, (client = countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client) this.elbClients.set(region, (client = this.pacing.pace(countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'elbv2', region)));
     return client;
   }
 
   /** The Resource Groups Tagging API: finds certkeeper's certificates by tag, 100 per call. */
   tagging(region: string): ResourceGroupsTaggingAPIClient {
     let client = this.taggingClients.get(region);
-    if (!client) this.taggingClients.set(region, (client = countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client) this.taggingClients.set(region, (client = this.pacing.pace(countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'tagging', region)));
     return client;
   }
 
   /** CloudFront is global; its API lives in us-east-1. */
   cloudfront(): CloudFrontClient {
-    return (this.cloudfrontClient ??= countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
+    return (this.cloudfrontClient ??= this.pacing.pace(countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })), 'cloudfront', 'us-east-1'));
   }
 
   /** IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice. */
