@@ -7,6 +7,7 @@ import axios from 'axios';
 import { checkCaAnswer } from './ca-answer-check.js';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
 import { sleep } from '../util/sleep.js';
+import { CaEndpointPacing } from './ca-endpoint-pacing.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
 export interface CaProblem {
@@ -26,6 +27,12 @@ let requestTimeoutMs = 30_000;
 // A CA that does not answer at all (connections refused or reset): asked again every second for 30 s.
 const UNREACHABLE_RETRY_MS = 30_000;
 const UNREACHABLE_RETRY_EVERY_MS = 1_000;
+/** The CA's request rates per endpoint: every attempt of the process takes a token first. */
+const caPacing = new CaEndpointPacing();
+/** Retry-After of the CA's latest answer to a URL that is polled (an authorization, an order): see `takeRetryAfterMs`. */
+const retryAfterHints = new Map<string, number>();
+// Hints nobody polled again are dropped past this many (a renewal that ended between two polls).
+const MAX_RETRY_AFTER_HINTS = 10_000;
 
 /** A request to the CA that got no answer within `acme.requestTimeoutSeconds`. */
 export class CaRequestTimeout extends Error {
@@ -46,6 +53,10 @@ export class CaRequestTimeout extends Error {
  *   so `rateLimited`, `alreadyReplaced` or `invalidProfile` can be told apart from other failures;
  * - 429: acme-client would wait out Retry-After (hours at Let's Encrypt) up to 5 times, hammering and
  *   blocking the pass; certkeeper records the limit and stops until then, so a 429 is handed back at once;
+ * - pace: every attempt first takes a token of its CA endpoint's bucket (ca-endpoint-pacing.ts: Let's
+ *   Encrypt's per-IP limits), so a pass whose renewals all validate and finalize at once stays within them;
+ *   a 503 slows that bucket (acme-client waits out its Retry-After); a poll answer's Retry-After is kept for
+ *   the poller (`takeRetryAfterMs`);
  * - time: every attempt gets `requestTimeoutSeconds` (axios waits forever by default, and a CA that accepts
  *   the connection but never answers held a renewal, its lock and the daemon's passes for good). A timeout
  *   is not retried: acme-client would re-send a signed POST whose nonce the CA may already have used, and
@@ -78,6 +89,8 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         const firstFailureAt = Date.now();
         for (let attempts = 1; ; attempts++) {
+          const bucket = caPacing.bucketOf(String(request.url));
+          await bucket.take(cancelled);
           const timeout = AbortSignal.timeout(requestTimeoutMs);
           // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
           // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
@@ -86,6 +99,9 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
+            bucket.succeeded();
+            caPacing.learnDirectory(String(request.url), answer.data);
+            keepRetryAfter(String(request.url), answer.headers['retry-after']);
             checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers, data: answer.data });
             return answer;
           } catch (error) {
@@ -99,6 +115,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (response) {
               // Every answer arrives here (acme-client validates no status in axios): a 2xx is checked for its step first.
               checkCaAnswer(request.method ?? 'get', String(request.url), response);
+              if (response.status === 503) bucket.throttled();
               if (response.status >= 400) {
                 recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
                 // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -135,6 +152,27 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
     });
   }
   installedBundle = caCertificates ?? undefined;
+}
+
+function keepRetryAfter(url: string, header: unknown): void {
+  const seconds = parseRetryAfter(header);
+  if (seconds === undefined) return;
+  if (retryAfterHints.size >= MAX_RETRY_AFTER_HINTS) retryAfterHints.clear();
+  retryAfterHints.set(url, seconds * 1000);
+}
+
+/**
+ * The shortest Retry-After (ms) the CA gave in its latest answers to `urls` (RFC 8555 §7.4: a pending
+ * order or authorization may say when to poll again), or undefined when it gave none; each is used once.
+ */
+export function takeRetryAfterMs(urls: string[]): number | undefined {
+  let shortest: number | undefined;
+  for (const url of urls) {
+    const ms = retryAfterHints.get(url);
+    retryAfterHints.delete(url);
+    if (ms !== undefined) shortest = Math.min(shortest ?? Infinity, ms);
+  }
+  return shortest;
 }
 
 /** `certkeeper_acme_requests_total`: every HTTP request to the CA, retries included. */
