@@ -8,6 +8,7 @@ import { checkCaAnswer } from './ca-answer-check.js';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { CaEndpointPacing } from './ca-endpoint-pacing.js';
+import type { TokenBucket } from '../util/adaptive-token-bucket.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
 export interface CaProblem {
@@ -99,9 +100,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
-            bucket.succeeded();
-            caPacing.learnDirectory(String(request.url), answer.data);
-            keepRetryAfter(String(request.url), answer.headers['retry-after']);
+            answered(bucket, String(request.url), answer);
             checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers, data: answer.data });
             return answer;
           } catch (error) {
@@ -115,7 +114,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (response) {
               // Every answer arrives here (acme-client validates no status in axios): a 2xx is checked for its step first.
               checkCaAnswer(request.method ?? 'get', String(request.url), response);
-              if (response.status === 503) bucket.throttled();
+              answered(bucket, String(request.url), response);
               if (response.status >= 400) {
                 recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
                 // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -154,8 +153,13 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
   installedBundle = caCertificates ?? undefined;
 }
 
-function keepRetryAfter(url: string, header: unknown): void {
-  const seconds = parseRetryAfter(header);
+/** What the pacing learns from an answer: the CA is answering; a 503 slows its endpoint; the directory; a poll's Retry-After. */
+function answered(bucket: TokenBucket, url: string, answer: { status: number; data: unknown; headers: Record<string, unknown> }): void {
+  if (answer.status === 503) bucket.throttled();
+  else bucket.succeeded();
+  if (answer.status >= 300) return;
+  caPacing.learnDirectory(url, answer.data);
+  const seconds = parseRetryAfter(answer.headers['retry-after']);
   if (seconds === undefined) return;
   if (retryAfterHints.size >= MAX_RETRY_AFTER_HINTS) retryAfterHints.clear();
   retryAfterHints.set(url, seconds * 1000);
