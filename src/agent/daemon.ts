@@ -95,7 +95,14 @@ export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<v
 
   const job = scheduleJob(timezone ? { rule: cron, tz: timezone } : cron, () => pass('schedule'));
   if (!job) throw new Error(`schedule.cron "${cron}" is not a valid cron expression`);
-  ctx.log.info('daemon.started', { cron, timezone: timezone ?? null, jitterSeconds, concurrency: ctx.config.concurrency ?? null, pid: process.pid, nodeVersion: process.versions.node });
+  ctx.log.info('daemon.started', {
+    cron,
+    timezone: timezone ?? null,
+    jitterSeconds,
+    concurrency: ctx.config.concurrency ?? null,
+    pid: process.pid,
+    nodeVersion: process.versions.node,
+  });
   if (Number(process.versions.node.split('.')[0]) < 22) {
     ctx.log.warn('runtime.node_outdated', {
       nodeVersion: process.versions.node,

@@ -108,7 +108,9 @@ async function lookAndAct(
 ): Promise<CertificateOutcome[]> {
   await scope.challenges.cleanUpOrphans();
 
-  const looked = await mapWithConcurrency(specs, ctx.config.concurrency ?? FIRST_LOOK_CONCURRENCY, (spec) => lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options));
+  const looked = await mapWithConcurrency(specs, ctx.config.concurrency ?? FIRST_LOOK_CONCURRENCY, (spec) =>
+    lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
+  );
   const acted = new Map<number, CertificateOutcome>();
   const due = looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : []));
   // Closest to expiry first (nothing deployed last): after an outage these are in the first wave.

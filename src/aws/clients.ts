@@ -12,6 +12,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { RequestPacing } from './request-pacing.js';
+import type { PacedService } from '../config/aws-api-rates.js';
 
 /** A role to assume for Route 53 (a zone in another account). */
 export interface AssumedRole {
@@ -103,26 +104,31 @@ export class AwsClients {
 
   acm(region: string): ACMClient {
     let client = this.acmClients.get(region);
-    if (!client) this.acmClients.set(region, (client = this.pacing.pace(countAwsRequests(new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'acm', region)));
+    if (!client) this.acmClients.set(region, (client = this.paced('acm', region, new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   elbv2(region: string): ElasticLoadBalancingV2Client {
     let client = this.elbClients.get(region);
-    if (!client) this.elbClients.set(region, (client = this.pacing.pace(countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'elbv2', region)));
+    if (!client)
+      this.elbClients.set(region, (client = this.paced('elbv2', region, new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   /** The Resource Groups Tagging API: finds certkeeper's certificates by tag, 100 per call. */
   tagging(region: string): ResourceGroupsTaggingAPIClient {
     let client = this.taggingClients.get(region);
-    if (!client) this.taggingClients.set(region, (client = this.pacing.pace(countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler })), 'tagging', region)));
+    if (!client)
+      this.taggingClients.set(
+        region,
+        (client = this.paced('tagging', region, new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))),
+      );
     return client;
   }
 
   /** CloudFront is global; its API lives in us-east-1. */
   cloudfront(): CloudFrontClient {
-    return (this.cloudfrontClient ??= this.pacing.pace(countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })), 'cloudfront', 'us-east-1'));
+    return (this.cloudfrontClient ??= this.paced('cloudfront', 'us-east-1', new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
   }
 
   /** IAM and STS, for the preflight's permission simulation only: one attempt, as its answer is advice. */
@@ -132,6 +138,11 @@ export class AwsClients {
 
   sts(): STSClient {
     return (this.stsClient ??= countAwsRequests(new STSClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
+  }
+
+  /** Counted (`countAwsRequests`) and paced within the account's request rates (request-pacing.ts). */
+  private paced<T extends Parameters<typeof countAwsRequests>[0] & Parameters<RequestPacing['pace']>[0]>(service: PacedService, region: string, client: T): T {
+    return this.pacing.pace(countAwsRequests(client), service, region);
   }
 
   destroy(): void {

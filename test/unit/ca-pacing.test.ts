@@ -11,7 +11,13 @@ describe("the CA's endpoint buckets (acme/ca-endpoint-pacing.ts)", () => {
     const pacing = new CaEndpointPacing();
     const base = 'https://127.0.0.1:14000';
     expect(pacing.classOf(`${base}/nonce-plz`)).toBe('other');
-    pacing.learnDirectory(`${base}/dir`, { newNonce: `${base}/nonce-plz`, newAccount: `${base}/sign-me-up`, newOrder: `${base}/order-plz`, revokeCert: `${base}/revoke-cert`, renewalInfo: `${base}/draft-ietf-acme-ari-03/renewalInfo` });
+    pacing.learnDirectory(`${base}/dir`, {
+      newNonce: `${base}/nonce-plz`,
+      newAccount: `${base}/sign-me-up`,
+      newOrder: `${base}/order-plz`,
+      revokeCert: `${base}/revoke-cert`,
+      renewalInfo: `${base}/draft-ietf-acme-ari-03/renewalInfo`,
+    });
     expect(pacing.classOf(`${base}/dir`)).toBe('directory');
     expect(pacing.classOf(`${base}/nonce-plz`)).toBe('newNonce');
     expect(pacing.classOf(`${base}/sign-me-up`)).toBe('newAccount');

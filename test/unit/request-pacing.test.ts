@@ -40,7 +40,9 @@ describe('the AWS request rates (config/aws-api-rates.ts)', () => {
       certificates: [{ name: 'api', domains: ['api.example.com'], acm: [{ region: 'us-east-1' }] }],
     });
     expect(validateConfig(config({ 'acm:ImportCertificate': 10, 'elbv2:mutating': 5 }), '/x/c.ts').aws.requestRates).toEqual({ 'acm:ImportCertificate': 10, 'elbv2:mutating': 5 });
-    expect(() => validateConfig(config({ 'acm:importcertificate': 10 }), '/x/c.ts')).toThrow(/aws\.requestRates\.acm:importcertificate: "acm:importcertificate" is not a paced AWS operation; expected one of: acm:AddTagsToCertificate/);
+    expect(() => validateConfig(config({ 'acm:importcertificate': 10 }), '/x/c.ts')).toThrow(
+      /aws\.requestRates\.acm:importcertificate: "acm:importcertificate" is not a paced AWS operation; expected one of: acm:AddTagsToCertificate/,
+    );
     expect(() => validateConfig(config({ 'acm:ImportCertificate': 0 }), '/x/c.ts')).toThrow(/aws\.requestRates\.acm:ImportCertificate/);
   });
 });
