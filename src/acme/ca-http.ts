@@ -8,6 +8,7 @@ import { checkCaAnswer } from './ca-answer-check.js';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
 import { sleep } from '../util/sleep.js';
 import { CaEndpointPacing } from './ca-endpoint-pacing.js';
+import { NoncePool } from './nonce-pool.js';
 import type { TokenBucket } from '../util/adaptive-token-bucket.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
@@ -30,6 +31,8 @@ const UNREACHABLE_RETRY_MS = 30_000;
 const UNREACHABLE_RETRY_EVERY_MS = 1_000;
 /** The CA's request rates per endpoint: every attempt of the process takes a token first. */
 const caPacing = new CaEndpointPacing();
+/** Nonces the CA's answers brought, for the next signed requests. */
+const nonces = new NoncePool();
 /** Retry-After of the CA's latest answer to a URL that is polled (an authorization, an order): see `takeRetryAfterMs`. */
 const retryAfterHints = new Map<string, number>();
 // Hints nobody polled again are dropped past this many (a renewal that ended between two polls).
@@ -57,7 +60,8 @@ export class CaRequestTimeout extends Error {
  * - pace: every attempt first takes a token of its CA endpoint's bucket (ca-endpoint-pacing.ts: Let's
  *   Encrypt's per-IP limits), so a pass whose renewals all validate and finalize at once stays within them;
  *   a 503 slows that bucket (acme-client waits out its Retry-After); a poll answer's Retry-After is kept for
- *   the poller (`takeRetryAfterMs`);
+ *   the poller (`takeRetryAfterMs`); the nonce every answer brings is kept and serves acme-client's next
+ *   new-nonce request instead of the CA (nonce-pool.ts);
  * - time: every attempt gets `requestTimeoutSeconds` (axios waits forever by default, and a CA that accepts
  *   the connection but never answers held a renewal, its lock and the daemon's passes for good). A timeout
  *   is not retried: acme-client would re-send a signed POST whose nonce the CA may already have used, and
@@ -87,6 +91,11 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
         // Errors thrown here carry no axios `config`, so acme-client's interceptor hands them back unretried.
         const cancelled = cancellationScope.getStore();
         cancelled?.throwIfAborted();
+        const url = String(request.url);
+        const asksForNonce = caPacing.classOf(url) === 'newNonce';
+        // A nonce an earlier answer brought serves instead of a request to new-nonce (see nonce-pool.ts).
+        const kept = asksForNonce ? nonces.take(url) : undefined;
+        if (kept) return { data: '', status: 200, statusText: 'OK', headers: { 'replay-nonce': kept }, config: request, request: undefined };
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         const firstFailureAt = Date.now();
         for (let attempts = 1; ; attempts++) {
@@ -100,7 +109,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
-            answered(bucket, String(request.url), answer);
+            answered(bucket, url, answer, !asksForNonce);
             checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers, data: answer.data });
             return answer;
           } catch (error) {
@@ -114,7 +123,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (response) {
               // Every answer arrives here (acme-client validates no status in axios): a 2xx is checked for its step first.
               checkCaAnswer(request.method ?? 'get', String(request.url), response);
-              answered(bucket, String(request.url), response);
+              answered(bucket, url, response, !asksForNonce);
               if (response.status >= 400) {
                 recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
                 // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -153,10 +162,15 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
   installedBundle = caCertificates ?? undefined;
 }
 
-/** What the pacing learns from an answer: the CA is answering; a 503 slows its endpoint; the directory; a poll's Retry-After. */
-function answered(bucket: TokenBucket, url: string, answer: { status: number; data: unknown; headers: Record<string, unknown> }): void {
+/**
+ * What the pacing learns from an answer: the CA is answering; a 503 slows its endpoint; its nonce (unless
+ * the caller uses it: a new-nonce answer, a badNonce answer acme-client retries with); the directory; a
+ * poll's Retry-After.
+ */
+function answered(bucket: TokenBucket, url: string, answer: { status: number; data: unknown; headers: Record<string, unknown> }, nonceIsSpare: boolean): void {
   if (answer.status === 503) bucket.throttled();
   else bucket.succeeded();
+  if (nonceIsSpare && !isBadNonce(answer.data)) nonces.keep(url, answer.headers['replay-nonce']);
   if (answer.status >= 300) return;
   caPacing.learnDirectory(url, answer.data);
   const seconds = parseRetryAfter(answer.headers['retry-after']);
@@ -272,6 +286,11 @@ export function parseRetryAfter(header: unknown): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.round((date - Date.now()) / 1000));
+}
+
+function isBadNonce(data: unknown): boolean {
+  const body = typeof data === 'string' ? safeJson(data) : (data as Record<string, unknown> | undefined);
+  return body?.type === 'urn:ietf:params:acme:error:badNonce';
 }
 
 function safeJson(text: string): Record<string, unknown> | undefined {

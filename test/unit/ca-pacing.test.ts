@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CA_ENDPOINT_RATES, CaEndpointPacing } from '../../src/acme/ca-endpoint-pacing.js';
 import { configureCaHttp, takeRetryAfterMs } from '../../src/acme/ca-http.js';
 import { nextPollMs } from '../../src/acme/issuer.js';
+import { NoncePool } from '../../src/acme/nonce-pool.js';
 
 describe("the CA's endpoint buckets (acme/ca-endpoint-pacing.ts)", () => {
   it("tells endpoints apart by what the CA's directory names them, whatever their paths", () => {
@@ -67,5 +68,23 @@ describe("polling waits the CA's Retry-After when it gives one", () => {
     expect(takeRetryAfterMs([`${base}/order/quick`])).toBeUndefined();
     expect(takeRetryAfterMs([`${base}/order/quick`, `${base}/order/slow`])).toBe(3000);
     expect(takeRetryAfterMs([`${base}/order/slow`])).toBeUndefined();
+  });
+});
+
+describe('the nonce pool (acme/nonce-pool.ts)', () => {
+  it('hands out each kept nonce once, newest first, per CA, and none older than 30 s', () => {
+    let now = 0;
+    const pool = new NoncePool(() => now);
+    pool.keep('https://ca.example/acme/order/1', 'n1');
+    pool.keep('https://ca.example/acme/authz/2', 'n2');
+    pool.keep('https://other.example/acme/x', 'o1');
+    pool.keep('https://ca.example/acme/x', undefined);
+    expect(pool.take('https://ca.example/acme/new-nonce')).toBe('n2');
+    expect(pool.take('https://ca.example/acme/new-nonce')).toBe('n1');
+    expect(pool.take('https://ca.example/acme/new-nonce')).toBeUndefined();
+    pool.keep('https://ca.example/acme/order/1', 'n3');
+    now += 30_001;
+    expect(pool.take('https://ca.example/acme/new-nonce')).toBeUndefined();
+    expect(pool.take('https://other.example/acme/new-nonce')).toBeUndefined();
   });
 });
