@@ -7,6 +7,9 @@ import axios from 'axios';
 import { checkCaAnswer } from './ca-answer-check.js';
 import { acmeRequestsTotal } from '../telemetry/metrics.js';
 import { sleep } from '../util/sleep.js';
+import { CaEndpointPacing } from './ca-endpoint-pacing.js';
+import { NoncePool } from './nonce-pool.js';
+import type { TokenBucket } from '../util/adaptive-token-bucket.js';
 
 /** An error answer of the CA (RFC 7807 problem document), as seen on the wire. */
 export interface CaProblem {
@@ -26,6 +29,14 @@ let requestTimeoutMs = 30_000;
 // A CA that does not answer at all (connections refused or reset): asked again every second for 30 s.
 const UNREACHABLE_RETRY_MS = 30_000;
 const UNREACHABLE_RETRY_EVERY_MS = 1_000;
+/** The CA's request rates per endpoint: every attempt of the process takes a token first. */
+const caPacing = new CaEndpointPacing();
+/** Nonces the CA's answers brought, for the next signed requests. */
+const nonces = new NoncePool();
+/** Retry-After of the CA's latest answer to a URL that is polled (an authorization, an order): see `takeRetryAfterMs`. */
+const retryAfterHints = new Map<string, number>();
+// Hints nobody polled again are dropped past this many (a renewal that ended between two polls).
+const MAX_RETRY_AFTER_HINTS = 10_000;
 
 /** A request to the CA that got no answer within `acme.requestTimeoutSeconds`. */
 export class CaRequestTimeout extends Error {
@@ -46,6 +57,11 @@ export class CaRequestTimeout extends Error {
  *   so `rateLimited`, `alreadyReplaced` or `invalidProfile` can be told apart from other failures;
  * - 429: acme-client would wait out Retry-After (hours at Let's Encrypt) up to 5 times, hammering and
  *   blocking the pass; certkeeper records the limit and stops until then, so a 429 is handed back at once;
+ * - pace: every attempt first takes a token of its CA endpoint's bucket (ca-endpoint-pacing.ts: Let's
+ *   Encrypt's per-IP limits), so a pass whose renewals all validate and finalize at once stays within them;
+ *   a 503 slows that bucket (acme-client waits out its Retry-After); a poll answer's Retry-After is kept for
+ *   the poller (`takeRetryAfterMs`); the nonce every answer brings is kept and serves acme-client's next
+ *   new-nonce request instead of the CA (nonce-pool.ts);
  * - time: every attempt gets `requestTimeoutSeconds` (axios waits forever by default, and a CA that accepts
  *   the connection but never answers held a renewal, its lock and the daemon's passes for good). A timeout
  *   is not retried: acme-client would re-send a signed POST whose nonce the CA may already have used, and
@@ -75,9 +91,16 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
         // Errors thrown here carry no axios `config`, so acme-client's interceptor hands them back unretried.
         const cancelled = cancellationScope.getStore();
         cancelled?.throwIfAborted();
+        const url = String(request.url);
+        const asksForNonce = caPacing.classOf(url) === 'newNonce';
+        // A nonce an earlier answer brought serves instead of a request to new-nonce (see nonce-pool.ts).
+        const kept = asksForNonce ? nonces.take(url) : undefined;
+        if (kept) return { data: '', status: 200, statusText: 'OK', headers: { 'replay-nonce': kept }, config: request, request: undefined };
         // acme-client makes every answer a rejection (validateStatus false) and sorts them out in its interceptor.
         const firstFailureAt = Date.now();
         for (let attempts = 1; ; attempts++) {
+          const bucket = caPacing.bucketOf(String(request.url));
+          await bucket.take(cancelled);
           const timeout = AbortSignal.timeout(requestTimeoutMs);
           // The signal goes on a copy: axios turns any failure of a request whose own config.signal has aborted
           // into a CanceledError, which acme-client retries; and a retry re-sends the config it is handed back.
@@ -86,6 +109,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             const answer = await axios.getAdapter(send)(attempt);
             answer.config = request;
             countAcmeRequest(request.method, request.url, answer.status);
+            answered(bucket, url, answer, !asksForNonce);
             checkCaAnswer(request.method ?? 'get', String(request.url), { status: answer.status, headers: answer.headers, data: answer.data });
             return answer;
           } catch (error) {
@@ -99,6 +123,7 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
             if (response) {
               // Every answer arrives here (acme-client validates no status in axios): a 2xx is checked for its step first.
               checkCaAnswer(request.method ?? 'get', String(request.url), response);
+              answered(bucket, url, response, !asksForNonce);
               if (response.status >= 400) {
                 recordProblem(String(request.url), response.status, response.data, response.headers['retry-after']);
                 // Handed back as a plain client error: acme-client retries 429s, certkeeper must not.
@@ -135,6 +160,37 @@ export function configureCaHttp(caCertificates: string | undefined, requestTimeo
     });
   }
   installedBundle = caCertificates ?? undefined;
+}
+
+/**
+ * What the pacing learns from an answer: the CA is answering; a 503 slows its endpoint; its nonce (unless
+ * the caller uses it: a new-nonce answer, a badNonce answer acme-client retries with); the directory; a
+ * poll's Retry-After.
+ */
+function answered(bucket: TokenBucket, url: string, answer: { status: number; data: unknown; headers: Record<string, unknown> }, nonceIsSpare: boolean): void {
+  if (answer.status === 503) bucket.throttled();
+  else bucket.succeeded();
+  if (nonceIsSpare && !isBadNonce(answer.data)) nonces.keep(url, answer.headers['replay-nonce']);
+  if (answer.status >= 300) return;
+  caPacing.learnDirectory(url, answer.data);
+  const seconds = parseRetryAfter(answer.headers['retry-after']);
+  if (seconds === undefined) return;
+  if (retryAfterHints.size >= MAX_RETRY_AFTER_HINTS) retryAfterHints.clear();
+  retryAfterHints.set(url, seconds * 1000);
+}
+
+/**
+ * The shortest Retry-After (ms) the CA gave in its latest answers to `urls` (RFC 8555 §7.4: a pending
+ * order or authorization may say when to poll again), or undefined when it gave none; each is used once.
+ */
+export function takeRetryAfterMs(urls: string[]): number | undefined {
+  let shortest: number | undefined;
+  for (const url of urls) {
+    const ms = retryAfterHints.get(url);
+    retryAfterHints.delete(url);
+    if (ms !== undefined) shortest = Math.min(shortest ?? Infinity, ms);
+  }
+  return shortest;
 }
 
 /** `certkeeper_acme_requests_total`: every HTTP request to the CA, retries included. */
@@ -230,6 +286,11 @@ export function parseRetryAfter(header: unknown): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds));
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.round((date - Date.now()) / 1000));
+}
+
+function isBadNonce(data: unknown): boolean {
+  const body = typeof data === 'string' ? safeJson(data) : (data as Record<string, unknown> | undefined);
+  return body?.type === 'urn:ietf:params:acme:error:badNonce';
 }
 
 function safeJson(text: string): Record<string, unknown> | undefined {

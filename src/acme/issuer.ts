@@ -11,7 +11,7 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
 import type { RateLimitRecords } from '../store/rate-limit-records.js';
 import { sleep } from '../util/sleep.js';
-import { cancellableCaWork, type CaProblem } from './ca-http.js';
+import { cancellableCaWork, takeRetryAfterMs, type CaProblem } from './ca-http.js';
 
 export interface IssueContext {
   client: acme.Client;
@@ -105,7 +105,15 @@ const FIRST_POLL_MS = 250;
 const MAX_POLL_INTERVAL_MS = 10_000;
 
 /**
- * Polls the authorizations (RFC 8555 §7.5.1) from 250 ms, doubling up to 10 s, until every one is valid or
+ * The wait before the next poll: the backoff's `delay`, or the CA's Retry-After when it gave one (RFC 8555
+ * §7.4), whether shorter or longer, but never beyond the poll maximum.
+ */
+export function nextPollMs(delay: number, retryAfterMs: number | undefined): number {
+  return retryAfterMs === undefined ? delay : Math.min(retryAfterMs, MAX_POLL_INTERVAL_MS);
+}
+
+/**
+ * Polls the authorizations (RFC 8555 §7.5.1) from 250 ms, doubling up to 10 s (or at the CA's Retry-After), until every one is valid or
  * one is invalid. Not acme-client's waitForValidStatus: it retries any error, a request that timed out
  * included, 12 times; here a request that fails ends the wait, and the renewal's signal stops it.
  */
@@ -113,10 +121,12 @@ async function waitForValidations(ctx: IssueContext, pending: { authz: Authoriza
   const { client, signal } = ctx;
   let waiting = pending.map((item) => item.authz);
   const started = Date.now();
+  let hint: number | undefined;
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_INTERVAL_MS)) {
-    await sleep(delay, signal);
+    await sleep(nextPollMs(delay, hint), signal);
     // acme-client reads only `authorizations` of the order it is given: these are the ones still pending.
     const current = await client.getAuthorizations({ authorizations: waiting.map((authz) => authz.url) } as acme.Order);
+    hint = takeRetryAfterMs(waiting.map((authz) => authz.url));
     const invalid = current.find((authz) => authz.status !== 'valid' && authz.status !== 'pending');
     if (invalid) {
       await ctx.rateLimits.update((ledger) => ledger.failedValidations.push({ at: new Date().toISOString(), identifier: invalid.identifier.value }));
@@ -132,10 +142,11 @@ async function waitForValidations(ctx: IssueContext, pending: { authz: Authoriza
   }
 }
 
-/** Polls the order until the CA has issued the certificate (RFC 8555 §7.4): from 250 ms, doubling up to 10 s. */
+/** Polls the order until the CA has issued the certificate (RFC 8555 §7.4): from 250 ms, doubling up to 10 s, or at the CA's Retry-After. */
 async function waitForIssuance(ctx: IssueContext, order: acme.Order): Promise<acme.Order> {
   const started = Date.now();
   let current = order;
+  let hint = takeRetryAfterMs([order.url]);
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_INTERVAL_MS)) {
     if (current.status === 'valid') return current;
     if (current.status === 'invalid') {
@@ -143,8 +154,9 @@ async function waitForIssuance(ctx: IssueContext, order: acme.Order): Promise<ac
       throw new Error(`the CA refused to issue the certificate of order ${order.url}${problem ? `: ${problem.detail ?? ''} (${problem.type ?? 'no type'})` : ''}`);
     }
     if (Date.now() - started > MAX_POLL_MS) throw new Error(`the CA has not issued the certificate of order ${order.url} after ${MAX_POLL_MS / 1000} s (status ${current.status})`);
-    await sleep(delay, ctx.signal);
+    await sleep(nextPollMs(delay, hint), ctx.signal);
     current = await ctx.client.getOrder(current);
+    hint = takeRetryAfterMs([current.url]);
   }
 }
 

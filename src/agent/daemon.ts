@@ -101,7 +101,7 @@ export async function runDaemon(ctx: AgentPorts, signal: AbortSignal): Promise<v
     cron,
     timezone: timezone ?? null,
     jitterSeconds,
-    concurrency: ctx.config.concurrency,
+    concurrency: ctx.config.concurrency ?? null,
     pid: process.pid,
     nodeVersion: process.versions.node,
   });

@@ -33,14 +33,15 @@ export function renewalDeadlineMs(config: ResolvedConfig, spec?: DeadlineSpec): 
 }
 
 /**
- * How long a pass over `specs` may take: its first look, then its renewals, which run `concurrency` at a
- * time within each wave (waves one after the other), each within its own deadline. A pass that runs
+ * How long a pass over `specs` may take: its first look, then its renewals, which run all at once (or
+ * `concurrency` at a time) within each wave (waves one after the other), each within its own deadline. A pass that runs
  * longer is cancelled and reported failed, so a daemon never skips its later passes for good.
  */
 export function passDeadlineMs(config: ResolvedConfig, specs: DeadlineSpec[], waves: number): number {
   if (specs.length === 0) return PASS_LOOK_AWS_REQUEST_TIMEOUTS * config.aws.requestTimeoutSeconds * 1000;
   const renewal = Math.max(...specs.map((spec) => renewalDeadlineMs(config, spec)));
-  const rounds = Math.ceil(specs.length / config.concurrency) + Math.max(0, waves - 1);
+  // With no `concurrency`, a wave's renewals run at once: one round per wave.
+  const rounds = (config.concurrency ? Math.ceil(specs.length / config.concurrency) : 1) + Math.max(0, waves - 1);
   return PASS_LOOK_AWS_REQUEST_TIMEOUTS * config.aws.requestTimeoutSeconds * 1000 + rounds * renewal;
 }
 

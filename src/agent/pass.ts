@@ -66,13 +66,18 @@ export function selectCertificates(specs: CertificateSpec[], names: string[] = [
 // Let's Encrypt has allowed an account at most 300 pending authorizations: a wave of renewals that order
 // together stays within that many names.
 const MAX_NAMES_PER_WAVE = 300;
+// The first look (reads only) when `concurrency` is unset: enough to keep the CA and AWS busy, whose
+// request rates pace its calls anyway, without thousands of lookups in flight at once.
+const FIRST_LOOK_CONCURRENCY = 16;
 
 /**
  * One reconcile pass: observe what is deployed and decide for every certificate first (reads only,
- * `concurrency` at a time), then act on the ones due. Those are renewed together, in waves of at most
- * MAX_NAMES_PER_WAVE names: every renewal of a wave orders, their challenges go to Route 53 as one change
- * per zone with one INSYNC wait, and their clean-up likewise, whatever `concurrency` is; `concurrency`
- * bounds the renewals working at once (ordering, validating, deploying), not those waiting on Route 53.
+ * `concurrency` or FIRST_LOOK_CONCURRENCY at a time), then act on the ones due. Those are renewed together,
+ * in waves of at most MAX_NAMES_PER_WAVE names: every renewal of a wave orders, their challenges go to
+ * Route 53 as one change per zone with one INSYNC wait, and their clean-up likewise, whatever `concurrency`
+ * is. After that wait every renewal of the wave validates, finalizes, imports and binds at once, paced by
+ * the request rates of the CA (acme/ca-http.ts) and AWS (aws/request-pacing.ts); a `concurrency` set in
+ * the config bounds the renewals working at once (ordering, validating, deploying), not those waiting on Route 53.
  * Certificates are independent: one failing does not stop the others. Every line it logs carries the
  * pass's `runId`.
  */
@@ -82,7 +87,7 @@ export async function runPass(ctx: AgentPorts, options: PassOptions = {}): Promi
   const log = ctx.log.child({ runId });
   const started = ctx.clock.now().getTime();
   log.info('pass.started', { certificates: specs.map((spec) => spec.name), force: Boolean(options.force), reason: options.reason ?? null });
-  // The pass's challenge session: its renewals share the DNS changes, `concurrency` of them working at once.
+  // The pass's challenge session: its renewals share the DNS changes, all (or `concurrency`) of them working at once.
   const scope = openPassScope(ctx, 'fleet', { runId, log, slots: new WorkSlots(ctx.config.concurrency) });
   try {
     return await lookAndAct(ctx, options, specs, scope, runId, log, started);
@@ -103,7 +108,9 @@ async function lookAndAct(
 ): Promise<CertificateOutcome[]> {
   await scope.challenges.cleanUpOrphans();
 
-  const looked = await mapWithConcurrency(specs, ctx.config.concurrency, (spec) => lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options));
+  const looked = await mapWithConcurrency(specs, ctx.config.concurrency ?? FIRST_LOOK_CONCURRENCY, (spec) =>
+    lookAtCertificate(spec, ctx, scope, log.child({ certificate: spec.name }), options),
+  );
   const acted = new Map<number, CertificateOutcome>();
   const due = looked.flatMap((entry, index) => ('due' in entry ? [{ ...entry.due, index }] : []));
   // Closest to expiry first (nothing deployed last): after an outage these are in the first wave.

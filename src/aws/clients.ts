@@ -7,6 +7,8 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { countAwsRequests } from '../telemetry/aws-request-metrics.js';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { RequestPacing } from './request-pacing.js';
+import type { PacedService } from '../config/aws-api-rates.js';
 
 /** A role to assume for Route 53 (a zone in another account). */
 export interface AssumedRole {
@@ -44,12 +46,17 @@ export class AwsClients {
   private stsClient?: STSClient;
 
   private readonly requestHandler: ReturnType<typeof awsRequestHandler>;
+  /** The account's request rates for ACM, ELBv2, tagging and CloudFront (request-pacing.ts), shared by their clients. */
+  private readonly pacing: RequestPacing;
 
   constructor(
     private readonly defaultRegion: string,
     requestTimeoutSeconds = 60,
+    /** `aws.requestRates`: raised quotas. */
+    requestRates?: Readonly<Record<string, number>>,
   ) {
     this.requestHandler = awsRequestHandler(requestTimeoutSeconds);
+    this.pacing = new RequestPacing({ rates: requestRates });
   }
 
   /**
@@ -75,20 +82,25 @@ export class AwsClients {
 
   acm(region: string): ACMClient {
     let client = this.acmClients.get(region);
-    if (!client) this.acmClients.set(region, (client = countAwsRequests(new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client) this.acmClients.set(region, (client = this.paced('acm', region, new ACMClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   elbv2(region: string): ElasticLoadBalancingV2Client {
     let client = this.elbClients.get(region);
-    if (!client) this.elbClients.set(region, (client = countAwsRequests(new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client)
+      this.elbClients.set(region, (client = this.paced('elbv2', region, new ElasticLoadBalancingV2Client({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
     return client;
   }
 
   /** The Resource Groups Tagging API: finds certkeeper's certificates by tag, 100 per call. */
   tagging(region: string): ResourceGroupsTaggingAPIClient {
     let client = this.taggingClients.get(region);
-    if (!client) this.taggingClients.set(region, (client = countAwsRequests(new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))));
+    if (!client)
+      this.taggingClients.set(
+        region,
+        (client = this.paced('tagging', region, new ResourceGroupsTaggingAPIClient({ region, maxAttempts: 5, requestHandler: this.requestHandler }))),
+      );
     return client;
   }
 
@@ -98,7 +110,7 @@ export class AwsClients {
    */
   async cloudfront(): Promise<CloudFrontClient> {
     const { CloudFrontClient } = await import('@aws-sdk/client-cloudfront');
-    return (this.cloudfrontClient ??= countAwsRequests(new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
+    return (this.cloudfrontClient ??= this.paced('cloudfront', 'us-east-1', new CloudFrontClient({ region: 'us-east-1', maxAttempts: 5, requestHandler: this.requestHandler })));
   }
 
   /**
@@ -113,6 +125,11 @@ export class AwsClients {
   async sts(): Promise<STSClient> {
     const { STSClient } = await import('@aws-sdk/client-sts');
     return (this.stsClient ??= countAwsRequests(new STSClient({ region: this.defaultRegion, maxAttempts: 1, requestHandler: this.requestHandler })));
+  }
+
+  /** Counted (`countAwsRequests`) and paced within the account's request rates (request-pacing.ts). */
+  private paced<T extends Parameters<typeof countAwsRequests>[0] & Parameters<RequestPacing['pace']>[0]>(service: PacedService, region: string, client: T): T {
+    return this.pacing.pace(countAwsRequests(client), service, region);
   }
 
   destroy(): void {

@@ -49,7 +49,7 @@ export async function iamPolicyCommand(options: { config: string; offline?: bool
 
 /** Where each challenge name's TXT values go, found with the run-time code and credentials. */
 async function findChallengeRoutes(config: ResolvedConfig, say: Say): Promise<Map<string, ChallengeRoute> | undefined> {
-  const aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
+  const aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds, config.aws.requestRates);
   try {
     const finder = new HostedZoneFinder(new Route53Accounts(aws, config.route53.requestsPerSecond), config.route53);
     const routes = new Map<string, ChallengeRoute>();

@@ -73,7 +73,7 @@ export class AgentContext implements AgentPorts {
       rateLimits,
       issued: new IssuedCertificates(config.stateDir, state, keptKeys),
     };
-    this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds);
+    this.aws = new AwsClients(config.aws.region, config.aws.requestTimeoutSeconds, config.aws.requestRates);
     this.iamSimulator = new IamSimulator(this.aws);
     // Public facts only; losing them costs GetCertificate calls, nothing else.
     const certificateFacts = new CertificateFactsCache(state);

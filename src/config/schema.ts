@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AWS_REGIONS } from './aws-regions.js';
+import { API_RATES } from './aws-api-rates.js';
 import { isValidCron } from './cron.js';
 import { domainProblem } from './domains.js';
 
@@ -369,6 +370,15 @@ const metrics = z.strictObject({
   host: z.string().min(1, { error: 'is empty; expected an address to bind such as "0.0.0.0" or "127.0.0.1"' }).optional(),
 });
 
+// `aws.requestRates`: only the keys certkeeper paces, each named in the error.
+const requestRates = z.record(z.string(), z.number().positive().max(10_000)).superRefine((rates, ctx) => {
+  for (const key of Object.keys(rates)) {
+    if (!(key in API_RATES)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a paced AWS operation; expected one of: ${Object.keys(API_RATES).join(', ')}` });
+    }
+  }
+});
+
 export const configSchema = z
   .strictObject({
     acme,
@@ -381,6 +391,11 @@ export const configSchema = z
       region,
       /** A call to AWS that gets no answer within this is abandoned (and retried by the SDK); without it a hung connection would hang the pass. */
       requestTimeoutSeconds: z.number().positive().max(600).default(60),
+      /**
+       * Request rates (per second) for an account whose AWS quotas were raised, by `service:class`
+       * (config/aws-api-rates.ts): e.g. `{ 'acm:ImportCertificate': 10, 'elbv2:mutating': 5 }`. Default: the documented rates.
+       */
+      requestRates: requestRates.optional(),
     }),
     schedule: schedule.default({ jitterSeconds: 300 }),
     /** The safety net: ACM certificates certkeeper does not manage that expire soon (`discover`; the daemon warns daily). */
@@ -391,8 +406,12 @@ export const configSchema = z
         regions: z.array(region).optional(),
       })
       .default({ withinDays: 30 }),
-    /** Certificates at work at once in a pass; waiting on Route 53 does not count (each one is still renewed by one process at a time). */
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * At most this many certificates at work at once in a pass, for who wants to be gentler; waiting on Route 53
+     * does not count. Unset (the default): every due certificate of a wave works at once, paced only by the
+     * request rates of the CA and AWS. Each certificate is still renewed by one process at a time.
+     */
+    concurrency: z.number().int().min(1).max(1000).optional(),
     route53: route53Settings.default({ requestsPerSecond: 5, insyncTimeoutSeconds: 300, propagation: { check: true, timeoutSeconds: 120 }, zones: [] }),
     certificates: z.array(certificate).min(1, { error: 'is empty; expected at least one certificate to manage' }),
     notifications: notifications.optional(),

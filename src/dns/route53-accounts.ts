@@ -1,6 +1,6 @@
 import type { AssumedRole, AwsClients } from '../aws/clients.js';
 import { Route53Gateway } from './route53-gateway.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../util/adaptive-token-bucket.js';
 
 /**
  * One Route 53 gateway per set of credentials (default, or each role), and one token bucket per AWS

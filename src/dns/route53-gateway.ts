@@ -1,7 +1,7 @@
 import type { Route53Client, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-route-53';
 import { sleep } from '../util/sleep.js';
 import { checkRoute53Answers } from './route53-answer-check.js';
-import type { TokenBucket } from './token-bucket.js';
+import type { TokenBucket } from '../util/adaptive-token-bucket.js';
 
 /** Errors Route 53 answers when it wants the caller to slow down: retried, never surfaced while attempts last. */
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalFailure']);
@@ -28,7 +28,7 @@ export interface SendOptions {
 /**
  * Every Route 53 call of one AWS account goes through here: one token of the account's bucket per
  * request (retries included), the bucket told of every throttle and every answer (it adapts: see
- * token-bucket.ts), and refusals retried with exponential backoff and full jitter (a throttled retry goes
+ * util/adaptive-token-bucket.ts), and refusals retried with exponential backoff and full jitter (a throttled retry goes
  * as soon as the account is answered again, paced by the bucket). The SDK's own retries
  * are off for these clients (maxAttempts 1), so no request bypasses the bucket. An answer that is not
  * Route 53's XML (a proxy's HTML 502) becomes one clear error, retried like a 5xx (route53-answer-check.ts).

@@ -50,7 +50,7 @@ export interface NameCheckOptions {
   quick?: boolean;
 }
 
-/** The work slots of a pass (util/work-slots.ts): at most `concurrency` renewals work at once. */
+/** The work slots of a pass (util/work-slots.ts): at most `concurrency` renewals work at once (all when unset). */
 export interface PassSlots {
   run<T>(work: (turn: Turn) => Promise<T>): Promise<T>;
 }

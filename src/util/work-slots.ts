@@ -5,7 +5,8 @@ export interface Turn {
 }
 
 /**
- * At most `limit` holders working at once, served in the order they asked: a pass's `concurrency`.
+ * At most `limit` holders working at once, served in the order they asked: a pass's `concurrency` (no
+ * limit when it is unset: the request rates of the CA and AWS pace the renewals then).
  * Waiting (for a Route 53 change to reach INSYNC, for the other renewals of the pass to present) does not
  * need a slot, so a renewal that waits lets the next one order meanwhile, and all of them can meet in one
  * change per zone.
@@ -14,8 +15,8 @@ export class WorkSlots {
   private free: number;
   private readonly queue: (() => void)[] = [];
 
-  constructor(limit: number) {
-    this.free = Math.max(1, limit);
+  constructor(limit?: number) {
+    this.free = limit === undefined ? Infinity : Math.max(1, limit);
   }
 
   /** Runs `work` holding a slot; it may give the slot up while it waits (see `Turn`). */

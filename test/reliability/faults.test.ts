@@ -221,14 +221,16 @@ describe('ACME server faults', () => {
 });
 
 describe('AWS faults', () => {
-  it('ACM throttling, three times: retried by the SDK, renewed', async () => {
+  it('ACM throttling, three times: retried inside the pacing layer, renewed', async () => {
     rel.awsProxy.add({ match: importsFor(VICTIM), fault: (call) => awsError(call, 400, 'ThrottlingException', 'Rate exceeded'), times: 3 });
     const run = await renew();
     expect(run.code, run.stderr).toBe(0);
     expect(rel.awsProxy.calls.filter((call) => call.fault === 'status 400')).toHaveLength(3);
   });
 
-  it('ACM throttling that does not stop: bounded, clear, isolated', async () => {
+  // Throttling is retried for a minute inside the pacing layer (src/aws/request-pacing.ts), at the
+  // slowed bucket's pace (at least 2 s apart once halved to its floor of 0.5/s), then handed back.
+  it('ACM throttling that does not stop: retried for a minute, then bounded, clear, isolated', async () => {
     const before = await victimArn();
     const start = rel.awsProxy.calls.length;
     rel.awsProxy.add({ match: importsFor(VICTIM), fault: (call) => awsError(call, 400, 'ThrottlingException', 'Rate exceeded') });
@@ -236,7 +238,7 @@ describe('AWS faults', () => {
     await expectVictimFailedCleanly(run, /Rate exceeded/, before);
     const attempts = rel.awsProxy.calls.slice(start).filter((call) => call.fault === 'status 400').length;
     expect(attempts).toBeGreaterThan(1);
-    expect(attempts).toBeLessThanOrEqual(10);
+    expect(attempts).toBeLessThanOrEqual(45);
     rel.awsProxy.clear();
     await expectConvergesAfterwards();
   });

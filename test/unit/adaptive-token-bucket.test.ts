@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../src/dns/token-bucket.js';
+import { TokenBucket } from '../../src/util/adaptive-token-bucket.js';
 
 /** The account's Route 53 bucket adapts to a budget shared with other tools (issue 13, item 5), on a fake clock. */
 describe('the adaptive Route 53 token bucket', () => {

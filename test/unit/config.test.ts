@@ -197,7 +197,9 @@ describe('config defaults and paths', () => {
     expect(config.certificates[0]!.keyType).toBe('ecdsa-p256');
     expect(config.certificates[0]!.acm[0]!.listeners[0]!.mode).toBe('default');
     expect(config.schedule).toEqual({ jitterSeconds: 300 });
-    expect(config.concurrency).toBe(4);
+    // No slot limit by default: the request rates of the CA and AWS pace a pass's renewals.
+    expect(config.concurrency).toBeUndefined();
+    expect(config.aws.requestRates).toBeUndefined();
   });
 
   it('takes the cron schedules node-schedule runs: 5 fields, 6 with seconds, ranges and steps, aliases', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountOfRole } from '../../src/dns/route53-accounts.js';
 import { backoffMs } from '../../src/dns/route53-gateway.js';
-import { TokenBucket } from '../../src/dns/token-bucket.js';
+import { TokenBucket } from '../../src/util/adaptive-token-bucket.js';
 import { changesFor, desiredValues, splitIntoRequests, txtChange, unquote, type CurrentTxt } from '../../src/dns/txt-changes.js';
 
 const set = (...values: string[]): CurrentTxt => ({ ttl: 10, values, raw: values.map((value) => `"${value}"`) });

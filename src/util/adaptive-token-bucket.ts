@@ -1,4 +1,4 @@
-import { sleep } from '../util/sleep.js';
+import { sleep } from './sleep.js';
 
 // After a throttle, the rate is cut by this factor (multiplicative decrease, as TCP and the AWS SDK's adaptive mode do).
 const DECREASE_FACTOR = 0.5;
@@ -14,13 +14,13 @@ const CUBIC_SCALE = 0.4;
 const RECHECK_MS = 250;
 
 /**
- * A token bucket that adapts: `ratePerSecond` tokens a second at most, `burst` saved up. Route 53 allows 5
- * API requests per second per account, but that budget is the account's, shared with every other tool
- * that uses it: when Route 53 says to slow down (`throttled()`), the rate is halved and the saved tokens
+ * A token bucket that adapts: `ratePerSecond` tokens a second at most, `burst` saved up. An API's budget
+ * (Route 53's 5 requests/s, ACM's 1 import/s, …) is the account's, shared with every other tool that uses
+ * it: when the service says to slow down (`throttled()`), the rate is halved and the saved tokens
  * dropped, at most once per refill interval (the requests already on their way when the first refusal
  * came say nothing new); from then on it grows back with the time since that refusal (cubic, as the AWS
  * SDK's adaptive retry mode does), up to the configured rate. Every caller in the process that talks to
- * one account takes its tokens here, and learns here when the account is answered again (`answered`).
+ * one account's API takes its tokens here, and learns here when the account is answered again (`answered`).
  */
 export class TokenBucket {
   private tokens: number;
@@ -58,7 +58,7 @@ export class TokenBucket {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.currentRate) * 1000);
   }
 
-  /** Route 53 refused a request as over its budget (Throttling, or a change still in progress): slow down. */
+  /** The service refused a request as over its budget (throttling; for Route 53 also a change still in progress): slow down. */
   throttled(): void {
     this.refill();
     const now = this.now();
@@ -68,14 +68,14 @@ export class TokenBucket {
     this.tokens = Math.min(this.tokens, 0);
   }
 
-  /** Route 53 answered a request of this account: whoever waits out a refusal (`answered`) may go again now. */
+  /** The service answered a request of this account: whoever waits out a refusal (`answered`) may go again now. */
   succeeded(): void {
     for (const wake of [...this.answerWaiters]) wake();
   }
 
   /**
    * Resolves at the next answer to any request of this account: a retry waiting out a throttle goes as
-   * soon as Route 53 answers again (through this bucket, which paces it), not at the end of its backoff.
+   * soon as the service answers again (through this bucket, which paces it), not at the end of its backoff.
    * Never rejects; `signal` ends the wait early.
    */
   answered(signal?: AbortSignal): Promise<void> {
