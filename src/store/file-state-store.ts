@@ -39,7 +39,8 @@ export class FileStateStore implements StateStore {
   }
 
   async put<T>(key: StoreKey, value: T): Promise<void> {
-    this.files.write(pathOf(key), value);
+    // The ACM facts cache is rebuilt from AWS when lost: atomic, not durable (see certificate-facts-cache.ts).
+    this.files.write(pathOf(key), value, { durable: !key.startsWith('facts#') });
   }
 
   async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {

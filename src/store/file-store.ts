@@ -56,10 +56,14 @@ export class FileStore {
     return { value: value as T, text };
   }
 
-  write(relativePath: string, value: unknown): void {
+  /**
+   * `durable: false` for a cache AWS can rebuild: still atomic (a reader sees the old file or the new one),
+   * but without the two fsyncs, which a cold pass over a fleet would otherwise pay per certificate.
+   */
+  write(relativePath: string, value: unknown, { durable = true }: { durable?: boolean } = {}): void {
     const target = join(this.dir, relativePath);
     ensurePrivateDir(dirname(target));
-    const temp = this.writeTemp(target, `${JSON.stringify(value, null, 2)}\n`);
+    const temp = this.writeTemp(target, `${JSON.stringify(value, null, 2)}\n`, durable);
     try {
       renameSync(temp, target);
     } catch (error) {
@@ -71,7 +75,7 @@ export class FileStore {
       }
       renameSync(temp, target);
     }
-    fsyncDir(dirname(target));
+    if (durable) fsyncDir(dirname(target));
   }
 
   /**
@@ -169,12 +173,12 @@ export class FileStore {
     return true;
   }
 
-  private writeTemp(target: string, content: string): string {
+  private writeTemp(target: string, content: string, durable = true): string {
     const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
     const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
       writeSync(fd, content);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } catch (error) {
       closeSync(fd);
       rmSync(temp, { force: true });
