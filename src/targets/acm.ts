@@ -310,7 +310,13 @@ function factsTags(facts: CertificateFacts): { Key: string; Value: string }[] {
 /** The listing's key algorithm, when it gives one, agrees with the tag's key type. */
 function sameKeyType(keyType: string, algorithm: KeyAlgorithm | undefined): boolean {
   if (!algorithm) return true;
-  const known: Partial<Record<KeyAlgorithm, string>> = { EC_prime256v1: 'ecdsa-p256', EC_secp384r1: 'ecdsa-p384', RSA_2048: 'rsa-2048', RSA_3072: 'rsa-3072', RSA_4096: 'rsa-4096' };
+  const known: Partial<Record<KeyAlgorithm, string>> = {
+    EC_prime256v1: 'ecdsa-p256',
+    EC_secp384r1: 'ecdsa-p384',
+    RSA_2048: 'rsa-2048',
+    RSA_3072: 'rsa-3072',
+    RSA_4096: 'rsa-4096',
+  };
   return (known[algorithm] ?? 'other') === keyType;
 }
 
