@@ -12,7 +12,7 @@ import { preflightProblems } from '../preflight/preflight.js';
 
 // Status only reads (cached AWS listings, the CA's ARI, TLS probes of `verify` endpoints): bounded so a
 // fleet of a thousand does not open a thousand connections to the CA at once.
-const STATUS_CONCURRENCY = 16;
+const STATUS_CONCURRENCY = 64;
 
 /** One row of `certkeeper status` / `plan`; the JSON field names are a contract. */
 export interface StatusRow {

@@ -63,6 +63,8 @@ export interface IamPolicyResult {
 const MANAGED_BY_TAG = 'managed-by';
 const MANAGED_BY_VALUE = 'certkeeper';
 const NAME_TAG = 'certkeeper:name';
+// What only the PEM says, kept with the certificate (src/targets/acm-facts-tag.ts).
+const FACTS_TAG = 'certkeeper:facts';
 
 /**
  * DynamoDB calls the shared store makes on its table: the item actions of a lease-and-records store,
@@ -275,7 +277,8 @@ function acmStatements(config: ResolvedConfig, partition: string, account: strin
     { Sid: 'FindTaggedCertificates', Effect: 'Allow', Action: ['tag:GetResources'], Resource: '*' },
     // Finding its own certificates means reading the tags of every imported one; `discover` describes all.
     { Sid: 'AcmRead', Effect: 'Allow', Action: ['acm:DescribeCertificate', 'acm:GetCertificate', 'acm:ListTagsForCertificate'], Resource: certificates(readRegions) },
-    // A new import must carry certkeeper's tags (ImportCertificate with Tags also authorises AddTagsToCertificate).
+    // A new import must carry certkeeper's tags (ImportCertificate with Tags also authorises AddTagsToCertificate);
+    // the facts tag (acm-facts-tag.ts) spares a fleet's pass one GetCertificate per certificate.
     {
       Sid: 'AcmImportNewTagged',
       Effect: 'Allow',
@@ -283,7 +286,7 @@ function acmStatements(config: ResolvedConfig, partition: string, account: strin
       Resource: certificates(targetRegions),
       Condition: {
         StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE, [`aws:RequestTag/${NAME_TAG}`]: names },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY_TAG, NAME_TAG] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY_TAG, NAME_TAG, FACTS_TAG] },
       },
     },
     // Re-import, re-tag and retire only certificates tagged as one of this config's.
@@ -302,7 +305,7 @@ function acmStatements(config: ResolvedConfig, partition: string, account: strin
       Effect: 'Allow',
       Action: ['acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:DeleteCertificate'],
       Resource: configuredArns.length === 1 ? configuredArns[0]! : configuredArns,
-      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY_TAG, NAME_TAG] } },
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY_TAG, NAME_TAG, FACTS_TAG] } },
     });
   }
   return statements;

@@ -5,8 +5,8 @@ import { AuthorityKeyIdentifierExtension, X509Certificate } from '@peculiar/x509
  * Identifier's keyIdentifier, ".", base64url of the DER serial number's content bytes (with any
  * leading zero byte). Undefined for a certificate without an AKI key identifier.
  */
-export function ariCertId(pem: string): string | undefined {
-  const certificate = new X509Certificate(pem);
+export function ariCertId(pem: string | X509Certificate): string | undefined {
+  const certificate = typeof pem === 'string' ? new X509Certificate(pem) : pem;
   const aki = certificate.getExtension(AuthorityKeyIdentifierExtension);
   if (!aki?.keyId) return undefined;
   // @peculiar/x509 gives the serial as hex of the raw INTEGER content bytes, leading zero included.

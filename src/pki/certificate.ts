@@ -1,4 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate as ParsedExtensions } from '@peculiar/x509';
 import type { KeyType } from '../config/schema.js';
 import { ariCertId } from './ari-cert-id.js';
 import { readUsages, type Usages } from './usages.js';
@@ -12,7 +13,8 @@ export interface CertificateFacts {
   /** DNS subject alternative names, sorted. */
   domains: string[];
   keyType: KeyType | 'other';
-  issuer: string;
+  /** The issuer's DN; absent when the facts come from the certificate's ACM tag rather than its PEM (see targets/acm-facts-tag.ts). */
+  issuer?: string;
   /** RFC 9773 certificate ID, to ask the CA for renewal information and to name it in `replaces`. */
   ariCertId?: string;
   /** Key Usage and Extended Key Usage: ACM refuses re-imports that drop some of them. */
@@ -27,6 +29,8 @@ export function splitPemChain(pem: string): string[] {
 
 export function readCertificate(pem: string): CertificateFacts {
   const certificate = new X509Certificate(pem);
+  // node:crypto reads neither the AKI nor the usages: one @peculiar/x509 parse serves both (it is the costly one).
+  const extensions = new ParsedExtensions(pem);
   return {
     serial: normaliseSerial(certificate.serialNumber),
     notBefore: new Date(certificate.validFrom),
@@ -34,8 +38,8 @@ export function readCertificate(pem: string): CertificateFacts {
     domains: dnsNames(certificate),
     keyType: keyTypeOf(certificate),
     issuer: certificate.issuer.replace(/\n/g, ', '),
-    ariCertId: ariCertId(pem),
-    usages: readUsages(pem),
+    ariCertId: ariCertId(extensions),
+    usages: readUsages(extensions),
   };
 }
 

@@ -8,8 +8,8 @@ export interface Usages {
 
 const EKU_NAMES = new Map(Object.entries(ExtendedKeyUsage).map(([name, oid]) => [oid as string, name]));
 
-export function readUsages(pem: string): Usages {
-  const certificate = new X509Certificate(pem);
+export function readUsages(pem: string | X509Certificate): Usages {
+  const certificate = typeof pem === 'string' ? new X509Certificate(pem) : pem;
   const ku = certificate.getExtension(KeyUsagesExtension);
   const eku = certificate.getExtension(ExtendedKeyUsageExtension);
   const keyUsages = ku

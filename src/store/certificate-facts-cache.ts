@@ -9,7 +9,11 @@ import type { StateStore, StoreKey } from './state-store.js';
  * new) is fetched again with GetCertificate. So a pass over a fleet costs AWS calls per page, not
  * per certificate. Public facts only: no key material is ever stored here.
  *
- * Kept in the state store: files in stateDir (`acm-facts/`, read one by one), or the shared DynamoDB
+ * Certificates certkeeper imported carry these facts in a tag (targets/acm-facts-tag.ts): this cache is
+ * for the others (imported by hand, or before the tag existed) and for a tag that no longer matches.
+ *
+ * Kept in the state store: files in stateDir (`acm-facts/`, read one by one, written atomically but
+ * without fsync: a cache AWS can rebuild), or the shared DynamoDB
  * table, read whole in one paged Scan per process, so a scheduled task without a disk (and every agent
  * sharing the table) pays GetCertificate once per certificate, not on every run.
  */

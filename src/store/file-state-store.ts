@@ -25,6 +25,8 @@ export class FileStateStore implements StateStore {
   readonly files: FileStore;
   private readonly locks: FileLocks;
   private readonly log?: AuditLogger;
+  /** The last write of each key still in flight (see inTurn). */
+  private readonly writing = new Map<StoreKey, Promise<void>>();
 
   constructor(dir: string, options: FileStateStoreOptions = {}) {
     this.files = new FileStore(dir);
@@ -35,17 +37,39 @@ export class FileStateStore implements StateStore {
   }
 
   async get<T>(key: StoreKey): Promise<T | undefined> {
+    await this.writing.get(key);
     return this.files.read<T>(pathOf(key));
   }
 
   async put<T>(key: StoreKey, value: T): Promise<void> {
-    this.files.write(pathOf(key), value);
+    // The ACM facts cache is rebuilt from AWS when lost: atomic, not durable (see certificate-facts-cache.ts).
+    if (key.startsWith('facts#')) return this.files.write(pathOf(key), value, { durable: false });
+    await this.inTurn(key, () => this.files.writeAsync(pathOf(key), value));
   }
 
   async update<T>(key: StoreKey, change: (current: T | undefined) => T): Promise<T> {
-    const next = change(this.files.read<T>(pathOf(key)));
-    this.files.write(pathOf(key), next);
-    return next;
+    return this.inTurn(key, async () => {
+      const next = change(this.files.read<T>(pathOf(key)));
+      await this.files.writeAsync(pathOf(key), next);
+      return next;
+    });
+  }
+
+  /**
+   * Writes are durable but off the main thread (a cold status writes a record per certificate): one at a
+   * time per key, so an update reads what the previous one wrote, and a get waits for a write in flight.
+   */
+  private inTurn<R>(key: StoreKey, work: () => Promise<R>): Promise<R> {
+    const turn = (this.writing.get(key) ?? Promise.resolve()).then(work);
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.set(key, settled);
+    void settled.then(() => {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
+    });
+    return turn;
   }
 
   async delete(key: StoreKey): Promise<void> {

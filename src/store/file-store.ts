@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { describeParseError, shapeProblem, type DocumentKind } from './document-shapes.js';
@@ -56,10 +57,14 @@ export class FileStore {
     return { value: value as T, text };
   }
 
-  write(relativePath: string, value: unknown): void {
+  /**
+   * `durable: false` for a cache AWS can rebuild: still atomic (a reader sees the old file or the new one),
+   * but without the two fsyncs, which a cold pass over a fleet would otherwise pay per certificate.
+   */
+  write(relativePath: string, value: unknown, { durable = true }: { durable?: boolean } = {}): void {
     const target = join(this.dir, relativePath);
     ensurePrivateDir(dirname(target));
-    const temp = this.writeTemp(target, `${JSON.stringify(value, null, 2)}\n`);
+    const temp = this.writeTemp(target, `${JSON.stringify(value, null, 2)}\n`, durable);
     try {
       renameSync(temp, target);
     } catch (error) {
@@ -71,7 +76,38 @@ export class FileStore {
       }
       renameSync(temp, target);
     }
-    fsyncDir(dirname(target));
+    if (durable) fsyncDir(dirname(target));
+  }
+
+  /**
+   * `write`, durable as well, with the writes and fsyncs done by libuv's thread pool: a pass that writes a
+   * record per certificate keeps computing meanwhile, and concurrent syncs share the file system's commits.
+   */
+  async writeAsync(relativePath: string, value: unknown): Promise<void> {
+    const target = join(this.dir, relativePath);
+    ensurePrivateDir(dirname(target));
+    const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+    const file = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await file.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      rmSync(temp, { force: true });
+      throw error;
+    }
+    await file.close();
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') || !this.moveAside(relativePath, undefined, `is not a file (${code})`)) {
+        rmSync(temp, { force: true });
+        throw error;
+      }
+      renameSync(temp, target);
+    }
+    await fsyncDirAsync(dirname(target));
   }
 
   /**
@@ -169,12 +205,12 @@ export class FileStore {
     return true;
   }
 
-  private writeTemp(target: string, content: string): string {
+  private writeTemp(target: string, content: string, durable = true): string {
     const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
     const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
       writeSync(fd, content);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } catch (error) {
       closeSync(fd);
       rmSync(temp, { force: true });
@@ -229,6 +265,19 @@ function fsyncDir(dir: string): void {
     // Some file systems refuse fsync on a directory (EINVAL): the rename itself is still atomic.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // As fsyncDir: the rename itself is still atomic.
   }
 }
 

@@ -76,11 +76,11 @@ export class AcmDeployerPass implements DeployerPass {
   private async findInRegion(spec: CertificateSpec, target: AcmTargetSpec, recorded: string | undefined): Promise<RegionObservation> {
     const acm = this.acm(target.region);
     if (target.certificateArn) {
-      const found = await acm.get(target.certificateArn);
+      const found = await acm.get(target.certificateArn, spec.domains);
       return { region: target.region, certificateArn: target.certificateArn, facts: found?.facts, foundBy: 'config', alsoTagged: [] };
     }
     if (recorded) {
-      const found = await acm.get(recorded);
+      const found = await acm.get(recorded, spec.domains);
       // A run killed after importing a new ARN recorded it; the certificate it replaces is still tagged.
       if (found)
         return {
@@ -91,7 +91,7 @@ export class AcmDeployerPass implements DeployerPass {
           alsoTagged: (await acm.findByName(spec.name)).filter((arn) => arn !== recorded),
         };
     }
-    const tagged = (await Promise.all((await acm.findByName(spec.name)).map((arn) => acm.get(arn)))).filter((found) => found !== undefined);
+    const tagged = (await Promise.all((await acm.findByName(spec.name)).map((arn) => acm.get(arn, spec.domains)))).filter((found) => found !== undefined);
     const newest = tagged.sort((a, b) => b.facts.notAfter.getTime() - a.facts.notAfter.getTime())[0];
     if (!newest) return { region: target.region, alsoTagged: [] };
     return {
@@ -155,7 +155,7 @@ export class AcmDeployerPass implements DeployerPass {
   private async checkCertificateArn(spec: CertificateSpec, arn: string, region: string, certificateAt: string, at: string): Promise<PreflightCheck> {
     let found: Awaited<ReturnType<AcmRegion['get']>>;
     try {
-      found = await this.acm(region).get(arn);
+      found = await this.acm(region).get(arn, spec.domains);
     } catch (error) {
       return {
         check: 'certificateArn',

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-acm';
 import { paginateGetResources, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { CertificateFactsCache } from '../store/certificate-facts-cache.js';
+import { FACTS_TAG, factsFromTag, factsTag } from './acm-facts-tag.js';
 import { readCertificate, type CertificateFacts } from '../pki/certificate.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { AuditLogger } from '../telemetry/logger.js';
@@ -37,6 +38,8 @@ export interface AcmCertificate {
  */
 export class AcmRegion {
   private taggedByName?: Promise<Map<string, string[]>>;
+  /** The facts tag of each certificate found by the tag search (see acm-facts-tag.ts). */
+  private factsTags = new Map<string, string>();
   private listing?: Promise<Map<string, CertificateSummary>>;
 
   constructor(
@@ -53,10 +56,17 @@ export class AcmRegion {
     private readonly mode: 'fleet' | 'single',
   ) {}
 
-  /** The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account). */
-  async get(certificateArn: string): Promise<AcmCertificate | undefined> {
+  /**
+   * The certificate at this ARN, or undefined when it does not exist (deleted by hand, other account).
+   * In a fleet, from the listing and the facts tag when it is this certificate's and about `expectedDomains`;
+   * else from the facts cache; else its PEM.
+   */
+  async get(certificateArn: string, expectedDomains?: string[]): Promise<AcmCertificate | undefined> {
     if (this.mode === 'single') return this.fetch(certificateArn);
     const summary = (await this.summaries()).get(certificateArn);
+    const tagged = summary && expectedDomains && (await this.factsTagOf(certificateArn));
+    const fromTag = tagged && summary.NotBefore && summary.NotAfter && factsFromTag(tagged, { notBefore: summary.NotBefore, notAfter: summary.NotAfter }, expectedDomains);
+    if (fromTag && sameKeyType(fromTag.keyType, summary.KeyAlgorithm)) return { certificateArn, facts: fromTag };
     const fingerprint = summary && fingerprintOf(summary);
     const cached = fingerprint ? await this.factsCache.get(certificateArn, fingerprint) : undefined;
     if (cached) return { certificateArn, facts: cached };
@@ -64,6 +74,16 @@ export class AcmRegion {
     const found = await this.fetch(certificateArn);
     if (found && fingerprint) await this.factsCache.set(certificateArn, fingerprint, found.facts);
     return found;
+  }
+
+  /** The facts tag the region's tag search found on this certificate; none when the search cannot be made. */
+  private async factsTagOf(certificateArn: string): Promise<string | undefined> {
+    try {
+      await this.namedCertificates();
+    } catch {
+      return undefined;
+    }
+    return this.factsTags.get(certificateArn);
   }
 
   private async fetch(certificateArn: string): Promise<AcmCertificate | undefined> {
@@ -116,6 +136,8 @@ export class AcmRegion {
     for (const [arn, tags] of await this.managedTags(summaries)) {
       const type = summaries.get(arn)?.Type;
       if (type && type !== 'IMPORTED') continue;
+      const facts = tags.get(FACTS_TAG);
+      if (facts) this.factsTags.set(arn, facts);
       const name = tags.get(NAME_TAG);
       if (name && tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE) byName.set(name, [...(byName.get(name) ?? []), arn]);
     }
@@ -166,7 +188,7 @@ export class AcmRegion {
         CertificateChain: issued.chainPem ? Buffer.from(issued.chainPem) : undefined,
         PrivateKey: Buffer.from(issued.privateKeyPem),
         // Tags cannot be set in a re-import (AWS rejects it); they are checked just after.
-        Tags: certificateArn ? undefined : ownershipTags(name),
+        Tags: certificateArn ? undefined : [...ownershipTags(name), ...factsTags(issued.facts)],
       }),
     );
     const arn = answer.CertificateArn!;
@@ -177,7 +199,7 @@ export class AcmRegion {
       serial: issued.facts.serial,
       notAfter: issued.facts.notAfter.toISOString(),
     });
-    if (certificateArn) await this.ensureTags(arn, name, log);
+    if (certificateArn) await this.ensureTags(arn, name, issued.facts, log);
     await this.noteImported(arn, name);
     return arn;
   }
@@ -246,12 +268,18 @@ export class AcmRegion {
     }
   }
 
-  private async ensureTags(certificateArn: string, name: string, log: AuditLogger): Promise<void> {
+  /**
+   * After a re-import: the ownership tags (a certificate named by ARN may lack them) and the new facts
+   * (the old ones no longer match the listing, so until this call the next pass reads the PEM).
+   */
+  private async ensureTags(certificateArn: string, name: string, facts: CertificateFacts, log: AuditLogger): Promise<void> {
     const tags = await this.tags(certificateArn);
     const missing = ownershipTags(name).filter((tag) => tags.get(tag.Key) !== tag.Value);
-    if (missing.length === 0) return;
-    await this.acm.send(new AddTagsToCertificateCommand({ CertificateArn: certificateArn, Tags: missing }));
-    log.info('acm.tagged', { region: this.region, certificateArn, tags: Object.fromEntries(missing.map((tag) => [tag.Key, tag.Value])) });
+    const stale = factsTags(facts).filter((tag) => tags.get(tag.Key) !== tag.Value);
+    if (missing.length + stale.length === 0) return;
+    await this.acm.send(new AddTagsToCertificateCommand({ CertificateArn: certificateArn, Tags: [...missing, ...stale] }));
+    // The facts tag is a cache of the PEM: only ownership is worth an audit line.
+    if (missing.length > 0) log.info('acm.tagged', { region: this.region, certificateArn, tags: Object.fromEntries(missing.map((tag) => [tag.Key, tag.Value])) });
   }
 
   private async tags(certificateArn: string): Promise<Map<string, string>> {
@@ -272,6 +300,24 @@ function fingerprintOf(summary: CertificateSummary): string | undefined {
   const placedAt = summary.ImportedAt ?? summary.CreatedAt;
   if (!summary.NotBefore || !summary.NotAfter || !placedAt) return undefined;
   return [summary.NotBefore.toISOString(), summary.NotAfter.toISOString(), placedAt.toISOString()].join('|');
+}
+
+function factsTags(facts: CertificateFacts): { Key: string; Value: string }[] {
+  const tag = factsTag(facts);
+  return tag ? [tag] : [];
+}
+
+/** The listing's key algorithm, when it gives one, agrees with the tag's key type. */
+function sameKeyType(keyType: string, algorithm: KeyAlgorithm | undefined): boolean {
+  if (!algorithm) return true;
+  const known: Partial<Record<KeyAlgorithm, string>> = {
+    EC_prime256v1: 'ecdsa-p256',
+    EC_secp384r1: 'ecdsa-p384',
+    RSA_2048: 'rsa-2048',
+    RSA_3072: 'rsa-3072',
+    RSA_4096: 'rsa-4096',
+  };
+  return (known[algorithm] ?? 'other') === keyType;
 }
 
 function ownershipTags(name: string): { Key: string; Value: string }[] {

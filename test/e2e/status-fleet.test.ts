@@ -2,18 +2,21 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AddTagsToCertificateCommand, GetCertificateCommand, ImportCertificateCommand } from '@aws-sdk/client-acm';
+import { AddTagsToCertificateCommand, GetCertificateCommand, ImportCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsFixtures, type AwsFixtures } from '../stack/aws-fixtures.js';
 import { startAwsCounter, type CountingForwarder } from '../stack/request-counters.js';
 import { startStack, type Stack } from '../stack/stack.js';
 import { writeConfigFile } from './config-file.js';
 import { runCli } from './cli.js';
+import { FACTS_TAG, factsTag } from '../../src/targets/acm-facts-tag.js';
+import { readCertificate } from '../../src/pki/certificate.js';
 
 /**
  * `status` over a fleet reads ACM per page, not per certificate: one listing and one tag search per
  * region, the PEM of each certificate once (then kept by ARN and listing fingerprint), and again only
- * after a re-import. AWS calls are counted by a forwarder in front of moto.
+ * after a re-import. What certkeeper imports itself carries those facts in a tag (certkeeper:facts), so a
+ * pass reads no PEM for it, even from an empty stateDir. AWS calls are counted by a forwarder in front of moto.
  */
 
 const FLEET = 30;
@@ -25,6 +28,7 @@ let sourceConfig: string;
 let fleetConfig: string;
 let fleetArns: string[];
 let firstSerial: string;
+let sourceArn: string;
 
 const env = () => ({ ...stack.env, AWS_ENDPOINT_URL: counter.url });
 
@@ -55,9 +59,9 @@ async function importAs(name: string, source: { certificate: string; chain?: str
   return answer.CertificateArn!;
 }
 
-async function status(): Promise<{ rows: { name: string; serial: string | null; action: string; error?: string }[]; calls: Record<string, number> }> {
+async function status(config = fleetConfig): Promise<{ rows: { name: string; serial: string | null; action: string; error?: string }[]; calls: Record<string, number> }> {
   counter.reset();
-  const run = await runCli(['status', '--json', '--config', fleetConfig], env());
+  const run = await runCli(['status', '--json', '--config', config], env());
   expect(run.code, run.stderr).toBe(0);
   // Only ACM and tagging calls: the hosted-zone check of status reads Route 53 once, whatever the fleet.
   const calls = Object.fromEntries(Object.entries(counter.counts()).filter(([key]) => /^(acm|tagging) /.test(key)));
@@ -77,9 +81,9 @@ beforeAll(async () => {
   });
   const issued = await runCli(['renew', '--json', '--config', sourceConfig], stack.env);
   expect(issued.code, issued.stderr).toBe(0);
-  const sourceArn = (JSON.parse(issued.stdout) as { deployments?: { certificateArn: string }[] }[])[0]?.deployments?.[0]?.certificateArn;
+  sourceArn = (JSON.parse(issued.stdout) as { deployments?: { certificateArn: string }[] }[])[0]!.deployments![0]!.certificateArn;
   expect(sourceArn).toBeDefined();
-  const source = await pem(sourceArn!);
+  const source = await pem(sourceArn);
   firstSerial = source.serial;
   fleetArns = await Promise.all(Array.from({ length: FLEET }, (_, i) => importAs(`fleet-${i}`, source)));
   fleetConfig = writeConfigFile(join(workDir, 'fleet.config.mjs'), stack.directoryUrl, {
@@ -95,6 +99,9 @@ afterAll(async () => {
 
 describe('status over a fleet', () => {
   it('finds every certificate by its tags with one listing and one tag search, and reads each PEM once', async () => {
+    // The source was imported by certkeeper: its new import carried the facts tag (the fleet's imports, by hand, do not).
+    const sourceTags = (await aws.acm().send(new ListTagsForCertificateCommand({ CertificateArn: sourceArn }))).Tags ?? [];
+    expect(sourceTags.find((tag) => tag.Key === FACTS_TAG)?.Value).toBe(factsTag(readCertificate((await pem(sourceArn)).certificate))!.Value);
     const { rows, calls } = await status();
     expect(rows).toHaveLength(FLEET);
     expect(rows.every((row) => row.action === 'none' && !row.error && row.serial === firstSerial)).toBe(true);
@@ -115,7 +122,7 @@ describe('status over a fleet', () => {
   it('a certificate re-imported since is read again, and status shows the new one', async () => {
     const renewed = await runCli(['renew', '--force', '--json', '--config', sourceConfig], stack.env);
     expect(renewed.code, renewed.stderr).toBe(0);
-    const sourceArn = (JSON.parse(renewed.stdout) as { deployments?: { certificateArn: string }[] }[])[0]!.deployments![0]!.certificateArn;
+    expect((JSON.parse(renewed.stdout) as { deployments?: { certificateArn: string }[] }[])[0]!.deployments![0]!.certificateArn).toBe(sourceArn);
     const next = await pem(sourceArn);
     expect(next.serial).not.toBe(firstSerial);
     await importAs('fleet-7', next, fleetArns[7]);
@@ -124,5 +131,38 @@ describe('status over a fleet', () => {
     expect(rows.find((row) => row.name === 'fleet-7')!.serial).toBe(next.serial);
     expect(rows.filter((row) => row.name !== 'fleet-7').every((row) => row.serial === firstSerial)).toBe(true);
     expect(calls['acm GetCertificate']).toBe(1);
+  });
+
+  it('what certkeeper imported (new, then re-imported) carries its facts: a status from an empty stateDir reads no PEM for it', async () => {
+    const current = await pem(sourceArn);
+    const tags = (await aws.acm().send(new ListTagsForCertificateCommand({ CertificateArn: sourceArn }))).Tags ?? [];
+    expect(tags.find((tag) => tag.Key === FACTS_TAG)?.Value).toBe(factsTag(readCertificate(current.certificate))!.Value);
+    const fresh = writeConfigFile(join(workDir, 'source-fresh.config.mjs'), stack.directoryUrl, {
+      stateDir: join(workDir, 'source-fresh-state'),
+      certificates: [{ name: 'source', domains: ['www.fleet.example'], acm: [{ region: 'us-east-1' }] }],
+    });
+    const { rows, calls } = await status(fresh);
+    expect(rows[0]).toMatchObject({ name: 'source', serial: current.serial, action: 'none' });
+    expect(calls['acm GetCertificate']).toBeUndefined();
+  });
+
+  it('a facts tag of another certificate, or of other names, is not believed: the PEM is read and shows the right serial', async () => {
+    const source = await pem(fleetArns[0]!);
+    const facts = readCertificate(source.certificate);
+    const right = factsTag(facts)!;
+    const tagWith = (index: number, value: string) =>
+      aws.acm().send(new AddTagsToCertificateCommand({ CertificateArn: fleetArns[index]!, Tags: [{ Key: FACTS_TAG, Value: value }] }));
+    // A certificate's facts left from before a re-import: its validity is not the listing's.
+    await tagWith(3, factsTag({ ...facts, serial: 'abc123', notAfter: new Date(facts.notAfter.getTime() + 86_400_000) })!.Value);
+    await tagWith(4, factsTag({ ...facts, serial: 'abc124', domains: ['other.fleet.example'] })!.Value);
+    await tagWith(5, right.Value);
+    const fresh = writeConfigFile(join(workDir, 'fleet-fresh.config.mjs'), stack.directoryUrl, {
+      stateDir: join(workDir, 'fleet-fresh-state'),
+      certificates: Array.from({ length: FLEET }, (_, i) => ({ name: `fleet-${i}`, domains: ['www.fleet.example'], acm: [{ region: 'us-east-1' }] })),
+    });
+    const { rows, calls } = await status(fresh);
+    expect(rows.filter((row) => row.name !== 'fleet-7').map((row) => row.serial)).toEqual(Array(FLEET - 1).fill(firstSerial));
+    // Every PEM but fleet-5's, whose tag is its own.
+    expect(calls['acm GetCertificate']).toBe(FLEET - 1);
   });
 });

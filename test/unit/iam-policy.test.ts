@@ -150,7 +150,11 @@ describe('iam-policy builder', () => {
     expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: { ...tags, 'aws:TagKeys': ['managed-by', 'certkeeper:name', 'owner'] } })).toBe(
       'ImplicitlyDenied',
     );
+    // The facts tag (serial, ARI ID… of the PEM) goes with a new import, and onto a re-imported certificate.
+    const withFacts = { ...tags, 'aws:RequestTag/certkeeper:facts': '1 …', 'aws:TagKeys': ['managed-by', 'certkeeper:name', 'certkeeper:facts'] };
+    expect(await evaluateCall(policy, { action: 'acm:ImportCertificate', resource: arn, context: withFacts })).toBe('Allowed');
     const owned = { 'aws:ResourceTag/managed-by': 'certkeeper', 'aws:ResourceTag/certkeeper:name': 'web' };
+    expect(await evaluateCall(policy, { action: 'acm:AddTagsToCertificate', resource: arn, context: { ...owned, 'aws:TagKeys': ['certkeeper:facts'] } })).toBe('Allowed');
     expect(await evaluateCall(policy, { action: 'acm:DeleteCertificate', resource: arn, context: owned })).toBe('Allowed');
     expect(await evaluateCall(policy, { action: 'acm:DeleteCertificate', resource: arn, context: {} })).toBe('ImplicitlyDenied');
 
@@ -166,6 +170,9 @@ describe('iam-policy builder', () => {
     ).policy;
     expect(await evaluateCall(configured, { action: 'acm:ImportCertificate', resource: arn, context: {} })).toBe('Allowed');
     expect(await evaluateCall(configured, { action: 'acm:ImportCertificate', resource: other, context: {} })).toBe('ImplicitlyDenied');
+    const retag = { 'aws:TagKeys': ['managed-by', 'certkeeper:name', 'certkeeper:facts'] };
+    expect(await evaluateCall(configured, { action: 'acm:AddTagsToCertificate', resource: arn, context: retag })).toBe('Allowed');
+    expect(await evaluateCall(configured, { action: 'acm:AddTagsToCertificate', resource: arn, context: { 'aws:TagKeys': ['owner'] } })).toBe('ImplicitlyDenied');
     // No listeners configured: no ELBv2 permissions at all.
     expect(configured.Statement.flatMap((s) => s.Action).some((a) => a.startsWith('elasticloadbalancing:'))).toBe(false);
   });
