@@ -183,7 +183,12 @@ async function main(): Promise<void> {
         const importStarted = Date.now();
         const specs = await importStatusFleet(aws.acm(), issued, options.statusCertificates);
         process.stdout.write(`${((Date.now() - importStarted) / 1000).toFixed(1)} s\n`);
-        const config = writeBenchConfig(bench, 'status.config.ts', { stateDir: join(work, 'state-status'), concurrency: options.concurrency, certificates: specs, extra: options.configExtra });
+        const config = writeBenchConfig(bench, 'status.config.ts', {
+          stateDir: join(work, 'state-status'),
+          concurrency: options.concurrency,
+          certificates: specs,
+          extra: options.configExtra,
+        });
         await certkeeperRun('status (cold)', specs.length, ['status', '--json', '--config', config]);
         await certkeeperRun('status (warm)', specs.length, ['status', '--json', '--config', config]);
       });

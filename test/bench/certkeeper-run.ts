@@ -39,12 +39,19 @@ export function certkeeperEnv(bench: BenchStack): NodeJS.ProcessEnv {
 }
 
 /** A bench config: the stack's CA through the ACME counter, the certificates, `concurrency` only when asked, then --certkeeper-config-extra over it. */
-export function writeBenchConfig(bench: BenchStack, file: string, fields: { stateDir: string; certificates: unknown[]; concurrency?: number; extra: Record<string, unknown>; [key: string]: unknown }): string {
+export function writeBenchConfig(
+  bench: BenchStack,
+  file: string,
+  fields: { stateDir: string; certificates: unknown[]; concurrency?: number; extra: Record<string, unknown>; [key: string]: unknown },
+): string {
   const { extra, concurrency, ...rest } = fields;
   const base: Record<string, unknown> = { ...rest, ...(concurrency === undefined ? {} : { concurrency }) };
   // writeConfigFile puts `acme` and `aws` defaults first; the extra's keys merge over what the bench sets.
   const { acme, ...others } = mergeConfig({ aws: { region: 'us-east-1' }, ...base }, extra);
-  return writeConfigFile(join(bench.work, file), bench.acmeCounter.url, { ...(others as { stateDir: string; certificates: unknown[] }), acme: acme as Record<string, unknown> | undefined });
+  return writeConfigFile(join(bench.work, file), bench.acmeCounter.url, {
+    ...(others as { stateDir: string; certificates: unknown[] }),
+    acme: acme as Record<string, unknown> | undefined,
+  });
 }
 
 /** Runs one certkeeper command and measures it; prints a line, and the reasons when it failed. */

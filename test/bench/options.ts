@@ -38,7 +38,25 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only ${PARTS.join(','
 
 /** Reads the flags; throws the usage on anything it cannot use. */
 export function parseOptions(argv: string[], defaults: { bin: string; out: string }): BenchOptions {
-  const known = new Set(['--quick', '--only', '--n', '--n-faithful', '--insync', '--rps', '--certbot-n', '--certbot-n-faithful', '--status-certs', '--concurrency', '--certkeeper-config-extra', '--day-minutes', '--daemon-certs', '--startup-runs', '--out', '--bin', '--logs']);
+  const known = new Set([
+    '--quick',
+    '--only',
+    '--n',
+    '--n-faithful',
+    '--insync',
+    '--rps',
+    '--certbot-n',
+    '--certbot-n-faithful',
+    '--status-certs',
+    '--concurrency',
+    '--certkeeper-config-extra',
+    '--day-minutes',
+    '--daemon-certs',
+    '--startup-runs',
+    '--out',
+    '--bin',
+    '--logs',
+  ]);
   for (let i = 0; i < argv.length; i++) {
     if (!known.has(argv[i]!)) throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
     if (argv[i] !== '--quick') i++;
@@ -63,8 +81,13 @@ export function parseOptions(argv: string[], defaults: { bin: string; out: strin
   const faithfulN = number('--n-faithful', quick ? 10 : 100);
   const scenarios = (
     [
-    { label: 'INSYNC instant', certificates: instantN, insyncMs: [0, 0], certbotCertificates: Math.min(instantN, number('--certbot-n', instantN)) },
-    { label: `INSYNC ${insync.map((ms) => ms / 1000).join('-')} s`, certificates: faithfulN, insyncMs: [insync[0]!, insync[1] ?? insync[0]!], certbotCertificates: Math.min(faithfulN, number('--certbot-n-faithful', quick ? 1 : 3)) },
+      { label: 'INSYNC instant', certificates: instantN, insyncMs: [0, 0], certbotCertificates: Math.min(instantN, number('--certbot-n', instantN)) },
+      {
+        label: `INSYNC ${insync.map((ms) => ms / 1000).join('-')} s`,
+        certificates: faithfulN,
+        insyncMs: [insync[0]!, insync[1] ?? insync[0]!],
+        certbotCertificates: Math.min(faithfulN, number('--certbot-n-faithful', quick ? 1 : 3)),
+      },
     ] satisfies Scenario[]
   ).filter((scenario) => scenario.certificates > 0) as Scenario[];
 
@@ -77,7 +100,7 @@ export function parseOptions(argv: string[], defaults: { bin: string; out: strin
     try {
       configExtra = JSON.parse(extra) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`--certkeeper-config-extra: not JSON (${(error as Error).message})\n${USAGE}`);
+      throw new Error(`--certkeeper-config-extra: not JSON (${(error as Error).message})\n${USAGE}`, { cause: error });
     }
     if (typeof configExtra !== 'object' || configExtra === null || Array.isArray(configExtra)) throw new Error(`--certkeeper-config-extra: a JSON object\n${USAGE}`);
   }

@@ -28,7 +28,16 @@ const seconds = (value: number | undefined, digits = 1) => (value === undefined 
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(1)}×`);
 
 export function sideBySideTable(rows: SideBySide[]): string {
-  const header = ['scenario', 'N', 'certkeeper s', 'certbot s', 'ACME floor s', 'certkeeper / floor', 'certbot / certkeeper', 'peak MB: certkeeper, certbot (python), floor (node)'];
+  const header = [
+    'scenario',
+    'N',
+    'certkeeper s',
+    'certbot s',
+    'ACME floor s',
+    'certkeeper / floor',
+    'certbot / certkeeper',
+    'peak MB: certkeeper, certbot (python), floor (node)',
+  ];
   return markdownTable(
     header,
     rows.map((row) => {
@@ -96,7 +105,10 @@ export function processTable(daemon: DaemonMeasurement | undefined, startup: Sta
   const shown = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(3)} s`);
   if (startup) {
     rows.push([`\`certkeeper --help\` start-up (median of ${startup.runs})`, shown(startup.helpSeconds)]);
-    rows.push([`\`certkeeper --version\` start-up (median of ${startup.runs})`, startup.versionSeconds === null ? 'n/a (this build has no --version)' : `${shown(startup.versionSeconds)} (${startup.version})`]);
+    rows.push([
+      `\`certkeeper --version\` start-up (median of ${startup.runs})`,
+      startup.versionSeconds === null ? 'n/a (this build has no --version)' : `${shown(startup.versionSeconds)} (${startup.version})`,
+    ]);
     rows.push([`\`node -e ''\` (reference, median of ${startup.runs})`, shown(startup.nodeSeconds)]);
   }
   if (daemon) {
