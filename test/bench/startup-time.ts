@@ -5,7 +5,7 @@ export interface StartupMeasurement {
   /** Median wall seconds of `node -e ''`: what any Node program pays. */
   nodeSeconds: number;
   helpSeconds: number | null;
-  /** null ("n/a") when the build measured has no `--version` (it fails, or prints no version). */
+  /** null ("n/a") when the build measured has no `--version` (it fails, or prints no one-line version). */
   versionSeconds: number | null;
   version: string | null;
 }
@@ -29,7 +29,7 @@ export async function measureStartup(bin: string, runs: number): Promise<Startup
   };
   const node = await median(process.execPath, ['-e', ''], (_, code) => code === 0);
   const help = await median(bin, ['--help'], (stdout, code) => code === 0 && /usage/i.test(stdout));
-  const version = await median(bin, ['--version'], (stdout, code) => code === 0 && /^\s*v?\d+\.\d+\.\d+\S*\s*$/.test(stdout));
+  const version = await median(bin, ['--version'], (stdout, code) => code === 0 && stdout.trim().split('\n').length === 1 && /\d+\.\d+\.\d+/.test(stdout));
   const result: StartupMeasurement = {
     runs,
     nodeSeconds: node.seconds ?? NaN,
