@@ -39,6 +39,8 @@ export async function measureCertbot(bench: BenchStack, scenario: string, certif
     HOME: dir,
     LANG: 'C.UTF-8',
     PYTHONPATH: ENDPOINT_SHIM,
+    // The shim must not leave compiled bytecode in the checkout.
+    PYTHONDONTWRITEBYTECODE: '1',
     REQUESTS_CA_BUNDLE: bench.stack.caCertPath,
     AWS_ACCESS_KEY_ID: bench.stack.env.AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: bench.stack.env.AWS_SECRET_ACCESS_KEY,
