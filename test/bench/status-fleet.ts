@@ -1,0 +1,38 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetCertificateCommand, ImportCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
+import { mapWithConcurrency } from '../../src/util/map-with-concurrency.js';
+
+/**
+ * The status fleet: certificates certkeeper just issued, imported again and again with the owner tags
+ * of `fleet-I`. moto does not check that a key matches its certificate (real ACM does), so one throwaway
+ * key serves every import; status never reads keys. The CA double knows these certificates, so ARI
+ * answers for each, with a window far off: none is due.
+ */
+export async function importStatusFleet(acm: ACMClient, issued: { stateDir: string; names: string[] }, count: number) {
+  const sources = await Promise.all(
+    issued.names.map(async (name) => {
+      const record = JSON.parse(readFileSync(join(issued.stateDir, 'certificates', `${name}.json`), 'utf8')) as { acm: Record<string, string> };
+      const answer = await acm.send(new GetCertificateCommand({ CertificateArn: record.acm['us-east-1'] }));
+      const domains = new X509Certificate(answer.Certificate!).subjectAltName!.split(', ').map((entry) => entry.replace(/^DNS:/, ''));
+      return { certificate: answer.Certificate!, chain: answer.CertificateChain, domains };
+    }),
+  );
+  const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const specs = Array.from({ length: count }, (_, i) => ({ name: `fleet-${i}`, source: sources[i % sources.length]! }));
+  await mapWithConcurrency(specs, 20, ({ name, source }) =>
+    acm.send(
+      new ImportCertificateCommand({
+        Certificate: Buffer.from(source.certificate),
+        CertificateChain: source.chain ? Buffer.from(source.chain) : undefined,
+        PrivateKey: Buffer.from(key),
+        Tags: [
+          { Key: 'certkeeper:name', Value: name },
+          { Key: 'managed-by', Value: 'certkeeper' },
+        ],
+      }),
+    ),
+  );
+  return specs.map(({ name, source }) => ({ name, domains: source.domains, acm: [{ region: 'us-east-1' }] }));
+}
