@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCertificateCommand, ImportCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { mapWithConcurrency } from '../../src/util/map-with-concurrency.js';
+import { readCertificate } from '../../src/pki/certificate.js';
+import { factsTag } from '../../src/targets/acm-facts-tag.js';
 
 /**
  * The status fleet: certificates certkeeper just issued, imported again and again with the owner tags
- * of `fleet-I`. moto does not check that a key matches its certificate (real ACM does), so one throwaway
+ * of `fleet-I` and the `certkeeper:facts` tag, as certkeeper's own imports carry them (a certificate
+ * imported by hand has none and costs one GetCertificate, once). moto does not check that a key matches its certificate (real ACM does), so one throwaway
  * key serves every import; status never reads keys. The CA double knows these certificates, so ARI
  * answers for each, with a window far off: none is due.
  */
@@ -16,7 +19,8 @@ export async function importStatusFleet(acm: ACMClient, issued: { stateDir: stri
       const record = JSON.parse(readFileSync(join(issued.stateDir, 'certificates', `${name}.json`), 'utf8')) as { acm: Record<string, string> };
       const answer = await acm.send(new GetCertificateCommand({ CertificateArn: record.acm['us-east-1'] }));
       const domains = new X509Certificate(answer.Certificate!).subjectAltName!.split(', ').map((entry) => entry.replace(/^DNS:/, ''));
-      return { certificate: answer.Certificate!, chain: answer.CertificateChain, domains };
+      const facts = factsTag(readCertificate(answer.Certificate!));
+      return { certificate: answer.Certificate!, chain: answer.CertificateChain, domains, facts };
     }),
   );
   const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -30,6 +34,7 @@ export async function importStatusFleet(acm: ACMClient, issued: { stateDir: stri
         Tags: [
           { Key: 'certkeeper:name', Value: name },
           { Key: 'managed-by', Value: 'certkeeper' },
+          ...(source.facts ? [source.facts] : []),
         ],
       }),
     ),
