@@ -102,6 +102,10 @@ export async function startSoakCa(options: { label: string; ari: boolean; lifeti
       // Sparse: only the daemon's own wake-ups keep the certificates renewed.
       schedule: { cron: '0 0 1 1 *', jitterSeconds: 0 },
       metrics: { host: '127.0.0.1' },
+      // The soak compresses a lifetime of days into a minute; AWS's request quotas compress with it. At ACM's
+      // documented 1 ImportCertificate a second, five renewals due together would wait up to 4 s of a 60 s
+      // lifetime (a renewal window of days, at real lifetimes): time the soak's margins are not about.
+      aws: { region: 'us-east-1', requestRates: { 'acm:ImportCertificate': 20, 'acm:AddTagsToCertificate': 20, 'elbv2:mutating': 20 } },
       certificates: shapes.map((shape) => ({
         name: shape.name,
         domains: shape.domains,
