@@ -181,7 +181,7 @@ async function main(): Promise<void> {
         }
         process.stdout.write(`  importing ${options.statusCertificates} managed certificates… `);
         const importStarted = Date.now();
-        const specs = await importStatusFleet(aws.acm(), issued, options.statusCertificates);
+        const specs = await importStatusFleet((region) => aws.acm(region), issued, options.statusCertificates);
         process.stdout.write(`${((Date.now() - importStarted) / 1000).toFixed(1)} s\n`);
         const config = writeBenchConfig(bench, 'status.config.ts', {
           stateDir: join(work, 'state-status'),
