@@ -27,6 +27,8 @@ export class IamSimulator {
   private principal?: Promise<{ arn: string; account: string }>;
   /** Set once the simulation proved unavailable: not asked again in this process. */
   private unavailable?: string;
+  /** The first simulation of the process: the others wait for it to answer. */
+  private proven?: Promise<void>;
 
   constructor(private readonly aws: AwsClients) {}
 
@@ -38,17 +40,19 @@ export class IamSimulator {
     if (this.unavailable) return { available: false, why: this.unavailable };
     try {
       const principal = await this.callerPrincipal();
-      const denied = await Promise.all(
-        statements.map((statement) => {
-          const key = JSON.stringify(statement);
-          let result = results.get(key);
-          if (!result) {
-            result = this.simulateStatement(principal, statement);
-            results.set(key, result);
-          }
-          return result;
-        }),
-      );
+      const simulated = (statement: PolicyStatement) => {
+        const key = JSON.stringify(statement);
+        let result = results.get(key);
+        if (!result) {
+          result = this.simulateStatement(principal, statement);
+          results.set(key, result);
+        }
+        return result;
+      };
+      // One simulation first proves the call can be had: the renewals of a pass preflight at once, and
+      // where it cannot (moto, a policy without it) each of their statements would be refused in turn.
+      if (statements[0]) await (this.proven ??= simulated(statements[0]).then(() => undefined));
+      const denied = await Promise.all(statements.map(simulated));
       return { available: true, denied: denied.flat() };
     } catch (error) {
       if (this.unavailable) return { available: false, why: this.unavailable };

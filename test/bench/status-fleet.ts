@@ -35,11 +35,7 @@ export async function importStatusFleet(acm: (region: string) => ACMClient, issu
         Certificate: Buffer.from(source.certificate),
         CertificateChain: source.chain ? Buffer.from(source.chain) : undefined,
         PrivateKey: Buffer.from(key),
-        Tags: [
-          { Key: 'certkeeper:name', Value: name },
-          { Key: 'managed-by', Value: 'certkeeper' },
-          ...(source.facts ? [source.facts] : []),
-        ],
+        Tags: [{ Key: 'certkeeper:name', Value: name }, { Key: 'managed-by', Value: 'certkeeper' }, ...(source.facts ? [source.facts] : [])],
       }),
     ),
   );
