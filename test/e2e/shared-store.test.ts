@@ -1,3 +1,4 @@
+import { ACMClient, ListCertificatesCommand, RemoveTagsFromCertificateCommand } from '@aws-sdk/client-acm';
 import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -127,6 +128,15 @@ describe('two agents sharing the DynamoDB store', () => {
   });
 
   it("PEM facts are kept in the table: a new agent without local state reads no certificate's PEM again", async () => {
+    // Certificates certkeeper imports carry their PEM's facts in the certkeeper:facts tag; those imported by
+    // hand, or before that tag, do not: without it, what only the PEM says is read once and kept in the table.
+    const acm = new ACMClient({ region: 'us-east-1', endpoint: stack.motoEndpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const domains = new Set(certificates().flatMap((certificate) => certificate.domains));
+    const listed = await acm.send(new ListCertificatesCommand({}));
+    const ours = (listed.CertificateSummaryList ?? []).filter((summary) => domains.has(summary.DomainName ?? ''));
+    expect(ours).toHaveLength(2);
+    for (const summary of ours) await acm.send(new RemoveTagsFromCertificateCommand({ CertificateArn: summary.CertificateArn, Tags: [{ Key: 'certkeeper:facts' }] }));
+    acm.destroy();
     const recorder = await startAwsCallRecorder(stack.motoEndpoint);
     try {
       const getCertificates = async (agent: string) => {
