@@ -22,6 +22,8 @@ export interface DaemonRun {
   endedAt?: number;
   /** How the run ended: "SIGKILL by the soak", "exit code 0 after SIGTERM", … */
   ended?: string;
+  /** The soak is stopping it (a signal sent): its exit is not one of its own, whatever sees it first. */
+  stopping?: boolean;
   stderrPath: string;
 }
 
@@ -79,7 +81,7 @@ export class SoakDaemon {
    */
   async restartIfExited(): Promise<DaemonRun | undefined> {
     const run = this.runs.at(-1);
-    if (!run || run.ended || !this.process?.exitStatus) return undefined;
+    if (!run || run.ended || run.stopping || !this.process?.exitStatus) return undefined;
     await this.ended(`exited on its own (${this.process.exitStatus})`, 1_000);
     await this.start();
     return run;
@@ -142,6 +144,7 @@ export class SoakDaemon {
   async kill(): Promise<void> {
     const run = this.current;
     if (!run) return;
+    run.stopping = true;
     process.kill(run.nodePid, 'SIGKILL');
     await this.ended('SIGKILL by the soak', 10_000);
   }
@@ -150,6 +153,7 @@ export class SoakDaemon {
   async stop(graceMs = 30_000): Promise<string | undefined> {
     const run = this.current;
     if (!run) return this.runs.at(-1)?.ended;
+    run.stopping = true;
     process.kill(run.nodePid, 'SIGTERM');
     try {
       await this.ended('after SIGTERM', graceMs);
