@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AuditLogger } from '../telemetry/logger.js';
 import { describeParseError, shapeProblem, type DocumentKind } from './document-shapes.js';
@@ -65,10 +65,15 @@ export class FileStore {
     const target = join(this.dir, relativePath);
     ensurePrivateDir(dirname(target));
     const temp = this.writeTemp(target, `${JSON.stringify(value, null, 2)}\n`, durable);
+    this.renameIntoPlace(relativePath, temp, target);
+    if (durable) fsyncDir(dirname(target));
+  }
+
+  /** Renames the written temp file to its name; a directory where the file belongs (EISDIR/ENOTEMPTY) is moved aside like any damaged file first. */
+  private renameIntoPlace(relativePath: string, temp: string, target: string): void {
     try {
       renameSync(temp, target);
     } catch (error) {
-      // A directory where the file belongs (EISDIR/ENOTEMPTY): moved aside like any damaged file, then written.
       const code = (error as NodeJS.ErrnoException).code;
       if ((code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') || !this.moveAside(relativePath, undefined, `is not a file (${code})`)) {
         rmSync(temp, { force: true });
@@ -76,7 +81,6 @@ export class FileStore {
       }
       renameSync(temp, target);
     }
-    if (durable) fsyncDir(dirname(target));
   }
 
   /**
@@ -97,16 +101,8 @@ export class FileStore {
       throw error;
     }
     await file.close();
-    try {
-      await rename(temp, target);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') || !this.moveAside(relativePath, undefined, `is not a file (${code})`)) {
-        rmSync(temp, { force: true });
-        throw error;
-      }
-      renameSync(temp, target);
-    }
+    // A rename costs no wait worth a thread: only the syncs go to the pool.
+    this.renameIntoPlace(relativePath, temp, target);
     await fsyncDirAsync(dirname(target));
   }
 
