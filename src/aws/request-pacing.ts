@@ -1,5 +1,4 @@
 import { TokenBucket } from '../util/adaptive-token-bucket.js';
-import { sleep } from '../util/sleep.js';
 import { apiRate, operationClass, type PacedService } from '../config/aws-api-rates.js';
 
 // A throttled request is retried inside the pacing layer for this long (time, not a count), as Route 53's
@@ -105,10 +104,7 @@ export class RequestPacing {
   }
 
   /** Waits out a throttle: a jittered backoff, or until the account is answered again if that comes first. */
-  private async backoff(bucket: TokenBucket, retry: number): Promise<void> {
-    const stop = new AbortController();
-    const ms = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** retry);
-    await Promise.race([sleep(ms, stop.signal).catch(() => undefined), bucket.answered(stop.signal)]);
-    stop.abort();
+  private backoff(bucket: TokenBucket, retry: number): Promise<void> {
+    return bucket.afterRefusal(Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** retry));
   }
 }

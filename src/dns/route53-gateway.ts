@@ -2,11 +2,10 @@ import type { Route53Client, ServiceInputTypes, ServiceOutputTypes } from '@aws-
 import { sleep } from '../util/sleep.js';
 import { checkRoute53Answers } from './route53-answer-check.js';
 import type { TokenBucket } from '../util/adaptive-token-bucket.js';
+import { isThrottling } from '../aws/request-pacing.js';
 
 /** Errors Route 53 answers when it wants the caller to slow down: retried, never surfaced while attempts last. */
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalFailure']);
-/** Of those, the ones that say the account's budget is spent (or a change of the zone is still in progress): the bucket slows down. */
-const SLOW_DOWN = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'RequestLimitExceeded']);
 // Refusals that are not throttling (5xx, no answer) are tried this many times.
 const MAX_ATTEMPTS = 10;
 // Throttling is retried for this long (the bucket paces the retries, so their count says nothing).
@@ -71,24 +70,9 @@ export class Route53Gateway {
     }
   }
 
-  /**
-   * Waits out a refusal: `ms`, or, for throttling, until Route 53 answers any request of the account
-   * again if that comes first (the bucket then paces the retries: a throttle that ended costs no backoff
-   * of up to 10 s on top). Rejects when `stop` aborts.
-   */
-  private async backoff(ms: number, throttled: boolean, stop?: AbortSignal): Promise<void> {
-    if (!throttled) return sleep(ms, stop);
-    const over = new AbortController();
-    const until = stop ? AbortSignal.any([stop, over.signal]) : over.signal;
-    void this.bucket.answered(until).then(() => over.abort());
-    try {
-      await sleep(ms, until);
-    } catch (error) {
-      if (stop?.aborted) throw error;
-      // Woken by an answer: go again.
-    } finally {
-      over.abort();
-    }
+  /** Waits out a refusal: `ms`; for throttling, until Route 53 answers the account again if that comes first. Rejects when `stop` aborts. */
+  private backoff(ms: number, throttled: boolean, stop?: AbortSignal): Promise<void> {
+    return throttled ? this.bucket.afterRefusal(ms, stop) : sleep(ms, stop);
   }
 }
 
@@ -108,7 +92,7 @@ export function isRetryable(error: unknown): boolean {
   return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes((error as { code?: string })?.code ?? '');
 }
 
+/** Throttling as every paced AWS API says it, or a change of the zone still in progress (Route 53's own). */
 function slowDown(error: unknown): boolean {
-  const { name, $metadata } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return (name !== undefined && SLOW_DOWN.has(name)) || $metadata?.httpStatusCode === 429;
+  return isThrottling(error) || (error as { name?: string } | undefined)?.name === 'PriorRequestNotComplete';
 }

@@ -91,6 +91,23 @@ export class TokenBucket {
     });
   }
 
+  /**
+   * Waits out a refusal: `ms`, or until the account is answered again if that comes first (this bucket then
+   * paces the retry, so a throttle that ended costs no backoff on top). Rejects only when `stop` aborts.
+   */
+  async afterRefusal(ms: number, stop?: AbortSignal): Promise<void> {
+    const over = new AbortController();
+    const until = stop ? AbortSignal.any([stop, over.signal]) : over.signal;
+    void this.answered(until).then(() => over.abort());
+    try {
+      await sleep(ms, until);
+    } catch (error) {
+      if (stop?.aborted) throw error;
+    } finally {
+      over.abort();
+    }
+  }
+
   /** The allowed rate at `now`: cut at the last refusal, then cubic in the time since, capped by the configured rate. */
   private rateAt(now: number): number {
     if (!this.refusal) return this.ratePerSecond;
