@@ -16,7 +16,7 @@ import type { CertificateFactsCache } from '../store/certificate-facts-cache.js'
 import { FACTS_TAG, factsFromTag, factsTag } from './acm-facts-tag.js';
 import { readCertificate, type CertificateFacts } from '../pki/certificate.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
-import type { AuditLogger } from '../telemetry/logger.js';
+import { describeError, type AuditLogger } from '../telemetry/logger.js';
 
 /** Ownership is by tags, never by guessing from SANs. */
 export const NAME_TAG = 'certkeeper:name';
@@ -276,10 +276,18 @@ export class AcmRegion {
     const tags = await this.tags(certificateArn);
     const missing = ownershipTags(name).filter((tag) => tags.get(tag.Key) !== tag.Value);
     const stale = factsTags(facts).filter((tag) => tags.get(tag.Key) !== tag.Value);
-    if (missing.length + stale.length === 0) return;
-    await this.acm.send(new AddTagsToCertificateCommand({ CertificateArn: certificateArn, Tags: [...missing, ...stale] }));
-    // The facts tag is a cache of the PEM: only ownership is worth an audit line.
-    if (missing.length > 0) log.info('acm.tagged', { region: this.region, certificateArn, tags: Object.fromEntries(missing.map((tag) => [tag.Key, tag.Value])) });
+    if (missing.length > 0) {
+      await this.acm.send(new AddTagsToCertificateCommand({ CertificateArn: certificateArn, Tags: [...missing, ...stale] }));
+      // The facts tag is a cache of the PEM: only ownership is worth an audit line.
+      log.info('acm.tagged', { region: this.region, certificateArn, tags: Object.fromEntries(missing.map((tag) => [tag.Key, tag.Value])) });
+      return;
+    }
+    if (stale.length === 0) return;
+    // A cache the next pass can do without (it reads the PEM then): a refusal, e.g. a policy made before the
+    // tag existed, must not fail a renewal whose certificate is already re-imported.
+    await this.acm
+      .send(new AddTagsToCertificateCommand({ CertificateArn: certificateArn, Tags: stale }))
+      .catch((error: unknown) => log.warn('acm.facts_tag_skipped', { region: this.region, certificateArn, error: describeError(error) }));
   }
 
   private async tags(certificateArn: string): Promise<Map<string, string>> {
