@@ -67,7 +67,17 @@ async function killAfterIssuance(path: string, hold: (call: ProxiedCall) => bool
   rel.awsProxy.add({ match: hold, fault: { hold: true }, times: 1 });
   const crashed = watchCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env);
   await crashed.waitFor('renewal.issued_kept', 1, 120_000);
-  await rel.awsProxy.held(undefined, 120_000);
+  try {
+    await rel.awsProxy.held(undefined, 120_000);
+  } catch (error) {
+    // Failed once in CI with nothing to go on: say what the run did and which Route 53 changes it sent.
+    crashed.child.kill('SIGKILL');
+    const changes = rel.awsProxy.calls
+      .filter((call) => call.action === 'ChangeResourceRecordSets')
+      .map((call) => `status ${call.status} ${call.fault ?? ''} at ${new Date(call.at).toISOString()}`);
+    const events = crashed.events.slice(-25).map((event) => `${event.event} ${event.certificate ?? ''} ${String(event.error ?? '')}`);
+    throw new Error(`${(error as Error).message}\nRoute 53 changes sent:\n${changes.join('\n')}\nlast events:\n${events.join('\n')}`);
+  }
   crashed.child.kill('SIGKILL');
   await crashed.done;
   rel.awsProxy.dropHeld();
