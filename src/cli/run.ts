@@ -7,7 +7,7 @@ import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RunOptions {
   config: string;
-  /** Overrides `metrics.port` of the config. */
+  /** `--metrics-port`, else CERTKEEPER_METRICS_PORT (commander reads both): overrides `metrics.port` of the config. */
   metricsPort?: number;
   /** Overrides `metrics.host` of the config. */
   metricsHost?: string;
