@@ -100,12 +100,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('run')
     .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
     .addOption(configOption())
-    // The environment variable is the container image's one setting: its HEALTHCHECK reads the same one.
-    .addOption(
-      new Option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)')
-        .env('CERTKEEPER_METRICS_PORT')
-        .argParser(parsePortOrUnset),
-    )
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)', parsePort)
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options: Parameters<typeof runCommand>[0]) => {
       exitCode = await (await import('./run.js')).runCommand(options, io);
@@ -181,11 +176,6 @@ class ErrorReport {
     this.pendingUsage = '';
     if (text) this.usage(text.replace(/^error: /, ''));
   }
-}
-
-/** An empty CERTKEEPER_METRICS_PORT is no port at all (metrics.port of the config, if any, applies). */
-function parsePortOrUnset(value: string): number | undefined {
-  return value === '' ? undefined : parsePort(value);
 }
 
 function parsePort(value: string): number {
