@@ -34,7 +34,7 @@ function cfnLint(path: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) =>
     execFile('cfn-lint', args, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') {
-        return reject(new Error(`cfn-lint did not run (${error.message}): it comes with moto[server] (sh test/setup-machine.sh), or pip install cfn-lint`));
+        return reject(new Error(`cfn-lint did not run (${error.message}): it comes with moto[server] (sh test/setup-machine.sh), or pip install cfn-lint`, { cause: error }));
       }
       resolve({ code: typeof error?.code === 'number' ? error.code : 0, output: `${stdout}${stderr}`.trim() });
     }),

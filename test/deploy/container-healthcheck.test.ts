@@ -42,7 +42,7 @@ async function startRun(args: string[], env: Record<string, string>): Promise<nu
   try {
     return Number((await daemon.waitFor('metrics.listening', 1, 30_000)).port);
   } catch (error) {
-    throw new Error(`${String(error)}: ${daemon.events.map((event) => JSON.stringify(event)).join('\n')}`);
+    throw new Error(`${String(error)}: ${daemon.events.map((event) => JSON.stringify(event)).join('\n')}`, { cause: error });
   }
 }
 

@@ -24,7 +24,7 @@ interface Result {
 function systemdAnalyze(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) =>
     execFile('systemd-analyze', args, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') return reject(error);
+      if (error && typeof error.code !== 'number') return reject(new Error(`systemd-analyze did not run: ${error.message}`, { cause: error }));
       resolve({ code: typeof error?.code === 'number' ? error.code : 0, output: `${stdout}${stderr}`.trim() });
     }),
   );
@@ -81,7 +81,7 @@ describe('deploy/systemd/certkeeper.service, installed under a temporary root', 
     expect(execStart[1]).toBe('/opt/certkeeper/bin/certkeeper');
     const args = execStart[2]!.split(' ');
     const help = await new Promise<string>((resolve, reject) =>
-      execFile(join(installed, execStart[1]!), [...args, '--help'], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      execFile(join(installed, execStart[1]!), [...args, '--help'], (error, stdout) => (error ? reject(new Error(error.message, { cause: error })) : resolve(stdout))),
     );
     expect(help).toMatch(/^Usage: certkeeper run \[options\]/);
     expect(help).toContain('CERTKEEPER_METRICS_PORT');
