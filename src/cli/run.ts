@@ -1,4 +1,5 @@
 import { runDaemon } from '../agent/daemon.js';
+import { ConfigError } from '../config/config-error.js';
 import { HealthTracker } from '../telemetry/health.js';
 import { followAuditEvents } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
@@ -7,13 +8,27 @@ import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RunOptions {
   config: string;
-  /** Overrides `metrics.port` of the config. */
+  /** Overrides CERTKEEPER_METRICS_PORT, which overrides `metrics.port` of the config. */
   metricsPort?: number;
   /** Overrides `metrics.host` of the config. */
   metricsHost?: string;
 }
 
+/**
+ * CERTKEEPER_METRICS_PORT: the container image sets the port once there, and its HEALTHCHECK reads the same
+ * variable. Empty is unset (how `docker run -e CERTKEEPER_METRICS_PORT=` turns the image's port off).
+ */
+export function metricsPortFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65_535) {
+    throw new ConfigError(`CERTKEEPER_METRICS_PORT is "${value}": expected a TCP port from 1 to 65535, such as 9464, or empty for none`);
+  }
+  return port;
+}
+
 export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
+  const envPort = options.metricsPort === undefined ? metricsPortFromEnv(process.env.CERTKEEPER_METRICS_PORT) : undefined;
   const ctx = await openAgent(options.config, io);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
@@ -26,7 +41,7 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
   let metrics: MetricsServer | undefined;
   const stopFollowing: (() => void)[] = [];
   try {
-    const port = options.metricsPort ?? ctx.config.metrics?.port;
+    const port = options.metricsPort ?? envPort ?? ctx.config.metrics?.port;
     if (port !== undefined) {
       const health = new HealthTracker();
       stopFollowing.push(followAuditEvents(ctx.log), health.follow(ctx.log));

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { buildIamPolicy } from '../../src/aws/iam-policy.js';
 
-/** Offline checks of deploy/: no container engine or AWS account here (see the READMEs in deploy/). */
+/**
+ * Offline checks of deploy/: no container engine or AWS account here (see the READMEs in deploy/). The tools'
+ * own checks (systemd-analyze, cfn-lint, the health check against the daemon) are in test/deploy (CI).
+ */
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
 
@@ -22,9 +24,18 @@ describe('deploy/container/Dockerfile', () => {
   }
   const final = stages.at(-1)!;
 
-  it('builds in stages, the final one from the Node LTS image', () => {
+  it('passes the dockerfile-utils linter with nothing to say (and the linter does see a second HEALTHCHECK)', () => {
+    const dockerfile = read('deploy/container/Dockerfile');
+    expect(validate(dockerfile)).toEqual([]);
+    const twice = validate(`${dockerfile}\nHEALTHCHECK CMD true\n`).map((diagnostic) => diagnostic.message);
+    expect(twice).toContain('There can only be one HEALTHCHECK instruction in a Dockerfile or build stage. Only the last one will have an effect.');
+  });
+
+  it('builds in stages from the Node LTS image pinned by digest, the final one too', () => {
     expect(stages.map((stage) => stage.name)).toEqual(['build', 'deps', 'runtime']);
-    expect(lines[0]).toMatch(/^ARG NODE_IMAGE=node:(22|24)-/);
+    expect(lines[0]).toMatch(/^ARG NODE_IMAGE=node:(22|24)-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    expect(stages.every((stage) => stage.from === '${NODE_IMAGE}')).toBe(true);
+    expect(read('deploy/container/README.md')).toMatch(/## Updating the base image[\s\S]*docker buildx imagetools inspect node:22-bookworm-slim/);
     expect(final.from).toBe('${NODE_IMAGE}');
     expect(stages[0]!.lines).toContain('RUN npm run build');
   });
@@ -43,7 +54,13 @@ describe('deploy/container/Dockerfile', () => {
     expect(user).toBeDefined();
     expect(user).not.toMatch(/USER\s+(root|0)(:|$)/);
     expect(final.lines).toContain('VOLUME ["/var/lib/certkeeper"]');
-    expect(final.lines.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
+    const healthchecks = final.lines.filter((line) => line.startsWith('HEALTHCHECK'));
+    expect(healthchecks).toHaveLength(1);
+    expect(healthchecks[0]).toContain('/healthz');
+    // One setting of the port, read by certkeeper run and by the health check (test/deploy/container-healthcheck.test.ts runs both).
+    expect(healthchecks[0]).toContain('process.env.CERTKEEPER_METRICS_PORT');
+    expect(final.lines.find((line) => line.startsWith('ENV') && line.includes('CERTKEEPER_METRICS_PORT'))).toMatch(/\bCERTKEEPER_METRICS_PORT=9464\b/);
+    expect(final.lines).toContain('EXPOSE 9464');
     expect(final.lines).toContain('ENTRYPOINT ["tini", "--", "certkeeper"]');
     expect(final.lines).toContain('CMD ["run", "--config", "/etc/certkeeper/renewal.config.ts"]');
   });
@@ -95,61 +112,5 @@ describe('deploy/systemd/certkeeper.service', () => {
     const [timeout] = settings.get('TimeoutStopSec') ?? [];
     const seconds = Number(/^(\d+)s?$/.exec(timeout ?? '')?.[1] ?? /^(\d+)min$/.exec(timeout ?? '')?.[1] ?? NaN) * (timeout?.endsWith('min') ? 60 : 1);
     expect(seconds).toBeGreaterThanOrEqual(30);
-  });
-});
-
-describe('deploy/aws', () => {
-  const committedPolicy = JSON.parse(read('deploy/aws/iam-policy.json'));
-  const template = JSON.parse(read('deploy/aws/certkeeper.template.json')) as {
-    Parameters: Record<string, unknown>;
-    Resources: Record<string, { Type: string; Properties: any }>;
-  };
-
-  it('iam-policy.json is what iam-policy prints for the example config', async () => {
-    const config = await loadConfig(fileURLToPath(new URL('../../deploy/aws/renewal.config.ts', import.meta.url)));
-    expect(committedPolicy).toEqual(buildIamPolicy(config).policy);
-  });
-
-  it('the template has every resource, every reference resolves, and the task runs certkeeper renew', () => {
-    const types = Object.fromEntries(Object.entries(template.Resources).map(([name, resource]) => [name, resource.Type]));
-    expect(types).toMatchObject({
-      StoreTable: 'AWS::DynamoDB::Table',
-      AccountKeySecret: 'AWS::SecretsManager::Secret',
-      AlertsTopic: 'AWS::SNS::Topic',
-      LogGroup: 'AWS::Logs::LogGroup',
-      Cluster: 'AWS::ECS::Cluster',
-      TaskRole: 'AWS::IAM::Role',
-      TaskDefinition: 'AWS::ECS::TaskDefinition',
-      RenewSchedule: 'AWS::Scheduler::Schedule',
-    });
-    const known = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters), 'AWS::Region', 'AWS::AccountId', 'AWS::Partition']);
-    const references: string[] = [];
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
-      if (!node || typeof node !== 'object') return;
-      for (const [key, value] of Object.entries(node)) {
-        if (key === 'Ref') references.push(value as string);
-        else if (key === 'Fn::GetAtt') references.push((value as string[])[0]!);
-        else if (key === 'Fn::Sub') references.push(...[...String(value).matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]!));
-        else walk(value);
-      }
-    };
-    walk(template.Resources);
-    expect(references.length).toBeGreaterThan(10);
-    expect(references.filter((name) => !known.has(name))).toEqual([]);
-
-    const container = template.Resources.TaskDefinition!.Properties.ContainerDefinitions[0];
-    expect(container.Command).toEqual(['renew', '--config', '/etc/certkeeper/renewal.config.ts']);
-    expect(template.Resources.StoreTable!.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(template.Resources.StoreTable!.Properties.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
-    expect(template.Resources.RenewSchedule!.Properties.Target.EcsParameters.TaskDefinitionArn).toEqual({ Ref: 'TaskDefinition' });
-  });
-
-  it("the task role's policy is iam-policy's output, for resources named as the template makes them", async () => {
-    const config = await loadConfig(fileURLToPath(new URL('../../deploy/aws/renewal.config.ts', import.meta.url)));
-    expect(template.Resources.TaskRole!.Properties.Policies[0].PolicyDocument).toEqual(buildIamPolicy(config).policy);
-    expect(config.store).toEqual({ type: 'dynamodb', tableName: template.Resources.StoreTable!.Properties.TableName });
-    expect(config.acme.accountKey).toEqual({ secretsManager: { secretId: template.Resources.AccountKeySecret!.Properties.Name } });
-    expect(config.notifications?.snsTopicArn?.split(':').pop()).toBe(template.Resources.AlertsTopic!.Properties.TopicName);
   });
 });
