@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Slow suites have their own scripts (npm run test:soak).
-    exclude: ['test/soak/**', 'test/reliability/**', 'node_modules/**'],
+    exclude: ['test/soak/**', 'test/reliability/**', 'test/deploy/**', 'node_modules/**'],
     // End-to-end files start their own Pebble, moto and DNS server: give them time, not retries.
     testTimeout: 120_000,
     hookTimeout: 60_000,
