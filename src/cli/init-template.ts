@@ -22,7 +22,6 @@ export const PLACEHOLDER = {
   listenerArn: (region: string) => `arn:aws:elasticloadbalancing:${region}:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2`,
 } as const;
 
-
 /** A certificate name from its first domain: `*.api.example.com` → `api-example-com` (the schema's name pattern). */
 export function certificateNameFor(domain: string): string {
   const name = domain

@@ -41,7 +41,11 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  process.stdout.write(`packed tarball: ${Object.entries(timings).map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`).join(', ')}\n`);
+  process.stdout.write(
+    `packed tarball: ${Object.entries(timings)
+      .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`)
+      .join(', ')}\n`,
+  );
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -30,7 +30,20 @@ describe('certkeeper init', () => {
     expect(config.certificates[0]!.domains).toEqual(['example.com', '*.example.com']);
 
     const filledFile = join(dir, 'filled.config.ts');
-    const filled = await runCli(['init', filledFile, '--email', 'tls@shop.example.net', '--domain', 'shop.example.net', '--domain', 'www.shop.example.net', '--region', 'eu-west-1', '--listener-arn', LISTENER]);
+    const filled = await runCli([
+      'init',
+      filledFile,
+      '--email',
+      'tls@shop.example.net',
+      '--domain',
+      'shop.example.net',
+      '--domain',
+      'www.shop.example.net',
+      '--region',
+      'eu-west-1',
+      '--listener-arn',
+      LISTENER,
+    ]);
     expect(filled.code).toBe(0);
     expect(readFileSync(filledFile, 'utf8')).not.toContain('CHANGE ME:');
     const loaded = await loadConfig(filledFile);
