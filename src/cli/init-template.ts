@@ -48,17 +48,13 @@ export interface FilledAnswers {
 
 export function fillAnswers(answers: InitAnswers): FilledAnswers {
   const placeholders = new Set<PlaceholderKey>();
+  // In the order a person reads them (and is asked).
+  const email = answers.email ?? (placeholders.add('email'), PLACEHOLDER.email);
+  const domains = answers.domains?.length ? answers.domains : (placeholders.add('domains'), [...PLACEHOLDER.domains]);
   const region = answers.region ?? (placeholders.add('region'), PLACEHOLDER.region);
   // Without a listener or a certificate ARN the placeholder listener stands, so the file loads and shows the shape.
   const listenerArn = answers.listenerArn ?? (answers.certificateArn ? undefined : (placeholders.add('listenerArn'), PLACEHOLDER.listenerArn(region)));
-  return {
-    email: answers.email ?? (placeholders.add('email'), PLACEHOLDER.email),
-    domains: answers.domains?.length ? answers.domains : (placeholders.add('domains'), [...PLACEHOLDER.domains]),
-    region,
-    listenerArn,
-    certificateArn: answers.certificateArn,
-    placeholders,
-  };
+  return { email, domains, region, listenerArn, certificateArn: answers.certificateArn, placeholders };
 }
 
 /** The config the template spells out, as data: what init validates before writing. */

@@ -52,7 +52,7 @@ export async function initCommand(file: string, options: InitOptions, io: CliIo,
   }
   io.stdout.write(
     `wrote ${file}\n` +
-      (text.includes('CHANGE ME') ? '  lines marked CHANGE ME hold placeholders: edit them\n' : '') +
+      (filled.placeholders.size > 0 ? `  placeholders to edit (comments starting CHANGE ME): ${[...filled.placeholders].join(', ')}\n` : '') +
       `next: certkeeper iam-policy --config ${file}; certkeeper doctor --config ${file}; certkeeper renew --config ${file}\n`,
   );
   return 0;
@@ -76,10 +76,17 @@ function splitDomains(text: string): string[] {
 async function ask(given: InitAnswers, input: InitInput, output: Writable): Promise<InitAnswers> {
   const rl = createInterface({ input, output, terminal: true });
   const lines = rl[Symbol.asyncIterator]();
+  // In raw mode Ctrl-C reaches readline, not the process: without this it would only pause the input.
+  let cancelled = false;
+  rl.on('SIGINT', () => {
+    cancelled = true;
+    output.write('\n');
+    rl.close();
+  });
   const question = async (text: string, fallback: string): Promise<string> => {
     output.write(`${text} [${fallback}]: `);
     const next = await lines.next();
-    if (next.done) throw new UsageError('init: input ended before every question was answered');
+    if (next.done) throw new UsageError(cancelled ? 'init cancelled (Ctrl-C): nothing written' : 'init: input ended before every question was answered; nothing written');
     return String(next.value).trim() || fallback;
   };
   try {

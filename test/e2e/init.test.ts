@@ -20,7 +20,7 @@ describe('certkeeper init', () => {
     const file = join(dir, 'placeholders.config.ts');
     const run = await runCli(['init', file]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`wrote ${file}`);
+    expect(run.stdout).toContain(`wrote ${file}\n  placeholders to edit (comments starting CHANGE ME): email, domains, region, listenerArn\n`);
     expect(run.stderr).toBe('');
     expect(statSync(file).mode & 0o777).toBe(0o644);
     const text = readFileSync(file, 'utf8');
@@ -45,6 +45,7 @@ describe('certkeeper init', () => {
       LISTENER,
     ]);
     expect(filled.code).toBe(0);
+    expect(filled.stdout).not.toContain('placeholders');
     expect(readFileSync(filledFile, 'utf8')).not.toContain('CHANGE ME:');
     const loaded = await loadConfig(filledFile);
     expect(loaded.acme.email).toBe('tls@shop.example.net');
@@ -72,16 +73,7 @@ describe('certkeeper init', () => {
 
   it('at a terminal asks each question; Enter keeps the default shown', async () => {
     const file = join(dir, 'asked.config.ts');
-    // `script` runs the CLI on a pseudo-terminal: stdin is a TTY, as for a person at a shell.
-    const child = spawn('script', ['-q', '-e', '-c', `${CERTKEEPER_BIN} init ${file}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    const waiters: Array<{ text: string; resolve: () => void }> = [];
-    child.stdout.on('data', (chunk: Buffer) => {
-      screen += chunk.toString();
-      for (const waiter of waiters.filter((w) => screen.includes(w.text))) waiter.resolve();
-    });
-    const shown = (text: string) => new Promise<void>((resolve) => (screen.includes(text) ? resolve() : waiters.push({ text, resolve })));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, shown, exited, screen } = onTerminal(`${CERTKEEPER_BIN} init ${file}`);
 
     await shown('E-mail for the ACME account (expiry and account notices) [ops@example.com]: ');
     child.stdin.write('tls@shop.example.net\r');
@@ -93,7 +85,7 @@ describe('certkeeper init', () => {
     const certificateArn = 'arn:aws:acm:us-east-1:210987654321:certificate/0b8e5b2c-1f6a-4c3e-9d7a-2e4f6a8b0c1d';
     child.stdin.write(`${certificateArn}\r`);
     expect(await exited).toBe(0);
-    expect(screen).toContain(`wrote ${file}`);
+    expect(screen()).toContain(`wrote ${file}`);
 
     const config = await loadConfig(file);
     expect(config.acme.email).toBe('tls@shop.example.net');
@@ -101,4 +93,28 @@ describe('certkeeper init', () => {
     expect(config.certificates[0]!.domains).toEqual(['shop.example.net', '*.shop.example.net']);
     expect(config.certificates[0]!.acm[0]).toMatchObject({ region: 'us-east-1', certificateArn, listeners: [] });
   });
+
+  it('at a terminal, Ctrl-C cancels and writes nothing', async () => {
+    const file = join(dir, 'cancelled.config.ts');
+    const { child, shown, exited, screen } = onTerminal(`${CERTKEEPER_BIN} init ${file}`);
+    await shown('[ops@example.com]: ');
+    child.stdin.write('\x03');
+    expect(await exited).toBe(2);
+    expect(screen()).toContain('init cancelled (Ctrl-C): nothing written');
+    expect(existsSync(file)).toBe(false);
+  });
 });
+
+/** Runs a command on a pseudo-terminal (`script`): its stdin is a TTY, as for a person at a shell. */
+function onTerminal(command: string) {
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString();
+    for (const waiter of waiters.filter((w) => screen.includes(w.text))) waiter.resolve();
+  });
+  const shown = (text: string) => new Promise<void>((resolve) => (screen.includes(text) ? resolve() : waiters.push({ text, resolve })));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, shown, exited, screen: () => screen };
+}
