@@ -1,40 +1,37 @@
 /**
- * certkeeper's example config: the one `npm run sandbox` runs against the local stack.
+ * An example certkeeper config, for a real AWS account. `certkeeper init` writes a shorter one; every
+ * key is in docs/configuration.md. (The sandbox has its own config: test/sandbox.config.ts.)
  *
  * A config is TypeScript (or .js/.mjs): compute values, read the environment, share constants.
  * `defineConfig` only adds types; a plain `export default { … }` works too.
- * The sandbox passes the values it creates (ACME directory, load-balancer listener) through the
- * environment; for real use, write them in directly.
  */
 import { defineConfig } from 'certkeeper';
 
-const env = process.env;
-
 export default defineConfig({
   acme: {
-    // Let's Encrypt production is the default. Try new configs on staging first:
-    //   https://acme-staging-v02.api.letsencrypt.org/directory
-    directoryUrl: env.CERTKEEPER_SANDBOX_DIRECTORY_URL ?? 'https://acme-staging-v02.api.letsencrypt.org/directory',
+    // Let's Encrypt production is the default. Try new configs on staging first (untrusted certificates,
+    // generous rate limits), then remove this line:
+    directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory',
     email: 'ops@example.com',
     // Only after reading the CA's terms of service.
     termsOfServiceAgreed: true,
   },
 
   // ACME account key and the agent's records. Created 0700, files 0600. Relative to this file.
-  stateDir: env.CERTKEEPER_SANDBOX_STATE_DIR ?? './.certkeeper',
+  stateDir: './.certkeeper',
 
   // Credentials and endpoints come from the standard AWS chain (env, profile, instance role).
   aws: { region: 'us-east-1' },
 
-  // `certkeeper run` does a pass at start, then on this cron schedule (twice a day by default).
+  // `certkeeper run` does a pass at start, then on this cron schedule (twice a day at a random time by default).
   schedule: { cron: '0 0,12 * * *', jitterSeconds: 600 },
 
   // Route 53: 5 requests/s per account (shared by all renewals), INSYNC within 300 s, then the zone's
-  // authoritative nameservers must serve the values. The sandbox's nameserver is its local DNS server.
-  route53: {
-    requestsPerSecond: 5,
-    ...(env.CERTKEEPER_TEST_DNS_RESOLVER && { propagation: { resolvers: [env.CERTKEEPER_TEST_DNS_RESOLVER] } }),
-  },
+  // authoritative nameservers must serve the values before the CA is asked.
+  route53: { requestsPerSecond: 5 },
+
+  // Optional: tell a person when something needs one (failures, emergencies, a certificate not served).
+  // notifications: { snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:certkeeper' },
 
   certificates: [
     {
@@ -51,7 +48,7 @@ export default defineConfig({
           // certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/…', // re-import here, keeping the ARN
           listeners: [
             {
-              arn: env.CERTKEEPER_SANDBOX_LISTENER_ARN ?? 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+              arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
               mode: 'default', // or 'sni': added to the listener's certificate list
             },
           ],

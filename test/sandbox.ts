@@ -1,23 +1,14 @@
 /**
- * `npm run sandbox`: the whole of certkeeper on this machine, nothing in the cloud. Starts Pebble (the
- * ACME test CA, behind a double that adds renewal information), moto (AWS) and a DNS server for Pebble; creates a hosted zone, a VPC and an HTTPS load
- * balancer; runs `certkeeper renew` with the repository's renewal.config.ts, then `certkeeper status`;
- * stops everything.
+ * `npm run sandbox`: the whole of certkeeper on this machine, nothing in the cloud. Starts the local stack
+ * (test/sandbox-stack.ts), runs `certkeeper renew` with test/sandbox.config.ts, then `certkeeper status`,
+ * checks the listener serves the new certificate and no challenge record is left; stops everything.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_CONFIG, startSandboxStack } from './sandbox-stack.js';
 
-// The AWS SDK's multi-line Node 20 notice is noise here; set before the SDK loads.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { awsFixtures } = await import('./stack/aws-fixtures.js');
-const { startStack } = await import('./stack/stack.js');
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'certkeeper');
-const config = join(root, 'renewal.config.ts');
+const bin = join(fileURLToPath(new URL('..', import.meta.url)), 'bin', 'certkeeper');
 
 function certkeeper(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   process.stdout.write(`\n$ certkeeper ${args.join(' ')}\n`);
@@ -30,24 +21,15 @@ function certkeeper(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 async function main(): Promise<number> {
   process.stdout.write('Starting the local stack: Pebble, moto, DNS…\n');
-  // The CA-side ARI double in front of Pebble, so the sandbox's CA behaves like Let's Encrypt (RFC 9773).
-  const stack = await startStack({ acmeProxy: true });
-  const stateDir = mkdtempSync(join(tmpdir(), 'certkeeper-sandbox-'));
+  const sandbox = await startSandboxStack();
   try {
-    process.stdout.write(`  ACME directory ${stack.directoryUrl}, AWS ${stack.motoEndpoint}, DNS 127.0.0.1:${stack.dnsPort} (${stack.startupMs} ms)\n`);
-    const aws = awsFixtures(stack.motoEndpoint);
-    const zoneId = await aws.createHostedZone('example.com');
-    const { listenerArn, placeholderCertificateArn } = await aws.createHttpsListener({ name: 'web' });
-    process.stdout.write(`  hosted zone example.com (${zoneId}); listener ${listenerArn}\n  serving placeholder ${placeholderCertificateArn}\n`);
-
-    const env = {
-      ...stack.env,
-      CERTKEEPER_SANDBOX_DIRECTORY_URL: stack.directoryUrl,
-      CERTKEEPER_SANDBOX_LISTENER_ARN: listenerArn,
-      CERTKEEPER_SANDBOX_STATE_DIR: stateDir,
-    };
-    const renewed = await certkeeper(['renew', '--config', config], env);
-    const status = await certkeeper(['status', '--config', config], env);
+    const { aws, listenerArn, placeholderCertificateArn } = sandbox;
+    process.stdout.write(
+      `  ACME directory ${sandbox.directoryUrl}, AWS ${sandbox.motoEndpoint}, DNS 127.0.0.1:${sandbox.dnsPort} (${sandbox.startupMs} ms)\n` +
+        `  hosted zone example.com (${sandbox.zoneId}); listener ${listenerArn}\n  serving placeholder ${placeholderCertificateArn}\n`,
+    );
+    const renewed = await certkeeper(['renew', '--config', SANDBOX_CONFIG], sandbox.env);
+    const status = await certkeeper(['status', '--config', SANDBOX_CONFIG], sandbox.env);
 
     const served = await aws.describeListenerCertificates(listenerArn);
     const leftover = await aws.listAcmeChallengeRecords();
@@ -59,8 +41,7 @@ async function main(): Promise<number> {
     process.stdout.write(ok ? 'Sandbox OK: issued, imported into ACM, on the listener.\n' : 'Sandbox FAILED: see above.\n');
     return ok ? 0 : 1;
   } finally {
-    await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await sandbox.stop();
   }
 }
 

@@ -6,6 +6,7 @@ import type { runCommand } from './run.js';
 import type { discoverCommand } from './discover.js';
 import type { doctorCommand } from './doctor.js';
 import type { iamPolicyCommand } from './iam-policy.js';
+import type { initCommand } from './init.js';
 import type { planCommand, statusCommand } from './status.js';
 import { createLogger, type AuditLogger } from '../telemetry/logger.js';
 import { packageVersion } from '../telemetry/package-version.js';
@@ -33,6 +34,19 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
 
   // Each action's options are typed as its command takes them: commander fills them from the options declared beside it.
+  program
+    .command('init')
+    .description('write a commented minimal config (asks at a terminal, nothing otherwise); never overwrites')
+    .argument('[file]', 'where to write it', DEFAULT_CONFIG_PATH)
+    .option('--email <address>', 'contact of the ACME account')
+    .option('--domain <name>', 'a domain of the certificate (repeat, or comma-separate)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--region <region>', 'AWS region of the certificate in ACM')
+    .option('--listener-arn <arn>', 'HTTPS listener to serve it on')
+    .option('--certificate-arn <arn>', 'ACM certificate to re-import into, keeping its ARN')
+    .action(async (file: string, options: Parameters<typeof initCommand>[1]) => {
+      exitCode = await (await import('./init.js')).initCommand(file, options, io);
+    });
+
   program
     .command('renew')
     .description('renew what is due among the named certificates (all when none is named), then deploy it')
@@ -129,7 +143,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       return EXIT_USAGE;
     }
     // By name: the class lives with the pass, which a failed command may never have loaded.
-    if (error instanceof Error && error.name === 'UnknownCertificateError') {
+    if (error instanceof Error && (error.name === 'UnknownCertificateError' || error.name === 'UsageError')) {
       errors.usage(error.message);
       return EXIT_USAGE;
     }

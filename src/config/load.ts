@@ -23,7 +23,7 @@ export const CONFIG_LOAD_TIMEOUT_MS = 10_000;
 export async function loadConfig(path: string = DEFAULT_CONFIG_PATH): Promise<ResolvedConfig> {
   const configPath = resolve(path);
   if (!existsSync(configPath)) {
-    throw new ConfigError(`config file not found: ${path}\n  create one (see renewal.config.ts in the certkeeper repository) or pass --config FILE`, configPath);
+    throw new ConfigError(`config file not found: ${path}\n  create one with "certkeeper init ${path}", or pass --config FILE`, configPath);
   }
   const unsafe = unsafeConfigPathProblem(configPath);
   if (unsafe) throw new ConfigError(`refusing to load ${path}: ${unsafe}`, configPath);

@@ -1,6 +1,6 @@
 /**
  * The names of the decision's checks. They are a contract: the audit log (`renewal.decided` `checks`),
- * `status --json`/`plan --json` `checks`, the README and the tests read them, so a name never changes;
+ * `status --json`/`plan --json` `checks`, docs/renewal-rules.md and the tests read them, so a name never changes;
  * code compares against these constants, never against string literals.
  */
 export const Check = {

@@ -18,7 +18,7 @@ const NAME = 'hung';
 const REQUEST_TIMEOUT_S = 2;
 // A run with one request held: start-up (~2 s), the request timeout, the clean-up; generous for a loaded machine.
 const HELD_RUN_BOUND_MS = 30_000;
-// `run` and `renew` stop within 20 s of SIGTERM (README, Reliability).
+// `run` and `renew` stop within 20 s of SIGTERM (docs/reliability.md).
 const STOP_BOUND_MS = 20_000;
 
 beforeAll(async () => {

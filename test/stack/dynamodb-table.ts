@@ -1,6 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-/** The table as the README tells users to create it: partition key `pk` (string), no sort key, on demand. */
+/** The table as docs/multiple-agents.md tells users to create it: partition key `pk` (string), no sort key, on demand. */
 export async function createStoreTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   try {
