@@ -15,6 +15,8 @@ export default defineConfig({
     // Let's Encrypt production is the default. Try new configs on staging first:
     //   https://acme-staging-v02.api.letsencrypt.org/directory
     directoryUrl: env.CERTKEEPER_SANDBOX_DIRECTORY_URL ?? 'https://acme-staging-v02.api.letsencrypt.org/directory',
+    // `renew --dry-run` orders from the CA's staging directory (Let's Encrypt staging by default).
+    ...(env.CERTKEEPER_SANDBOX_STAGING_DIRECTORY_URL && { stagingDirectoryUrl: env.CERTKEEPER_SANDBOX_STAGING_DIRECTORY_URL }),
     email: 'ops@example.com',
     // Only after reading the CA's terms of service.
     termsOfServiceAgreed: true,

@@ -5,7 +5,7 @@ import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { Issuer, IssueRequest, SuggestedWindow } from '../ports/issuer.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { identifierSetKey, MAX_CA_RETRY_AFTER_MS } from '../policy/rate-limits.js';
-import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { RateLimitNotes } from '../store/rate-limit-records.js';
 import type { StateStore } from '../store/state-store.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { accountForgotten, openAccount } from './account.js';
@@ -26,7 +26,7 @@ export class AcmeIssuer implements Issuer {
   constructor(
     private readonly config: ResolvedConfig,
     private readonly store: StateStore,
-    private readonly rateLimits: RateLimitRecords,
+    private readonly rateLimits: RateLimitNotes,
     private readonly log: AuditLogger,
   ) {}
 
