@@ -85,6 +85,7 @@ async function dryRunOne(
       const signal = anySignal([lease.signal, deadline, ...(cancel ? [cancel] : [])]);
       step = 'the preflight';
       await preflight(spec, { config: ctx.config, issuer: staging, iamSimulator: ctx.iamSimulator }, scope, log);
+      step = 'ordering from the staging CA';
       const issued = await staging.issue(spec, {
         challenges,
         log,

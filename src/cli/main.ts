@@ -196,7 +196,8 @@ export function dryRunConflict(options: { force?: boolean; ignoreRateLimits?: bo
   if (options.force) return '--dry-run cannot be used with --force: a dry run already renews every named certificate, due or not, and records nothing; drop --force';
   if (options.ignoreRateLimits)
     return "--dry-run cannot be used with --ignore-rate-limits: a dry run orders from the staging CA, which certkeeper's rate-limit guards do not cover; drop --ignore-rate-limits";
-  if (options.reason !== undefined) return '--dry-run cannot be used with --reason: --reason explains a forced renewal in the audit log, and a dry run records nothing; drop --reason';
+  if (options.reason !== undefined)
+    return '--dry-run cannot be used with --reason: --reason explains a forced renewal in the audit log, and a dry run records nothing; drop --reason';
   return undefined;
 }
 
