@@ -1,8 +1,8 @@
 /**
  * `npm run sandbox`: the whole of certkeeper on this machine, nothing in the cloud. Starts Pebble (the
  * ACME test CA, behind a double that adds renewal information), moto (AWS) and a DNS server for Pebble; creates a hosted zone, a VPC and an HTTPS load
- * balancer; runs `certkeeper renew` with the repository's renewal.config.ts, then `certkeeper status`;
- * stops everything.
+ * balancer; runs `certkeeper renew` with the repository's renewal.config.ts, then `certkeeper status`
+ * and `certkeeper renew --dry-run`; stops everything.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,6 +50,8 @@ async function main(): Promise<number> {
     };
     const renewed = await certkeeper(['renew', '--config', config], env);
     const status = await certkeeper(['status', '--config', config], env);
+    // The whole path again against the staging CA (here Pebble itself), changing nothing that is served.
+    const dryRun = await certkeeper(['renew', '--dry-run', '--config', config], env);
 
     const served = await aws.describeListenerCertificates(listenerArn);
     const leftover = await aws.listAcmeChallengeRecords();
@@ -57,8 +59,8 @@ async function main(): Promise<number> {
       `\nListener default certificate: ${served.defaultArn}${served.defaultArn === placeholderCertificateArn ? ' (still the placeholder!)' : ''}\n` +
         `Challenge records left in Route 53: ${leftover.length}\n`,
     );
-    const ok = renewed === 0 && status === 0 && served.defaultArn !== placeholderCertificateArn && leftover.length === 0;
-    process.stdout.write(ok ? 'Sandbox OK: issued, imported into ACM, on the listener.\n' : 'Sandbox FAILED: see above.\n');
+    const ok = renewed === 0 && status === 0 && dryRun === 0 && served.defaultArn !== placeholderCertificateArn && leftover.length === 0;
+    process.stdout.write(ok ? 'Sandbox OK: issued, imported into ACM, on the listener; the dry run against the staging CA passed.\n' : 'Sandbox FAILED: see above.\n');
     return ok ? 0 : 1;
   } finally {
     await stack.stop();
