@@ -30,13 +30,16 @@ let failingConfigPath: string;
 const deployed = { name: 'deployed', domains: ['www.dry.example'] };
 
 beforeAll(async () => {
-  stack = await startStack({ ignoreZones: ['unserved.example'], preloadEc2: true });
-  staging = await startPebble({ dnsPort: stack.dnsPort, env: { PEBBLE_AUTHZREUSE: '0' } });
+  stack = await startStack({ ignoreZones: ['unserved.example'] });
   aws = awsFixtures(stack.motoEndpoint);
-  await aws.createHostedZone('dry.example');
-  // In Route 53, but the stack's DNS server does not serve it: the staging CA cannot validate there.
-  await aws.createHostedZone('unserved.example');
-  listener = await aws.createHttpsListener({ name: 'alb-dry' });
+  // The staging CA starts while AWS is set up (the listener's EC2 backend is moto's slowest start).
+  [staging, listener] = await Promise.all([
+    startPebble({ dnsPort: stack.dnsPort, env: { PEBBLE_AUTHZREUSE: '0' } }),
+    aws.createHttpsListener({ name: 'alb-dry' }),
+    aws.createHostedZone('dry.example'),
+    // In Route 53, but the stack's DNS server does not serve it: the staging CA cannot validate there.
+    aws.createHostedZone('unserved.example'),
+  ]);
   workDir = mkdtempSync(join(tmpdir(), 'certkeeper-dry-run-'));
   stateDir = join(workDir, 'state');
   // Each Pebble may have made its own HTTPS CA: trust both.
