@@ -4,7 +4,7 @@ import { systemClock, type AgentPorts, type AgentStore, type Inventory } from '.
 import type { PassScope } from '../agent/pass-scope.js';
 import { AwsClients } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { stagingConfig } from '../config/staging-directory.js';
+import { STAGING_SETTING_NAMES, stagingConfig } from '../config/staging-directory.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { PropagationCheck } from '../dns/propagation-check.js';
@@ -101,7 +101,7 @@ export class AgentContext implements AgentPorts {
    * and what it would note in the rate-limit ledger is dropped: a dry run records nothing.
    */
   stagingIssuer(): AcmeIssuer {
-    return new AcmeIssuer(stagingConfig(this.config), this.store.state, { update: async () => {} }, this.log);
+    return new AcmeIssuer(stagingConfig(this.config), this.store.state, { update: async () => {} }, this.log, STAGING_SETTING_NAMES);
   }
 
   /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */

@@ -15,3 +15,6 @@ export function stagingConfig(config: ResolvedConfig): ResolvedConfig {
     acme: { ...acme, directoryUrl: config.acme.stagingDirectoryUrl, ...(stagingEab && { eab: stagingEab }), stagingEab, rateLimits: 'none' },
   };
 }
+
+/** The keys a dry run's account errors name. */
+export const STAGING_SETTING_NAMES = { directoryUrl: 'acme.stagingDirectoryUrl', eab: 'acme.stagingEab' };

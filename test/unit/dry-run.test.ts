@@ -1,8 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AcmeIssuer } from '../../src/acme/acme-issuer.js';
 import { runDryRun } from '../../src/agent/dry-run.js';
+import { STAGING_SETTING_NAMES, stagingConfig } from '../../src/config/staging-directory.js';
 import type { AgentPorts } from '../../src/agent/ports.js';
 import { validateConfig } from '../../src/config/load.js';
 import { readCertificate } from '../../src/pki/certificate.js';
@@ -149,6 +153,25 @@ describe('a dry run with fake ports', () => {
     } finally {
       await held!.release();
       other.close();
+    }
+  });
+});
+
+describe("the staging CA's problems", () => {
+  it('name the staging keys, not the production ones', async () => {
+    const { ports } = world(['a']);
+    // A server with no ACME directory: the staging CA answers 404.
+    const server = createServer((_request, response) => response.writeHead(404).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stagingDirectoryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/directory`;
+    try {
+      const config = { ...ports.config, acme: { ...ports.config.acme, stagingDirectoryUrl } };
+      const staging = new AcmeIssuer(stagingConfig(config), ports.store.state, { update: async () => {} }, ports.log, STAGING_SETTING_NAMES);
+      const check = await staging.check(ports.log, { account: false });
+      expect(check).toMatchObject({ check: 'ca', ok: false, detail: expect.stringContaining(stagingDirectoryUrl) });
+      expect(check.fix).toMatch(/^check acme\.stagingDirectoryUrl, .* \(acme\.email, acme\.stagingEab\)/);
+    } finally {
+      server.close();
     }
   });
 });
