@@ -46,6 +46,8 @@ export async function startSandboxStack(): Promise<SandboxStack> {
       env: {
         ...stack.env,
         CERTKEEPER_SANDBOX_DIRECTORY_URL: stack.directoryUrl,
+        // The local CA for `renew --dry-run`: Pebble's own directory, beside the ARI double in front of it (a distinct URL, so its own account).
+        CERTKEEPER_SANDBOX_STAGING_DIRECTORY_URL: stack.pebble.directoryUrl,
         CERTKEEPER_SANDBOX_LISTENER_ARN: listenerArn,
         CERTKEEPER_SANDBOX_STATE_DIR: stateDir,
       },

@@ -17,6 +17,8 @@ function required(name: string): string {
 export default defineConfig({
   acme: {
     directoryUrl: required('CERTKEEPER_SANDBOX_DIRECTORY_URL'),
+    // `renew --dry-run` orders here: the local CA stands in for the CA's staging directory.
+    stagingDirectoryUrl: required('CERTKEEPER_SANDBOX_STAGING_DIRECTORY_URL'),
     email: 'ops@example.com',
     termsOfServiceAgreed: true,
   },

@@ -1,7 +1,8 @@
 /**
  * `npm run sandbox`: the whole of certkeeper on this machine, nothing in the cloud. Starts the local stack
  * (test/sandbox-stack.ts), runs `certkeeper renew` with test/sandbox.config.ts, then `certkeeper status`,
- * checks the listener serves the new certificate and no challenge record is left; stops everything.
+ * then `certkeeper renew --dry-run` against the staging CA (Pebble itself), checks the listener serves the new
+ * certificate and no challenge record is left; stops everything.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ async function main(): Promise<number> {
     );
     const renewed = await certkeeper(['renew', '--config', SANDBOX_CONFIG], sandbox.env);
     const status = await certkeeper(['status', '--config', SANDBOX_CONFIG], sandbox.env);
+    // The whole path again against the staging CA (here Pebble itself), changing nothing that is served.
+    const dryRun = await certkeeper(['renew', '--dry-run', '--config', SANDBOX_CONFIG], sandbox.env);
 
     const served = await aws.describeListenerCertificates(listenerArn);
     const leftover = await aws.listAcmeChallengeRecords();
@@ -37,8 +40,8 @@ async function main(): Promise<number> {
       `\nListener default certificate: ${served.defaultArn}${served.defaultArn === placeholderCertificateArn ? ' (still the placeholder!)' : ''}\n` +
         `Challenge records left in Route 53: ${leftover.length}\n`,
     );
-    const ok = renewed === 0 && status === 0 && served.defaultArn !== placeholderCertificateArn && leftover.length === 0;
-    process.stdout.write(ok ? 'Sandbox OK: issued, imported into ACM, on the listener.\n' : 'Sandbox FAILED: see above.\n');
+    const ok = renewed === 0 && status === 0 && dryRun === 0 && served.defaultArn !== placeholderCertificateArn && leftover.length === 0;
+    process.stdout.write(ok ? 'Sandbox OK: issued, imported into ACM, on the listener; the dry run against the staging CA passed.\n' : 'Sandbox FAILED: see above.\n');
     return ok ? 0 : 1;
   } finally {
     await sandbox.stop();

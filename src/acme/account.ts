@@ -19,6 +19,14 @@ interface StoredAccount {
   createdAt: string;
 }
 
+/** The config keys an account's directory and EAB come from, as errors name them (a dry run's are the staging ones). */
+export interface AccountSettingNames {
+  directoryUrl: string;
+  eab: string;
+}
+
+export const PRODUCTION_SETTING_NAMES: AccountSettingNames = { directoryUrl: 'acme.directoryUrl', eab: 'acme.eab' };
+
 /**
  * The ACME account: one key per CA directory, created once and kept in the state directory, or in
  * Secrets Manager / SSM (acme.accountKey) so agents without a shared disk use one account.
@@ -32,6 +40,7 @@ export async function openAccount(
   log: AuditLogger,
   /** Registering again because the CA answered that it does not know the account at this URL. */
   again?: { previousAccountUrl: string },
+  settings: AccountSettingNames = PRODUCTION_SETTING_NAMES,
 ): Promise<acme.Client> {
   const hash = createHash('sha256').update(config.acme.directoryUrl).digest('hex').slice(0, 16);
   const createKey = async () => (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
@@ -87,7 +96,7 @@ export async function openAccount(
       await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acme.email}`] });
     } catch (error) {
       if (problems.some((problem) => problem.type?.endsWith(':externalAccountRequired'))) {
-        throw new Error(`the CA requires External Account Binding: set acme.eab { kid, hmacKey } from the CA's account page (${describeError(error)})`, { cause: error });
+        throw new Error(`the CA requires External Account Binding: set ${settings.eab} { kid, hmacKey } from the CA's account page (${describeError(error)})`, { cause: error });
       }
       throw new Error(`cannot register the ACME account: ${describeError(error)}`, { cause: error });
     }

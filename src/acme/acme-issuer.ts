@@ -5,10 +5,10 @@ import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import type { Issuer, IssueRequest, SuggestedWindow } from '../ports/issuer.js';
 import type { PreflightCheck } from '../ports/preflight-check.js';
 import { identifierSetKey, MAX_CA_RETRY_AFTER_MS } from '../policy/rate-limits.js';
-import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { RateLimitNotes } from '../store/rate-limit-records.js';
 import type { StateStore } from '../store/state-store.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import { accountForgotten, openAccount } from './account.js';
+import { accountForgotten, openAccount, PRODUCTION_SETTING_NAMES, type AccountSettingNames } from './account.js';
 import { cancellableCaWork, collectCaProblems, type CaProblem } from './ca-http.js';
 import { acmeDirectory } from './directory.js';
 import { issueCertificate } from './issuer.js';
@@ -26,8 +26,10 @@ export class AcmeIssuer implements Issuer {
   constructor(
     private readonly config: ResolvedConfig,
     private readonly store: StateStore,
-    private readonly rateLimits: RateLimitRecords,
+    private readonly rateLimits: RateLimitNotes,
     private readonly log: AuditLogger,
+    /** The config keys its errors name: the staging ones for a dry run's issuer. */
+    private readonly settings: AccountSettingNames = PRODUCTION_SETTING_NAMES,
   ) {}
 
   async issue(spec: CertificateSpec, request: IssueRequest): Promise<IssuedCertificate> {
@@ -60,7 +62,7 @@ export class AcmeIssuer implements Issuer {
         ok: false,
         // Most causes name the URL already ("cannot read the ACME directory URL: …"): once is enough.
         detail: describeError(error).includes(url) ? describeError(error) : `the CA at ${url} cannot be used: ${describeError(error)}`,
-        fix: 'check acme.directoryUrl, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, acme.eab); or wait until the CA is back',
+        fix: `check ${this.settings.directoryUrl}, that this machine reaches it over HTTPS (proxy, firewall, acme.caCertificates), and the account settings (acme.email, ${this.settings.eab}); or wait until the CA is back`,
       };
     }
   }
@@ -98,7 +100,7 @@ export class AcmeIssuer implements Issuer {
 
   /** The ACME client, registered on first use; a failure is retried on the next call. */
   private client(log: AuditLogger = this.log): Promise<acme.Client> {
-    this.account ??= this.register(openAccount(this.config, this.store, log));
+    this.account ??= this.register(openAccount(this.config, this.store, log, undefined, this.settings));
     return this.account;
   }
 
@@ -109,7 +111,7 @@ export class AcmeIssuer implements Issuer {
   private reregister(forgotten: acme.Client, log: AuditLogger): Promise<acme.Client> {
     // Decided synchronously: renewals that fail together must not register one after the other.
     if (!this.account || this.accountInUse === forgotten) {
-      this.account = this.register(openAccount(this.config, this.store, log, { previousAccountUrl: forgotten.getAccountUrl() }));
+      this.account = this.register(openAccount(this.config, this.store, log, { previousAccountUrl: forgotten.getAccountUrl() }, this.settings));
     }
     return this.account;
   }

@@ -9,7 +9,7 @@ import { createCertificateKey, createCsr } from '../pki/keys.js';
 import type { IssuedCertificate } from '../pki/issued-certificate.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { CLOCK_TOLERANCE_MS, identifierSetKey } from '../policy/rate-limits.js';
-import type { RateLimitRecords } from '../store/rate-limit-records.js';
+import type { RateLimitNotes } from '../store/rate-limit-records.js';
 import { sleep } from '../util/sleep.js';
 import { cancellableCaWork, takeRetryAfterMs, type CaProblem } from './ca-http.js';
 
@@ -27,7 +27,7 @@ export interface IssueContext {
   /** ACME profile, already checked against the CA's directory. */
   profile?: string;
   preferredChain?: string;
-  rateLimits: RateLimitRecords;
+  rateLimits: RateLimitNotes;
   /** The CA's error answers during this renewal (see ca-http.ts). */
   problems: CaProblem[];
   /** Told of the certificate as soon as the CA has issued it and it is checked, before the challenge clean-up is awaited. Never throws. */

@@ -56,7 +56,17 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .option('--reason <text>', 'why, for the audit log (with --force)')
     .option('--ignore-rate-limits', "also bypass certkeeper's rate-limit guards (the CA's own limits still apply)")
     .option('--json', 'print the outcome as JSON on stdout')
-    .action(async (names: string[], options: Parameters<typeof renewCommand>[1]) => {
+    .option(
+      '--dry-run',
+      "prove the whole path against the CA's staging directory (acme.stagingDirectoryUrl) for every named certificate, due or not: preflight, order, DNS-01 with clean-up; no ACM import, no listener change, nothing recorded",
+    )
+    .action(async (names: string[], options: Parameters<typeof renewCommand>[1] & { dryRun?: boolean }, command: Command) => {
+      if (options.dryRun) {
+        const conflict = dryRunConflict(options);
+        if (conflict) command.error(`error: ${conflict}`, { exitCode: EXIT_USAGE, code: 'certkeeper.dryRunConflict' });
+        exitCode = await (await import('./dry-run.js')).dryRunCommand(names, options, io);
+        return;
+      }
       exitCode = await (await import('./renew.js')).renewCommand(names, options, io);
     });
 
@@ -190,6 +200,19 @@ class ErrorReport {
     this.pendingUsage = '';
     if (text) this.usage(text.replace(/^error: /, ''));
   }
+}
+
+/**
+ * Options that mean nothing for a dry run, and why: it renews every named certificate whether due or not,
+ * consults no rate-limit guard (the production ledger is not its CA's), and records nothing a reason could go with.
+ */
+export function dryRunConflict(options: { force?: boolean; ignoreRateLimits?: boolean; reason?: string }): string | undefined {
+  if (options.force) return '--dry-run cannot be used with --force: a dry run already renews every named certificate, due or not, and records nothing; drop --force';
+  if (options.ignoreRateLimits)
+    return "--dry-run cannot be used with --ignore-rate-limits: a dry run orders from the staging CA, which certkeeper's rate-limit guards do not cover; drop --ignore-rate-limits";
+  if (options.reason !== undefined)
+    return '--dry-run cannot be used with --reason: --reason explains a forced renewal in the audit log, and a dry run records nothing; drop --reason';
+  return undefined;
 }
 
 function parsePort(value: string): number {

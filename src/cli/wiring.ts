@@ -4,6 +4,7 @@ import { systemClock, type AgentPorts, type AgentStore, type Inventory } from '.
 import type { PassScope } from '../agent/pass-scope.js';
 import { AwsClients } from '../aws/clients.js';
 import type { ResolvedConfig } from '../config/schema.js';
+import { STAGING_SETTING_NAMES, stagingConfig } from '../config/staging-directory.js';
 import { ChallengeJournal } from '../dns/challenge-journal.js';
 import { HostedZoneFinder } from '../dns/hosted-zones.js';
 import { PropagationCheck } from '../dns/propagation-check.js';
@@ -93,6 +94,14 @@ export class AgentContext implements AgentPorts {
       leftConfig: (regions) => findLeftConfig(this.forPass().acm, regions, this.config),
     };
     this.notifications = notifierFromConfig(config, log, async (region) => (await import('../aws/sns-client.js')).snsClient(region, config.aws.requestTimeoutSeconds));
+  }
+
+  /**
+   * The CA's staging directory, for `renew --dry-run`: its own ACME account (see config/staging-directory.ts),
+   * and what it would note in the rate-limit ledger is dropped: a dry run records nothing.
+   */
+  stagingIssuer(): AcmeIssuer {
+    return new AcmeIssuer(stagingConfig(this.config), this.store.state, { update: async () => {} }, this.log, STAGING_SETTING_NAMES);
   }
 
   /** Before exit: what notifications are still queued get until the deadline, then are logged as not sent. */

@@ -7,7 +7,7 @@
 
 const SECRET_KEY = /hmac|webhook|passw|secret(?!id$)|token|credential|private|apikey|^key$|authorization|cookie/i;
 // These hold secrets among other things: a value there that is not an object is most likely the secret itself.
-const SECRET_HOLDER = /^(eab|notifications)$/i;
+const SECRET_HOLDER = /^(eab|stagingEab|notifications)$/i;
 
 export const SECRET_NOT_SHOWN = '(value not shown: it may be a secret)';
 

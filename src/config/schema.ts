@@ -232,6 +232,13 @@ const rateLimitSetting = z.union(
   { error: (issue) => (issue.input === undefined ? undefined : `${JSON.stringify(issue.input)} is not valid; expected ${RATE_LIMIT_SHAPE}`) },
 );
 
+const eab = z.strictObject({
+  kid: z.string().min(1, { error: 'is empty; expected the key identifier the CA gave you' }),
+  hmacKey: z.string({ error: expectingSecret('the base64url HMAC key the CA gave you') }).regex(/^[A-Za-z0-9_-]+={0,2}$/, {
+    error: expectingSecret('the base64url HMAC key the CA gave you (standard base64 with + and /? use - and _ instead)'),
+  }),
+});
+
 const acme = z.strictObject({
   /** Let's Encrypt production by default; use its staging directory while trying things out. */
   directoryUrl: z
@@ -240,6 +247,17 @@ const acme = z.strictObject({
       error: expecting('the https URL of an ACME directory, such as "https://acme-staging-v02.api.letsencrypt.org/directory"'),
     })
     .default('https://acme-v02.api.letsencrypt.org/directory'),
+  /**
+   * Where `renew --dry-run` orders: a staging (test) directory of the CA, whose certificates nobody trusts and
+   * whose orders count against no production limit. Let's Encrypt staging by default. It gets its own ACME
+   * account (accounts are per directory) and never the production `eab`.
+   */
+  stagingDirectoryUrl: z
+    .url({
+      protocol: /^https$/,
+      error: expecting('the https URL of the CA\'s staging ACME directory, such as "https://acme-staging-v02.api.letsencrypt.org/directory"'),
+    })
+    .optional(),
   email: z.email({ error: expecting('a contact e-mail address for the ACME account, such as "ops@example.com"') }),
   termsOfServiceAgreed: z.literal(true, {
     error: (issue) => `${issue.input === undefined ? 'is required and ' : ''}must be true: read the CA's terms of service, then set termsOfServiceAgreed: true`,
@@ -252,14 +270,12 @@ const acme = z.strictObject({
     .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, { error: expecting('a profile name the CA advertises, such as "classic" or "tlsserver"') })
     .optional(),
   /** External Account Binding, for CAs that need one (ZeroSSL, Google Trust Services, …). */
-  eab: z
-    .strictObject({
-      kid: z.string().min(1, { error: 'is empty; expected the key identifier the CA gave you' }),
-      hmacKey: z.string({ error: expectingSecret('the base64url HMAC key the CA gave you') }).regex(/^[A-Za-z0-9_-]+={0,2}$/, {
-        error: expectingSecret('the base64url HMAC key the CA gave you (standard base64 with + and /? use - and _ instead)'),
-      }),
-    })
-    .optional(),
+  eab: eab.optional(),
+  /**
+   * External Account Binding for the staging directory, when its CA needs one (Google Trust Services'
+   * test environment does, with its own credentials). `eab` is never sent there: EAB credentials belong to one CA.
+   */
+  stagingEab: eab.optional(),
   /** Issuer common name of the chain to prefer when the CA offers alternates (e.g. "ISRG Root X1"). */
   preferredChain: z.string().min(1).optional(),
   /**
@@ -303,6 +319,23 @@ const acme = z.strictObject({
     })
     .optional(),
 });
+
+/** Where `renew --dry-run` orders unless `acme.stagingDirectoryUrl` says otherwise. */
+export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+const acmeSettings = acme
+  .superRefine((settings, ctx) => {
+    // A dry run orders from the staging directory: set to production's, it would spend real orders and limits.
+    // (Left out, it is Let's Encrypt staging, which a config trying things out may use as its directoryUrl too.)
+    if (settings.stagingDirectoryUrl && sameUrl(settings.stagingDirectoryUrl, settings.directoryUrl)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stagingDirectoryUrl'],
+        message: `is the same as acme.directoryUrl; a dry run must not order from the CA it renews with: point it at the CA's staging directory, such as "${LETS_ENCRYPT_STAGING}"`,
+      });
+    }
+  })
+  .transform(({ stagingDirectoryUrl, ...settings }) => ({ ...settings, stagingDirectoryUrl: stagingDirectoryUrl ?? LETS_ENCRYPT_STAGING }));
 
 const TABLE_NAME = 'a DynamoDB table name (3-255 letters, digits, "_", "-", "."), such as "certkeeper"';
 
@@ -381,7 +414,7 @@ const requestRates = z.record(z.string(), z.number().positive().max(10_000)).sup
 
 export const configSchema = z
   .strictObject({
-    acme,
+    acme: acmeSettings,
     /** Account key and records; relative paths are relative to the config file. Created 0700, files 0600. */
     stateDir: z.string().min(1).default('./.certkeeper'),
     /** `file` (stateDir, one machine) or `dynamodb` (several agents, or a scheduled task with no disk). */
@@ -469,6 +502,16 @@ function expecting(what: string) {
 /** The same for a secret field: what is expected, never the value that came. */
 function expectingSecret(what: string) {
   return (issue: { input?: unknown }) => (issue.input === undefined ? `is required; expected ${what}` : `is not valid (value not shown: it is a secret); expected ${what}`);
+}
+
+/** Two URLs that name the same resource once normalised (case of the host, default port, trailing dot). */
+function sameUrl(a: string, b: string): boolean {
+  const normal = (url: string) => {
+    const parsed = new URL(url);
+    parsed.hostname = parsed.hostname.replace(/\.$/, '');
+    return parsed.href;
+  };
+  return normal(a) === normal(b);
 }
 
 function isTimeZone(zone: string): boolean {

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { emptyLedger, pruneLedger, type RateLimitLedger } from './rate-limit-ledger.js';
 import type { StateStore } from './state-store.js';
 
+/** Where an issuer notes what the CA counts (orders, issuances, failed validations, its refusals). */
+export type RateLimitNotes = Pick<RateLimitRecords, 'update'>;
+
 /** The rate-limit ledger of one ACME account (one CA directory), shared by every agent using the store. */
 export class RateLimitRecords {
   private readonly key: `ratelimits#${string}`;
