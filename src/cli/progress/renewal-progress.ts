@@ -65,7 +65,7 @@ export class RenewalProgress {
   }
 
   private draw(steps: RenewalSteps): void {
-    this.block.draw(renderRows(steps.rows(), this.clock(), { color: this.color, width: this.out.columns ?? 80 }));
+    this.block.draw(renderRows(steps.rows(), this.clock(), { color: this.color, width: this.out.columns || 80 }));
   }
 }
 
