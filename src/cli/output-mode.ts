@@ -45,7 +45,7 @@ export function colorAllowed(stream: Writable, env: NodeJS.ProcessEnv = process.
 export function progressWanted(io: { stdout: Writable; stderr: Writable }, { json, logFormat }: { json?: boolean; logFormat: LogFormat }, env = process.env): boolean {
   const stdout = io.stdout as Stream;
   if (!stdout.isTTY || json || env.TERM === 'dumb') return false;
-  return logFormat === 'pretty' || !sameTerminal(stdout, io.stderr as Stream);
+  return logFormat === 'pretty' || !sameTerminal(stdout, io.stderr);
 }
 
 function sameTerminal(a: Stream, b: Stream): boolean {

@@ -14,6 +14,8 @@ export interface PrettyOptions {
 const HIDDEN = new Set(['time', 'level', 'event', 'runId', 'certificate', 'changeIds', 'checks']);
 // Free text: kept whole, ARNs in it included (a person may copy one from an error).
 const TEXT = new Set(['error', 'why', 'fix', 'detail', 'text', 'reason', 'recordError']);
+// Counts whose zero says nothing worth a person's eye (a pass's `failed=0` does, and stays).
+const QUIET_WHEN_ZERO = new Set(['consecutiveFailures', 'previousFailures']);
 const MAX_VALUE = 120;
 
 const COLOURS: Record<string, string> = { error: '\x1b[31m', warn: '\x1b[33m' };
@@ -22,7 +24,7 @@ const RESET = '\x1b[0m';
 export function prettyLine(level: string, event: string, fields: Record<string, unknown>, options: PrettyOptions, now = new Date()): string {
   const certificate = typeof fields.certificate === 'string' ? ` [${fields.certificate}]` : '';
   const details = Object.entries(fields)
-    .filter(([key, value]) => !HIDDEN.has(key) && !(key === 'hostedZoneId' && fields.zone) && !isEmpty(value))
+    .filter(([key, value]) => !HIDDEN.has(key) && !(key === 'hostedZoneId' && fields.zone) && !(QUIET_WHEN_ZERO.has(key) && value === 0) && !isEmpty(value))
     .map(([key, value]) => `${key}=${TEXT.has(key) ? quoted(String(value)) : compact(value)}`);
   const head = `${level.padEnd(5)} ${event}`;
   const coloured = options.color && COLOURS[level] ? `${COLOURS[level]}${head}${RESET}` : head;
@@ -65,7 +67,7 @@ function shorten(value: unknown): string {
       return typeof inner === 'bigint' ? inner.toString() : inner;
     });
   } catch {
-    return String(value);
+    return '[unprintable]';
   }
 }
 

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { colorAllowed, logFormatInArgv, progressWanted } from '../../src/cli/output-mode.js';
 import { prettyLine, shortenArn } from '../../src/telemetry/pretty-line.js';
 
@@ -23,7 +24,12 @@ describe('the readable log line', () => {
     const line = prettyLine(
       'error',
       'renewal.failed',
-      { certificate: 'www', error: `listener ${LISTENER_ARN}: not found`, deployments: [{ region: 'us-east-1', certificateArn: CERT_ARN, note: null }], domains: ['a.example', 'b.example'] },
+      {
+        certificate: 'www',
+        error: `listener ${LISTENER_ARN}: not found`,
+        deployments: [{ region: 'us-east-1', certificateArn: CERT_ARN, note: null }],
+        domains: ['a.example', 'b.example'],
+      },
       { color: false },
       NOON,
     );
@@ -36,6 +42,33 @@ describe('the readable log line', () => {
     expect(prettyLine('warn', 'renewal.skipped', { why: 'busy' }, { color: true }, NOON)).toBe('12:34:56 \x1b[33mwarn  renewal.skipped\x1b[0m why=busy');
     expect(prettyLine('error', 'renewal.failed', {}, { color: true }, NOON)).toBe('12:34:56 \x1b[31merror renewal.failed\x1b[0m');
     expect(prettyLine('info', 'pass.started', {}, { color: true }, NOON)).toBe('12:34:56 info  pass.started');
+  });
+
+  it('leaves out a zero failure count, keeps other zeros', () => {
+    expect(prettyLine('info', 'renewal.decided', { action: 'none', consecutiveFailures: 0 }, { color: false }, NOON)).toBe('12:34:56 info  renewal.decided action=none');
+    expect(prettyLine('info', 'pass.finished', { renewed: 1, failed: 0 }, { color: false }, NOON)).toBe('12:34:56 info  pass.finished renewed=1 failed=0');
+  });
+
+  it('is what the logger writes at a terminal: coloured, unless NO_COLOR is set', () => {
+    const written = (env: string | undefined) => {
+      const saved = process.env.NO_COLOR;
+      if (env === undefined) delete process.env.NO_COLOR;
+      else process.env.NO_COLOR = env;
+      try {
+        const stream = Object.assign(new PassThrough(), { isTTY: true });
+        let text = '';
+        stream.on('data', (chunk) => (text += String(chunk)));
+        createLogger({ stream }).error('renewal.failed', { error: 'boom' });
+        return text;
+      } finally {
+        if (saved === undefined) delete process.env.NO_COLOR;
+        else process.env.NO_COLOR = saved;
+      }
+    };
+    const [coloured, plain] = [written(undefined), written('1')];
+    expect(coloured.slice(0, 9)).toMatch(/^\d\d:\d\d:\d\d $/);
+    expect(coloured.slice(9)).toBe('\x1b[31merror renewal.failed\x1b[0m error=boom\n');
+    expect(plain.slice(9)).toBe('error renewal.failed error=boom\n');
   });
 
   it('shortens ARNs to their resource with long IDs cut', () => {

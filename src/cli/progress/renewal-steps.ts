@@ -7,16 +7,7 @@ import type { AuditEntry } from '../../telemetry/logger.js';
  */
 
 export type Step =
-  | 'preflight'
-  | 'ordering'
-  | 'presenting'
-  | 'waiting for Route 53 INSYNC'
-  | 'checking propagation'
-  | 'validating'
-  | 'finalizing'
-  | 'importing'
-  | 'binding'
-  | 'verifying';
+  'preflight' | 'ordering' | 'presenting' | 'waiting for Route 53 INSYNC' | 'checking propagation' | 'validating' | 'finalizing' | 'importing' | 'binding' | 'verifying';
 
 export interface ProgressRow {
   name: string;
