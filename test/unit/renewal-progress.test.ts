@@ -1,9 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LiveBlock } from '../../src/cli/progress/live-block.js';
+import { RenewalProgress } from '../../src/cli/progress/renewal-progress.js';
 import { renderRows } from '../../src/cli/progress/render-rows.js';
 import { RenewalSteps } from '../../src/cli/progress/renewal-steps.js';
-import type { AuditEntry } from '../../src/telemetry/logger.js';
+import { createLogger, type AuditEntry } from '../../src/telemetry/logger.js';
 
 const event = (name: string, certificate: string | undefined, fields: Record<string, unknown> = {}): AuditEntry => ({
   level: 'info',
@@ -145,5 +146,24 @@ describe('the live block', () => {
     block.draw(['› b  ordering…']);
     expect(log).toEqual(['before any block', 'a log line']);
     expect(written()).toBe('› a  ordering…\n\r\x1b[1A\x1b[J› a  ordering…\n› b  ordering…\n');
+  });
+});
+
+describe('the progress display', () => {
+  it('follows the log, and once stopped leaves the last state on screen exactly once', () => {
+    const out = Object.assign(new PassThrough(), { columns: 60 });
+    let written = '';
+    out.on('data', (chunk) => (written += String(chunk)));
+    let now = 0;
+    const progress = new RenewalProgress(out, false, () => now);
+    const log = createLogger({ stream: new PassThrough(), pretty: false });
+    progress.follow(log, { propagationCheck: false });
+    log.child({ certificate: 'www' }).info('renewal.decided', { action: 'renew' });
+    now = 1_000;
+    log.child({ certificate: 'www' }).info('renewal.started');
+    progress.stop();
+    progress.stop();
+    log.child({ certificate: 'www' }).info('renewal.succeeded');
+    expect(written).toBe('› www  preflight…\n\r\x1b[1A\x1b[J› www  ordering…\n\r\x1b[1A\x1b[J› www  ordering…\n');
   });
 });

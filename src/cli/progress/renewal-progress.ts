@@ -39,7 +39,7 @@ export class RenewalProgress {
     });
   }
 
-  /** The last state drawn and left on screen; no more redraws. */
+  /** The last state drawn and left on screen; no more redraws. Idempotent. */
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
@@ -47,6 +47,8 @@ export class RenewalProgress {
     this.ticker = undefined;
     if (this.steps && this.steps.rows().length > 0) this.draw(this.steps);
     this.block.commit();
+    // Stopped once: a second stop (the command's finally) draws nothing again.
+    this.steps = undefined;
   }
 
   private redraw(): void {
