@@ -161,6 +161,8 @@ async function retireOnceServed(
   signal?: AbortSignal,
 ): Promise<void> {
   if (spec.verify.length > 0 && expected) {
+    // The step that has no other event marking its start (the live progress at a terminal shows it).
+    log.debug('deploy.verifying', { endpoints: spec.verify.map(describeEndpoint), serial: expected.serial, timeoutSeconds: spec.verifyTimeoutSeconds });
     try {
       await waitUntilServed(spec.verify, { serial: expected.serial, notAfter: expected.notAfter }, spec.verifyTimeoutSeconds * 1000, signal);
     } catch (error) {

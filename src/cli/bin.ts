@@ -1,3 +1,5 @@
+import { logFormatInArgv } from './output-mode.js';
+
 // Until main has finished, the exit code says failure: a process whose event loop empties with its
 // command unfinished (e.g. a config whose top-level await never settles) must never exit 0.
 process.exitCode = 1;
@@ -5,7 +7,7 @@ let finished = false;
 
 // One JSON audit event per line when stderr is not a terminal, readable text when it is; written at
 // once (synchronous on Linux pipes and files), so it also works while the process exits.
-const json = !process.stderr.isTTY;
+const json = (logFormatInArgv(process.argv.slice(2)) ?? (process.stderr.isTTY ? 'pretty' : 'json')) === 'json';
 const report = (level: 'error' | 'warn') => (event: string, fields: { error: string } & Record<string, unknown>) => {
   process.stderr.write(json ? `${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n` : `certkeeper: ${fields.error}\n`);
 };

@@ -2,9 +2,10 @@ import { discoveryRegions } from '../observe/discover.js';
 import { findLeftConfig, leftConfigWhy } from '../observe/left-config.js';
 import { renderLeftConfig } from './left-config-report.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
 
-export async function discoverCommand(options: { config: string; regions?: string[]; days?: number; json?: boolean }, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+export async function discoverCommand(options: { config: string; regions?: string[]; days?: number; json?: boolean; logFormat?: LogFormat }, io: CliIo): Promise<number> {
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, readOnly: true });
   try {
     const regions = options.regions ?? discoveryRegions(ctx.config);
     const withinDays = options.days ?? ctx.config.discovery.withinDays;

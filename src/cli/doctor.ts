@@ -2,6 +2,7 @@ import { selectCertificates } from '../agent/pass.js';
 import { preflightChecks, type PreflightCheck } from '../preflight/preflight.js';
 import { mapWithConcurrency } from '../util/map-with-concurrency.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
 
 // Reads only, cached across certificates (zones, listeners, the CA, IAM answers): bounded like status.
 const DOCTOR_CONCURRENCY = 16;
@@ -17,8 +18,8 @@ export interface DoctorResult {
  * certificate (all when none is named), as a checklist. Changes nothing. Exit 0 when every check
  * passes, 1 otherwise (2 for usage and config errors, in main).
  */
-export async function doctorCommand(names: string[], options: { config: string; json?: boolean }, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+export async function doctorCommand(names: string[], options: { config: string; json?: boolean; logFormat?: LogFormat }, io: CliIo): Promise<number> {
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, readOnly: true });
   try {
     const specs = selectCertificates(ctx.config.certificates, names);
     const scope = ctx.forPass();

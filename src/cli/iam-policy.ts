@@ -7,12 +7,13 @@ import { HostedZoneFinder, type HostedZone } from '../dns/hosted-zones.js';
 import { Route53Accounts } from '../dns/route53-accounts.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIo } from './io.js';
+import { resolveLogFormat, type LogFormat } from './output-mode.js';
 
 /** A note for the person reading: plain text at a terminal, otherwise one JSON event, as every stderr line is. */
 type Say = Record<'info' | 'warn' | 'error', (event: string, text: string) => void>;
 
-function sayer(io: CliIo): Say {
-  const log = (io.stderr as NodeJS.WriteStream).isTTY ? undefined : createLogger({ stream: io.stderr, pretty: false });
+function sayer(io: CliIo, logFormat: LogFormat | undefined): Say {
+  const log = resolveLogFormat(io.stderr, logFormat) === 'pretty' ? undefined : createLogger({ stream: io.stderr, pretty: false });
   const to = (level: keyof Say) => (event: string, text: string) => (log ? log[level](event, { text }) : void io.stderr.write(`${text}\n`));
   return { info: to('info'), warn: to('warn'), error: to('error') };
 }
@@ -24,9 +25,9 @@ function sayer(io: CliIo): Say {
  * placed (no credentials, no zone) keeps its configured zone or any zone, and stderr says so.
  * `--role ARN` prints the policy that role must have instead.
  */
-export async function iamPolicyCommand(options: { config: string; offline?: boolean; role?: string }, io: CliIo): Promise<number> {
+export async function iamPolicyCommand(options: { config: string; offline?: boolean; role?: string; logFormat?: LogFormat }, io: CliIo): Promise<number> {
   const config = await loadConfig(options.config);
-  const say = sayer(io);
+  const say = sayer(io, options.logFormat);
   const routes = options.offline ? undefined : await findChallengeRoutes(config, say);
   const result = buildIamPolicy(config, zoneGrants(config, routes));
   if (options.role) {

@@ -10,6 +10,7 @@ import type { initCommand } from './init.js';
 import type { planCommand, statusCommand } from './status.js';
 import { createLogger, type AuditLogger } from '../telemetry/logger.js';
 import { packageVersion } from '../telemetry/package-version.js';
+import { LOG_FORMATS, logFormatInArgv, resolveLogFormat, type LogFormat } from './output-mode.js';
 
 /*
  * Start-up loads commander and nothing heavy: each command's module (and through it the config loader,
@@ -24,7 +25,7 @@ export const EXIT_USAGE = 2;
 
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let exitCode = EXIT_OK;
-  const errors = new ErrorReport(io);
+  const errors = new ErrorReport(io, logFormatInArgv(argv));
   const program = new Command('certkeeper')
     .description('Keeps TLS certificates on AWS from ever lapsing: ACME DNS-01 on Route 53, deployed to ACM and load balancers.')
     .exitOverride()
@@ -32,6 +33,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .showHelpAfterError('(run certkeeper --help for usage)')
     .version(packageVersion(), '-V, --version', 'print the version of certkeeper');
   const configOption = () => new Option('-c, --config <file>', 'config file (.ts, .js or .mjs)').default(DEFAULT_CONFIG_PATH);
+  const logFormatOption = () =>
+    new Option('--log-format <format>', 'the audit log on stderr: JSON lines, or short readable lines (default: pretty at a terminal, json otherwise)').choices(LOG_FORMATS);
 
   // Each action's options are typed as its command takes them: commander fills them from the options declared beside it.
   program
@@ -52,6 +55,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('renew what is due among the named certificates (all when none is named), then deploy it')
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--force', 'renew even when the deployed certificate is not due (rate-limit guards still apply)')
     .option('--reason <text>', 'why, for the audit log (with --force)')
     .option('--ignore-rate-limits', "also bypass certkeeper's rate-limit guards (the CA's own limits still apply)")
@@ -75,6 +79,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('show each managed certificate as deployed in AWS, and what certkeeper would do now')
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof statusCommand>[1]) => {
       exitCode = await (await import('./status.js')).statusCommand(names, options, io);
@@ -85,6 +90,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('what a pass would do now and why, and when each certificate will next be renewed; changes nothing')
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof planCommand>[1]) => {
       exitCode = await (await import('./status.js')).planCommand(names, options, io);
@@ -95,6 +101,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('check what a renewal needs before its order (CA, hosted zones, listeners, certificate ARNs, IAM) and print a checklist; changes nothing')
     .argument('[names...]', 'certificate names from the config')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--json', 'print a JSON array on stdout')
     .action(async (names: string[], options: Parameters<typeof doctorCommand>[1]) => {
       exitCode = await (await import('./doctor.js')).doctorCommand(names, options, io);
@@ -104,6 +111,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('discover')
     .description('list ACM certificates that certkeeper does not manage and that expire soon, with what uses them')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--regions <list>', 'comma-separated regions (default: those of the config)', (value: string) =>
       value
         .split(',')
@@ -124,6 +132,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('run')
     .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)', parsePort)
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options: Parameters<typeof runCommand>[0]) => {
@@ -134,6 +143,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .command('iam-policy')
     .description('print the IAM policy JSON that exactly this config needs (notes on stderr)')
     .addOption(configOption())
+    .addOption(logFormatOption())
     .option('--offline', 'do not look up zones found by name (ListHostedZones): allow any zone for them')
     .option('--role <arn>', 'print the policy for this route53 roleArn instead (the role side of a cross-account zone)')
     .action(async (options: Parameters<typeof iamPolicyCommand>[0]) => {
@@ -170,8 +180,11 @@ class ErrorReport {
   private readonly log?: AuditLogger;
   private pendingUsage = '';
 
-  constructor(private readonly io: CliIo) {
-    if (!(io.stderr as NodeJS.WriteStream).isTTY) this.log = createLogger({ stream: io.stderr, pretty: false });
+  constructor(
+    private readonly io: CliIo,
+    logFormat: LogFormat | undefined,
+  ) {
+    if (resolveLogFormat(io.stderr, logFormat) === 'json') this.log = createLogger({ stream: io.stderr, pretty: false });
   }
 
   config(message: string, file: string | undefined): void {

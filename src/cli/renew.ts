@@ -3,6 +3,8 @@ import type { CertificateOutcome } from '../agent/pass.js';
 import { runPassWithDeadline } from '../agent/pass-deadline.js';
 import { Check, checksAndReasons, found } from '../policy/checks.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
+import { startProgress } from './progress/renewal-progress.js';
 import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RenewOptions {
@@ -11,10 +13,13 @@ export interface RenewOptions {
   reason?: string;
   ignoreRateLimits?: boolean;
   json?: boolean;
+  logFormat?: LogFormat;
 }
 
 export async function renewCommand(names: string[], options: RenewOptions, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+  const progress = startProgress(io, options);
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, interleave: progress?.interleave });
+  progress?.follow(ctx.log, { propagationCheck: ctx.config.route53.propagation.check });
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     controller.abort(signal);
@@ -31,6 +36,7 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
       signal: controller.signal,
     });
     const settled = await settledWithinGrace(pass, controller.signal, STOP_PASS_GRACE_MS);
+    progress?.stop();
     if (!settled) {
       io.stdout.write(`interrupted: the renewal under way did not stop within ${STOP_PASS_GRACE_MS / 1000} s; challenge records it left are removed by the next run\n`);
       return 1;
@@ -44,6 +50,7 @@ export async function renewCommand(names: string[], options: RenewOptions, io: C
       ? 0
       : 1;
   } finally {
+    progress?.stop();
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();
     ctx.close();

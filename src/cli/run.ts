@@ -4,6 +4,8 @@ import { HealthTracker } from '../telemetry/health.js';
 import { followAuditEvents } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
+import { startProgress } from './progress/renewal-progress.js';
 import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RunOptions {
@@ -12,6 +14,7 @@ export interface RunOptions {
   metricsPort?: number;
   /** Overrides `metrics.host` of the config. */
   metricsHost?: string;
+  logFormat?: LogFormat;
 }
 
 /**
@@ -29,7 +32,10 @@ export function metricsPortFromEnv(value: string | undefined): number | undefine
 
 export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
   const envPort = options.metricsPort === undefined ? metricsPortFromEnv(process.env.CERTKEEPER_METRICS_PORT) : undefined;
-  const ctx = await openAgent(options.config, io);
+  // Each pass's renewals drawn live at a terminal, as for `renew`; the block stays on screen between passes.
+  const progress = startProgress(io, options);
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, interleave: progress?.interleave });
+  progress?.follow(ctx.log, { propagationCheck: ctx.config.route53.propagation.check });
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -54,6 +60,7 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     await runDaemon(ctx, controller.signal);
     return 0;
   } finally {
+    progress?.stop();
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();
     await metrics?.close();

@@ -1,9 +1,10 @@
 import { collectStatus, type StatusRow } from '../agent/status.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
 import { leftConfigForStatus, renderLeftConfigUnderTable } from './left-config-report.js';
 
-export async function statusCommand(names: string[], options: { config: string; json?: boolean }, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+export async function statusCommand(names: string[], options: { config: string; json?: boolean; logFormat?: LogFormat }, io: CliIo): Promise<number> {
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, readOnly: true });
   try {
     const scope = ctx.forPass();
     const rows = await collectStatus(ctx, names, undefined, scope);
@@ -17,8 +18,8 @@ export async function statusCommand(names: string[], options: { config: string; 
 }
 
 /** `plan`: the decision part of status: what a pass would do now, why, and when the next renewal is. */
-export async function planCommand(names: string[], options: { config: string; json?: boolean }, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+export async function planCommand(names: string[], options: { config: string; json?: boolean; logFormat?: LogFormat }, io: CliIo): Promise<number> {
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, readOnly: true });
   try {
     const rows = await collectStatus(ctx, names);
     const plan = rows.map(({ name, action, checks, reasons, renewAt, window, ari, nextAttemptAt, error }) => ({

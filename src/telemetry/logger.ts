@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { prettyLine } from './pretty-line.js';
 
 /**
  * The audit trail: one JSON object per line on stderr (stdout is for command results), each with
@@ -32,8 +33,15 @@ export type AuditListener = (entry: AuditEntry) => void;
 export interface LoggerOptions {
   stream?: Writable;
   level?: string;
-  /** Human-readable lines; defaults to whether stderr is a terminal. */
+  /** Human-readable lines (pretty-line.ts); defaults to whether the stream is a terminal. */
   pretty?: boolean;
+  /** Colours in human-readable lines; defaults to a terminal stream with `NO_COLOR` unset or empty (https://no-color.org). */
+  color?: boolean;
+  /**
+   * Called around each line's write: a live display on the same terminal clears itself, lets the line be
+   * written, then draws itself again below it (see cli/progress/live-block.ts).
+   */
+  interleave?: (writeLine: () => void) => void;
 }
 
 const REDACTED = '[redacted: private key material]';
@@ -49,11 +57,16 @@ const LEVELS: Record<string, number> = { error: 0, warn: 1, info: 2, http: 3, ve
 export function createLogger(options: LoggerOptions = {}): AuditLogger {
   const stream = options.stream ?? process.stderr;
   if (stream === process.stderr) writeThrough(process.stderr);
-  const pretty = options.pretty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
+  const terminal = Boolean((stream as NodeJS.WriteStream).isTTY);
+  const pretty = options.pretty ?? terminal;
+  const color = options.color ?? (terminal && !process.env.NO_COLOR);
   const threshold = LEVELS[options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info'] ?? LEVELS.info!;
-  const format = pretty ? humanLine : jsonLine;
+  const format = pretty ? (level: string, event: string, fields: Record<string, unknown>) => prettyLine(level, event, fields, { color }) : jsonLine;
+  const interleave = options.interleave ?? ((writeLine: () => void) => writeLine());
   const write = (level: string, event: string, fields: Record<string, unknown>) => {
-    if ((LEVELS[level] ?? 0) <= threshold) stream.write(`${format(level, event, fields)}\n`);
+    if ((LEVELS[level] ?? 0) > threshold) return;
+    const line = `${format(level, event, fields)}\n`;
+    interleave(() => stream.write(line));
   };
   return wrap(write, {}, new Set());
 }
@@ -117,15 +130,6 @@ function jsonLine(level: string, event: string, fields: Record<string, unknown>)
   // The fields cannot replace the line's own keys (a stray `event` or `level` in the facts is dropped).
   const { time: _time, level: _level, event: _event, runId, certificate, ...facts } = fields;
   return safeStringify({ time: new Date().toISOString(), level, event, runId, certificate, ...facts });
-}
-
-function humanLine(level: string, event: string, fields: Record<string, unknown>): string {
-  const { time: _time, level: _level, event: _event, runId: _runId, certificate, ...facts } = fields;
-  const details = Object.entries(facts)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeStringify(value)}`)
-    .join(' ');
-  const time = new Date().toISOString().slice(11, 19);
-  return `${time} ${level.padEnd(5)} ${event}${certificate ? ` [${typeof certificate === 'string' ? certificate : safeStringify(certificate)}]` : ''}${details ? ` ${details}` : ''}`;
 }
 
 function safeStringify(value: unknown): string {
