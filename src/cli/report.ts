@@ -32,7 +32,7 @@ export async function reportCommand(names: string[], options: ReportOptions, io:
         await rename(partial, options.html);
       } catch (error) {
         await rm(partial, { force: true });
-        throw new Error(`cannot write the status page to ${options.html} (--html): ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`cannot write the status page to ${options.html} (--html): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
       const counts = view.certificates.reduce<Record<string, number>>((all, certificate) => ({ ...all, [certificate.state]: (all[certificate.state] ?? 0) + 1 }), {});
       const summary = Object.entries(counts)

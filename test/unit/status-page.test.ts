@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusRow } from '../../src/agent/status.js';
-import { escapeHtml, html } from '../../src/cli/status-page/html.js';
+import { escapeHtml, markup } from '../../src/cli/status-page/html.js';
 import { CONTENT_SECURITY_POLICY, renderStatusPage } from '../../src/cli/status-page/render.js';
 import { stateOf, statusPageView } from '../../src/cli/status-page/view.js';
 import { RecentPasses } from '../../src/telemetry/recent-passes.js';
@@ -66,7 +66,11 @@ describe('renderStatusPage', () => {
             certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/eu',
             listeners: [{ arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/1/2', mode: 'default', carries: true }],
           },
-          { region: 'us-east-1', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/cf', attachments: [{ kind: 'CloudFront distribution', id: 'E2QWRUHAPOMQZL', carries: false }] },
+          {
+            region: 'us-east-1',
+            certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/cf',
+            attachments: [{ kind: 'CloudFront distribution', id: 'E2QWRUHAPOMQZL', carries: false }],
+          },
         ],
       }),
       row({ name: 'soon', action: 'renew', renewAt: NOW.toISOString(), window: { source: 'ari', start: at(-1), end: at(2) } }),
@@ -150,7 +154,11 @@ describe('renderStatusPage', () => {
 
   it('says when nothing is deployed instead of drawing a timeline', () => {
     const page = renderStatusPage(
-      statusPageView([row({ serial: null, notBefore: null, notAfter: null, daysLeft: null, action: 'renew', renewAt: null, window: null, lastRenewal: null })], { now: NOW, version: '1', source: 'report' }),
+      statusPageView([row({ serial: null, notBefore: null, notAfter: null, daysLeft: null, action: 'renew', renewAt: null, window: null, lastRenewal: null })], {
+        now: NOW,
+        version: '1',
+        source: 'report',
+      }),
     );
     expect(page).toContain('No certificate deployed yet.');
     expect(page).not.toContain('class="timeline"');
@@ -184,8 +192,8 @@ describe('RecentPasses', () => {
   });
 });
 
-describe('html template', () => {
+describe('markup template', () => {
   it('escapes interpolations but not nested templates', () => {
-    expect(html`<p>${'<b>'}${html`<i>${'&'}</i>`}${['<', html`<br>`]}${null}${false}${0}</p>`.text).toBe('<p>&#60;b&#62;<i>&#38;</i>&#60;<br>0</p>');
+    expect(markup`<p>${'<b>'}${markup`<i>${'&'}</i>`}${['<', markup`<br>`]}${null}${false}${0}</p>`.text).toBe('<p>&#60;b&#62;<i>&#38;</i>&#60;<br>0</p>');
   });
 });

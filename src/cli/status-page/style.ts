@@ -43,6 +43,7 @@ h2 { font-size: 17px; margin: 0 0 4px; display: flex; align-items: center; gap: 
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 13px; }
 th, td { text-align: left; vertical-align: top; border-top: 1px solid var(--line); padding: 4px 8px 4px 0; }
 .arn, .details { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; }
+.region { white-space: nowrap; }
 .places { margin: 0; padding-left: 16px; }
 .passes { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 0 0 24px; }
 .pass summary { cursor: pointer; margin: 6px 0; }

@@ -1,5 +1,6 @@
 import type { StatusRow } from '../../agent/status.js';
 import type { RecentPass } from '../../telemetry/recent-passes.js';
+import { formatTime, relative } from './format.js';
 
 /**
  * What the status page shows, built from the rows `status` computes (no policy is decided here: the
@@ -20,7 +21,8 @@ export interface TimelineView {
 }
 
 export interface PlaceView {
-  kind: 'listener' | 'CloudFront distribution' | string;
+  /** `listener`, or the deployer's word for the place (`CloudFront distribution`). */
+  kind: string;
   id: string;
   /** `default` or `sni` for a listener. */
   role?: string;
@@ -113,17 +115,19 @@ function placeState(place: { carries: boolean; error?: string }): Pick<PlaceView
 
 /** Precedence: what is already broken for users (expired), then what needs a person (failing), then what certkeeper will do (due). */
 export function stateOf(row: StatusRow, now: Date): { state: CertificateState; why: string } {
-  if (row.notAfter && Date.parse(row.notAfter) <= now.getTime()) return { state: 'expired', why: `expired at ${row.notAfter}` };
+  if (row.notAfter && Date.parse(row.notAfter) <= now.getTime())
+    return { state: 'expired', why: `expired ${relative(row.notAfter, now.toISOString())}, at ${formatTime(row.notAfter)}` };
   if (row.consecutiveFailures > 0) return { state: 'failing', why: `${row.consecutiveFailures} failed attempt${row.consecutiveFailures === 1 ? '' : 's'} in a row` };
   if (row.error) return { state: 'failing', why: row.error };
   if (row.action === 'renew') return { state: 'due', why: row.notAfter ? 'due for renewal now' : 'nothing deployed yet: the next pass issues it' };
   if (row.action === 'redeploy') return { state: 'due', why: 'not served where configured: the next pass puts it back' };
-  return { state: 'healthy', why: row.renewAt ? `renewal planned at ${row.renewAt}` : 'nothing to do' };
+  return { state: 'healthy', why: row.renewAt ? `renewal planned ${relative(row.renewAt, now.toISOString())}, at ${formatTime(row.renewAt)}` : 'nothing to do' };
 }
 
 function ariText(ari: StatusRow['ari']): string {
   if (ari.status === 'window') return `window ${ari.start} .. ${ari.end}, chosen moment ${ari.chosenAt}${ari.note ? ` (last check failed: ${ari.note})` : ''}`;
   if (ari.status === 'unavailable') return `unavailable: ${ari.note ?? 'no reason given'}`;
   if (ari.status === 'not-offered') return 'not offered by the CA';
-  return ari.status === 'nothing-deployed' ? 'nothing deployed' : ari.status;
+  // As `status` prints it: no ARI look was made (nothing deployed, or not a certificate of this CA).
+  return ari.status === 'nothing-deployed' ? '-' : ari.status;
 }
