@@ -1,4 +1,5 @@
 import { runDaemon } from '../agent/daemon.js';
+import { collectStatus } from '../agent/status.js';
 import { HealthTracker } from '../telemetry/health.js';
 import { followAuditEvents } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
@@ -36,7 +37,16 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
       stopFollowing.push(followAuditEvents(ctx.log), health.follow(ctx.log), recent.follow(ctx.log));
       // Default: every interface, as Prometheus exporters do: a scraper runs on another machine or outside the container.
       const host = options.metricsHost ?? ctx.config.metrics?.host;
-      metrics = await startMetricsServer({ port, host, health, statusPage: liveStatusPage(ctx, recent) });
+      metrics = await startMetricsServer({
+        port,
+        host,
+        health,
+        statusPage: liveStatusPage(
+          () => collectStatus(ctx),
+          recent,
+          () => ctx.clock.now(),
+        ),
+      });
       ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz', '/readyz', '/status'] });
     }
     process.on('SIGINT', stop).on('SIGTERM', stop);

@@ -4,6 +4,7 @@ import { escapeHtml, markup } from '../../src/cli/status-page/html.js';
 import { CONTENT_SECURITY_POLICY, renderStatusPage } from '../../src/cli/status-page/render.js';
 import { stateOf, statusPageView } from '../../src/cli/status-page/view.js';
 import { RecentPasses } from '../../src/telemetry/recent-passes.js';
+import { liveStatusPage } from '../../src/cli/status-page/live.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -162,6 +163,37 @@ describe('renderStatusPage', () => {
     );
     expect(page).toContain('No certificate deployed yet.');
     expect(page).not.toContain('class="timeline"');
+  });
+});
+
+describe('liveStatusPage', () => {
+  it('reads the fleet at most once per interval whatever the requests, always with the latest passes, and reads again after a failed read', async () => {
+    let clock = NOW.getTime();
+    let reads = 0;
+    let fail = false;
+    const recent = new RecentPasses();
+    const live = liveStatusPage(
+      () => {
+        reads += 1;
+        return fail ? Promise.reject(new Error('ACM unreachable')) : Promise.resolve([row()]);
+      },
+      recent,
+      () => new Date(clock),
+      10_000,
+    );
+    const [first, second] = await Promise.all([live.render(), live.render()]);
+    expect(reads).toBe(1);
+    expect(first).toBe(second);
+    recent.record({ level: 'info', event: 'pass.started', fields: { runId: 'later' } }, NOW);
+    expect(await live.render()).toContain('data-run-id="later"');
+    expect(reads).toBe(1);
+    clock += 10_000;
+    fail = true;
+    await expect(live.render()).rejects.toThrow('ACM unreachable');
+    fail = false;
+    expect(await live.render()).toContain('data-name="web"');
+    expect(reads).toBe(3);
+    expect(live.contentSecurityPolicy).toBe(CONTENT_SECURITY_POLICY);
   });
 });
 

@@ -47,6 +47,7 @@ th, td { text-align: left; vertical-align: top; border-top: 1px solid var(--line
 .places { margin: 0; padding-left: 16px; }
 .passes { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 0 0 24px; }
 .pass summary { cursor: pointer; margin: 6px 0; }
+.events td:first-child, .events td.event { white-space: nowrap; }
 .level-warn td.event { color: var(--due); font-weight: 600; }
 .level-error td.event { color: var(--failing); font-weight: 600; }
 `;
