@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -72,6 +72,7 @@ afterAll(async () => {
 });
 
 async function launchChromium(profile: string): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium), or apt-get install chromium`);
   mkdirSync(profile);
   // A fresh profile, and none of Chromium's own traffic (updates, sync, field trials): the closed network refuses it.
   return chromium.launchPersistentContext(profile, {
