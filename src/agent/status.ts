@@ -3,7 +3,7 @@ import { earliestExpiring } from '../policy/decide.js';
 import { daysLeft } from '../pki/certificate.js';
 import { describeError } from '../telemetry/logger.js';
 import { assessCertificate } from './assess.js';
-import type { AttachmentObservation } from '../ports/deployer.js';
+import type { AttachmentObservation, ListenerObservation } from '../ports/deployer.js';
 import type { AgentPorts } from './ports.js';
 import { openPassScope } from './pass-scope.js';
 import { selectCertificates } from './pass.js';
@@ -19,10 +19,15 @@ export interface StatusRow {
   name: string;
   domains: string[];
   serial: string | null;
+  /** Validity of the deployed certificate that expires first (the one the decision is about). */
+  notBefore: string | null;
   notAfter: string | null;
   daysLeft: number | null;
-  /** Where it is deployed; `attachments` (when any): the places other than listeners that should use it (CloudFront distributions) and whether each does. */
-  acm: { region: string; certificateArn: string | null; attachments?: AttachmentObservation[] }[];
+  /**
+   * Where it is deployed; `listeners` (when any): the configured listeners and whether each serves it;
+   * `attachments` (when any): the places other than listeners that should use it (CloudFront distributions) and whether each does.
+   */
+  acm: { region: string; certificateArn: string | null; listeners?: ListenerObservation[]; attachments?: AttachmentObservation[] }[];
   action: 'renew' | 'redeploy' | 'none';
   reasons: string[];
   /** Names of the checks behind the reasons (e.g. `InRenewalWindow`, `Backoff`). */
@@ -34,6 +39,8 @@ export interface StatusRow {
   ari: { status: string; start?: string; end?: string; chosenAt?: string; note?: string; nextCheckAt?: string };
   /** Failed attempts in a row now (0 once the certificate is valid, served and not due again). */
   consecutiveFailures: number;
+  /** The last renewal this agent (or another sharing its store) recorded. */
+  lastRenewal: { at: string; serial: string; notAfter: string } | null;
   /** The last failure and when, kept as history after a recovery. */
   lastError: string | null;
   lastErrorAt: string | null;
@@ -64,11 +71,13 @@ export async function collectStatus(ctx: AgentPorts, names: string[] = [], now =
       return {
         ...base,
         serial: soonest?.serial ?? null,
+        notBefore: soonest?.notBefore.toISOString() ?? null,
         notAfter: soonest?.notAfter.toISOString() ?? null,
         daysLeft: soonest ? Math.floor(daysLeft(soonest.notAfter, now) * 10) / 10 : null,
         acm: observation.regions.map((region) => ({
           region: region.region,
           certificateArn: region.certificateArn ?? null,
+          ...(region.listeners?.length ? { listeners: region.listeners } : {}),
           ...(region.attachments && { attachments: region.attachments }),
         })),
         action: decision.action,
@@ -85,6 +94,7 @@ export async function collectStatus(ctx: AgentPorts, names: string[] = [], now =
           nextCheckAt: ari.nextCheckAt,
         },
         consecutiveFailures: record.consecutiveFailures ?? 0,
+        lastRenewal: record.lastSuccess ?? null,
         lastError: record.lastFailure?.error ?? null,
         lastErrorAt: record.lastFailure?.at ?? null,
         nextAttemptAt: backoff?.toISOString() ?? null,
@@ -95,6 +105,7 @@ export async function collectStatus(ctx: AgentPorts, names: string[] = [], now =
       return {
         ...base,
         serial: null,
+        notBefore: null,
         notAfter: null,
         daysLeft: null,
         acm: spec.acm.map((target) => ({ region: target.region, certificateArn: target.certificateArn ?? null })),
@@ -105,6 +116,7 @@ export async function collectStatus(ctx: AgentPorts, names: string[] = [], now =
         window: null,
         ari: { status: 'unknown' },
         consecutiveFailures: 0,
+        lastRenewal: null,
         lastError: null,
         lastErrorAt: null,
         nextAttemptAt: null,

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULT_CONFIG_PATH } from '../config/config-error.js';
 import type { CliIo } from './io.js';
@@ -8,6 +10,7 @@ import type { doctorCommand } from './doctor.js';
 import type { iamPolicyCommand } from './iam-policy.js';
 import type { initCommand } from './init.js';
 import type { planCommand, statusCommand } from './status.js';
+import type { reportCommand } from './report.js';
 import { createLogger, type AuditLogger } from '../telemetry/logger.js';
 import { packageVersion } from '../telemetry/package-version.js';
 import { LOG_FORMATS, logFormatInArgv, resolveLogFormat, type LogFormat } from './output-mode.js';
@@ -97,6 +100,17 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     });
 
   program
+    .command('report')
+    .description('write the status page (timeline, state, where each certificate is deployed, last renewal and error) as one self-contained HTML file; changes nothing')
+    .argument('[names...]', 'certificate names from the config')
+    .addOption(configOption())
+    .addOption(logFormatOption())
+    .requiredOption('--html <file>', 'the HTML file to write ("-": stdout); replaced in one step', parseHtmlTarget)
+    .action(async (names: string[], options: Parameters<typeof reportCommand>[1]) => {
+      exitCode = await (await import('./report.js')).reportCommand(names, options, io);
+    });
+
+  program
     .command('doctor')
     .description('check what a renewal needs before its order (CA, hosted zones, listeners, certificate ARNs, IAM) and print a checklist; changes nothing')
     .argument('[names...]', 'certificate names from the config')
@@ -133,7 +147,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
     .addOption(configOption())
     .addOption(logFormatOption())
-    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)', parsePort)
+    .option('--metrics-port <port>', 'serve Prometheus /metrics, /healthz, /readyz and the /status page on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)', parsePort)
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options: Parameters<typeof runCommand>[0]) => {
       exitCode = await (await import('./run.js')).runCommand(options, io);
@@ -226,6 +240,16 @@ export function dryRunConflict(options: { force?: boolean; ignoreRateLimits?: bo
   if (options.reason !== undefined)
     return '--dry-run cannot be used with --reason: --reason explains a forced renewal in the audit log, and a dry run records nothing; drop --reason';
   return undefined;
+}
+
+/** The page's directory must exist: said before any AWS or CA request is made. */
+function parseHtmlTarget(value: string): string {
+  if (value === '-') return value;
+  const directory = dirname(resolve(value));
+  if (!existsSync(directory) || !statSync(directory).isDirectory())
+    throw new InvalidArgumentError(`the directory ${directory} does not exist; create it or write the page elsewhere (or "-" for stdout)`);
+  if (existsSync(value) && statSync(value).isDirectory()) throw new InvalidArgumentError(`${value} is a directory; give a file name such as ${join(value, 'status.html')}`);
+  return value;
 }
 
 function parsePort(value: string): number {

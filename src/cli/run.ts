@@ -1,11 +1,14 @@
 import { runDaemon } from '../agent/daemon.js';
 import { ConfigError } from '../config/config-error.js';
+import { collectStatus } from '../agent/status.js';
 import { HealthTracker } from '../telemetry/health.js';
 import { followAuditEvents } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
+import { RecentPasses } from '../telemetry/recent-passes.js';
 import { openAgent, type CliIo } from './io.js';
 import type { LogFormat } from './output-mode.js';
 import { startProgress } from './progress/renewal-progress.js';
+import { liveStatusPage } from './status-page/live.js';
 import { exitWithinStopBound } from './stop-bound.js';
 
 export interface RunOptions {
@@ -50,11 +53,22 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     const port = options.metricsPort ?? envPort ?? ctx.config.metrics?.port;
     if (port !== undefined) {
       const health = new HealthTracker();
-      stopFollowing.push(followAuditEvents(ctx.log), health.follow(ctx.log));
+      // The status page's audit events: the last passes', bounded, as the logger redacted them.
+      const recent = new RecentPasses();
+      stopFollowing.push(followAuditEvents(ctx.log), health.follow(ctx.log), recent.follow(ctx.log));
       // Default: every interface, as Prometheus exporters do: a scraper runs on another machine or outside the container.
       const host = options.metricsHost ?? ctx.config.metrics?.host;
-      metrics = await startMetricsServer({ port, host, health });
-      ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz', '/readyz'] });
+      metrics = await startMetricsServer({
+        port,
+        host,
+        health,
+        statusPage: liveStatusPage(
+          () => collectStatus(ctx),
+          recent,
+          () => ctx.clock.now(),
+        ),
+      });
+      ctx.log.info('metrics.listening', { address: metrics.address.address, port: metrics.address.port, paths: ['/metrics', '/healthz', '/readyz', '/status'] });
     }
     process.on('SIGINT', stop).on('SIGTERM', stop);
     await runDaemon(ctx, controller.signal);

@@ -9,12 +9,19 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** The status page as `run` serves it: the HTML and the Content-Security-Policy it is written for. */
+export interface StatusPageSource {
+  render(): Promise<string>;
+  contentSecurityPolicy: string;
+}
+
 /**
  * `GET /metrics` (Prometheus text format), `GET /healthz` (liveness) and `GET /readyz` (readiness), the
- * last two 200 or 503 with a small JSON body saying why. Nothing else is served; the process's own work
- * never waits on a scrape.
+ * last two 200 or 503 with a small JSON body saying why, and `GET /status` (the status page) when given
+ * one. Nothing else is served; the process's own work never waits on a scrape.
  */
-export async function startMetricsServer(options: { port: number; host?: string; health: HealthTracker }): Promise<MetricsServer> {
+export async function startMetricsServer(options: { port: number; host?: string; health: HealthTracker; statusPage?: StatusPageSource }): Promise<MetricsServer> {
+  const { statusPage } = options;
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -38,7 +45,22 @@ export async function startMetricsServer(options: { port: number; host?: string;
       response.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(report)}\n`);
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+    if (path === '/status' && statusPage) {
+      statusPage.render().then(
+        (page) =>
+          response
+            .writeHead(200, {
+              'content-type': 'text/html; charset=utf-8',
+              'cache-control': 'no-store',
+              'content-security-policy': statusPage.contentSecurityPolicy,
+              'x-content-type-options': 'nosniff',
+            })
+            .end(page),
+        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render the status page: ${error.message}\n`),
+      );
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try /metrics, /healthz${statusPage ? ', /readyz or /status' : ' or /readyz'}\n`);
   });
   // Keep-alive connections from a scraper would hold shutdown up.
   server.keepAliveTimeout = 5_000;
