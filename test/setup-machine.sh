@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs what the sandbox and the tests need and this machine lacks: npm dependencies, Pebble (the
-# ACME test server, Debian package), Chromium (Debian package: the status page's browser test drives it
-# with playwright-core, which never downloads a browser of its own) and moto server (AWS emulator, Python). Says what it does; does
-# nothing when all is there. Run by `npm run sandbox` and `npm test`.
+# ACME test server, Debian package) and moto server (AWS emulator, Python); with the argument `tests`, also
+# Chromium (Debian package: the status page's browser test drives it with playwright-core, which never
+# downloads a browser of its own; the sandbox does without it). Says what it does; does nothing when all is
+# there. Run by `npm run sandbox` and `npm test` (`tests`).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ if ! command -v pebble >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble
 fi
 
-if ! command -v chromium >/dev/null 2>&1; then
+if [ "${1:-}" = tests ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing Chromium (apt-get install chromium) for the status page's browser test"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
