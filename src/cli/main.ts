@@ -147,7 +147,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .description('stay in the foreground: a pass now, then on the configured schedule; SIGINT/SIGTERM stop it cleanly')
     .addOption(configOption())
     .addOption(logFormatOption())
-    .option('--metrics-port <port>', 'serve Prometheus /metrics, /healthz, /readyz and the /status page on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)', parsePort)
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics, /healthz, /readyz and the /status page on this port (overrides CERTKEEPER_METRICS_PORT and metrics.port)',
+      parsePort,
+    )
     .option('--metrics-host <address>', 'address to bind the metrics port to (default: metrics.host, else every interface)')
     .action(async (options: Parameters<typeof runCommand>[0]) => {
       exitCode = await (await import('./run.js')).runCommand(options, io);

@@ -75,8 +75,8 @@ async function killAfterIssuance(path: string, hold: (call: ProxiedCall) => bool
     const changes = rel.awsProxy.calls
       .filter((call) => call.action === 'ChangeResourceRecordSets')
       .map((call) => `status ${call.status} ${call.fault ?? ''} at ${new Date(call.at).toISOString()}`);
-    const events = crashed.events.slice(-25).map((event) => `${event.event} ${event.certificate ?? ''} ${String(event.error ?? '')}`);
-    throw new Error(`${(error as Error).message}\nRoute 53 changes sent:\n${changes.join('\n')}\nlast events:\n${events.join('\n')}`);
+    const events = crashed.events.slice(-25).map((event) => `${event.event} ${event.certificate ?? ''} ${JSON.stringify(event.error ?? '')}`);
+    throw new Error(`${(error as Error).message}\nRoute 53 changes sent:\n${changes.join('\n')}\nlast events:\n${events.join('\n')}`, { cause: error });
   }
   crashed.child.kill('SIGKILL');
   await crashed.done;
