@@ -1,11 +1,14 @@
 import { settledWithinGrace, STOP_PASS_GRACE_MS } from '../agent/deadlines.js';
 import { runDryRun, type DryRunOutcome } from '../agent/dry-run.js';
 import { openAgent, type CliIo } from './io.js';
+import type { LogFormat } from './output-mode.js';
+import { startProgress } from './progress/renewal-progress.js';
 import { exitWithinStopBound } from './stop-bound.js';
 
 export interface DryRunOptions {
   config: string;
   json?: boolean;
+  logFormat?: LogFormat;
 }
 
 /**
@@ -14,7 +17,10 @@ export interface DryRunOptions {
  * (agent/dry-run.ts). Exit 0 when the whole path worked for each, 1 when one failed (the line says why).
  */
 export async function dryRunCommand(names: string[], options: DryRunOptions, io: CliIo): Promise<number> {
-  const ctx = await openAgent(options.config, io);
+  // At a terminal, the same live line per certificate as a renewal (its steps read from the same events).
+  const progress = startProgress(io, options);
+  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, interleave: progress?.interleave });
+  progress?.follow(ctx.log, { propagationCheck: ctx.config.route53.propagation.check });
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     controller.abort(signal);
@@ -24,6 +30,7 @@ export async function dryRunCommand(names: string[], options: DryRunOptions, io:
   try {
     const run = runDryRun(ctx, ctx.stagingIssuer(), { names, signal: controller.signal });
     const settled = await settledWithinGrace(run, controller.signal, STOP_PASS_GRACE_MS);
+    progress?.stop();
     if (!settled) {
       io.stdout.write(`interrupted: the dry run did not stop within ${STOP_PASS_GRACE_MS / 1000} s; challenge records it left are removed by the next run\n`);
       return 1;
@@ -41,6 +48,7 @@ export async function dryRunCommand(names: string[], options: DryRunOptions, io:
     );
     return outcomes.every((outcome) => outcome.result === 'succeeded') ? 0 : 1;
   } finally {
+    progress?.stop();
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await ctx.flushNotifications();
     ctx.close();

@@ -27,6 +27,20 @@ const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
 
 describe('the renewal steps, read from the audit events', () => {
+  it('follows a dry run from its own events to ✓ or ✗ (it decides nothing and imports nothing)', () => {
+    const steps = new RenewalSteps({ propagationCheck: false });
+    expect(steps.apply(event('renewal.dry_run_started', 'www', { dryRun: true }), 0)).toBe(true);
+    expect(steps.apply(event('renewal.dry_run_started', 'api', { dryRun: true }), 0)).toBe(true);
+    expect(steps.rows().map((row) => row.step)).toEqual(['preflight', 'preflight']);
+    steps.apply(event('acme.order.created', 'www', { dryRun: true }), 300);
+    steps.apply(event('dns.challenge.presented', 'www', { dryRun: true, changeIds: ['C9'] }), 500);
+    expect(steps.rows()[0]!.step).toBe('waiting for Route 53 INSYNC');
+    steps.apply(event('renewal.dry_run_succeeded', 'www', { dryRun: true }), 2_500);
+    steps.apply(event('renewal.dry_run_failed', 'api', { dryRun: true, error: 'no hosted zone' }), 900);
+    expect(steps.settled()).toBe(true);
+    expect(renderRows(steps.rows(), 3_000, plain)).toEqual(['✓ www  dry run passed in 2.5 s', '✗ api  failed after 0.9 s: no hosted zone']);
+  });
+
   it('walks a renewal through every step to ✓ with its total time', () => {
     const steps = new RenewalSteps({ propagationCheck: true });
     const seen: string[] = [];

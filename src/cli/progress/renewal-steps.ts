@@ -52,6 +52,8 @@ export class RenewalSteps {
     if (typeof name !== 'string') return false;
     const row = this.byName.get(name);
     if (event === 'renewal.decided') return this.decided(name, row, fields, now);
+    // A dry run decides nothing: every named certificate goes through the path against the staging CA.
+    if (event === 'renewal.dry_run_started') return this.start(name, 'preflight', now);
     if (!row || row.done) return false;
     switch (event) {
       case 'renewal.started':
@@ -76,7 +78,10 @@ export class RenewalSteps {
         return this.finish(row, true, 'renewed', now);
       case 'deploy.redeployed':
         return this.finish(row, true, 'redeployed', now);
+      case 'renewal.dry_run_succeeded':
+        return this.finish(row, true, 'dry run passed', now);
       case 'renewal.failed':
+      case 'renewal.dry_run_failed':
         return this.finish(row, false, `failed: ${String(fields.error)}`, now);
       case 'renewal.cancelled':
         return this.finish(row, false, 'cancelled', now);
@@ -95,7 +100,11 @@ export class RenewalSteps {
       return false;
     }
     if (action !== 'renew' && action !== 'redeploy') return false;
-    this.byName.set(name, { name, startedAt: now, step: action === 'renew' ? 'preflight' : 'binding', stepSince: now, pendingChanges: [] });
+    return this.start(name, action === 'renew' ? 'preflight' : 'binding', now);
+  }
+
+  private start(name: string, step: Step, now: number): boolean {
+    this.byName.set(name, { name, startedAt: now, step, stepSince: now, pendingChanges: [] });
     return true;
   }
 
