@@ -96,7 +96,7 @@ export function configTemplate(filled: FilledAnswers): string {
   return [
     `/**`,
     ` * certkeeper config, written by \`certkeeper init\`. Every key: docs/configuration.md in certkeeper's repository.`,
-    ` * Lines marked CHANGE ME hold placeholders. Then: certkeeper iam-policy, certkeeper doctor, certkeeper renew.`,
+    ` * Lines marked CHANGE ME hold placeholders. Then: certkeeper iam-policy, doctor, renew --dry-run, renew.`,
     ` */`,
     `import { defineConfig } from 'certkeeper';`,
     ``,

@@ -53,7 +53,7 @@ export async function initCommand(file: string, options: InitOptions, io: CliIo,
   io.stdout.write(
     `wrote ${file}\n` +
       (filled.placeholders.size > 0 ? `  placeholders to edit (comments starting CHANGE ME): ${[...filled.placeholders].join(', ')}\n` : '') +
-      `next: certkeeper iam-policy --config ${file}; certkeeper doctor --config ${file}; certkeeper renew --config ${file}\n`,
+      `next: certkeeper iam-policy --config ${file}; certkeeper doctor --config ${file}; certkeeper renew --dry-run --config ${file}; certkeeper renew --config ${file}\n`,
   );
   return 0;
 }
