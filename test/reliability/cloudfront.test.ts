@@ -105,7 +105,14 @@ describe('a certificate on an ALB listener and a CloudFront distribution', () =>
     expect(run.code, run.stderr).toBe(0);
     const [row] = JSON.parse(run.stdout) as { action: string; acm: { region: string; certificateArn: string; attachments?: unknown[] }[] }[];
     expect(row!.action).toBe('none');
-    expect(row!.acm).toEqual([{ region: 'us-east-1', certificateArn: first.arn, attachments: [{ kind: 'CloudFront distribution', id: distributionId, carries: true }] }]);
+    expect(row!.acm).toEqual([
+      {
+        region: 'us-east-1',
+        certificateArn: first.arn,
+        listeners: [{ arn: listener.listenerArn, mode: 'default', carries: true }],
+        attachments: [{ kind: 'CloudFront distribution', id: distributionId, carries: true }],
+      },
+    ]);
     const text = await runCli(['status', '--config', config('ecdsa-p256')], env);
     expect(text.stdout).toContain(`      CloudFront distribution ${distributionId}: uses it`);
   });
