@@ -29,6 +29,8 @@ beforeAll(async () => {
   const [, listener] = await Promise.all([aws.createHostedZone('progress.example'), aws.createHttpsListener({ name: 'alb-progress' })]);
   const workDir = mkdtempSync(join(tmpdir(), 'certkeeper-progress-'));
   configPath = writeConfigFile(join(workDir, 'progress.config.mjs'), stack.directoryUrl, {
+    // The dry run's staging CA: Pebble itself, beside the ARI double the renewals go through.
+    acme: { stagingDirectoryUrl: stack.pebble.directoryUrl },
     stateDir: join(workDir, 'state'),
     certificates: [
       { name: 'www', domains: ['www.progress.example'], acm: [{ region: 'us-east-1', listeners: [{ arn: listener.listenerArn }] }] },
@@ -143,5 +145,14 @@ describe('renewing at a terminal', () => {
     expect(run.code, screen.join('\n')).toBe(0);
     expect(screen[0]).toMatch(/^NAME +DOMAINS +SERIAL +NOT AFTER +DAYS LEFT +ACTION$/);
     expect(screen.filter((line) => LOG_LINE.test(line))).toEqual([]);
+  });
+
+  it('renew --dry-run at a terminal: the same live line, ending in ✓ dry run passed, then the summary', async () => {
+    const run = await inTerminal(['renew', '--dry-run', '--config', configPath, 'idle']);
+    const screen = await rendered(run.raw);
+    expect(run.code, screen.join('\n')).toBe(0);
+    expect(screen.filter((line) => /^[›✓✗] /.test(line))).toEqual([expect.stringMatching(/^✓ idle {2}dry run passed in \d+\.\d s$/)]);
+    expect(screen).toContainEqual(expect.stringMatching(/^idle: dry run passed: /));
+    expect(screen.filter(escapeLeft)).toEqual([]);
   });
 });
