@@ -56,7 +56,8 @@ export interface FaultProxy {
   /** http(s)://127.0.0.1:PORT */
   url: string;
   readonly calls: CallRecord[];
-  add(rule: FaultRule): void;
+  /** Adds a rule; the function returned removes it (a rule whose call never came must not catch a later one). */
+  add(rule: FaultRule): () => void;
   clear(): void;
   /** Resolves with the first held call of this action (any, when omitted). */
   held(action?: string, timeoutMs?: number): Promise<ProxiedCall>;
@@ -162,7 +163,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     url: options.tls ? `https://127.0.0.1:${port}` : `http://127.0.0.1:${port}`,
     calls,
-    add: (rule) => rules.push({ ...rule, used: 0 }),
+    add: (rule) => {
+      const entry = { ...rule, used: 0 };
+      rules.push(entry);
+      return () => {
+        if (rules.includes(entry)) rules.splice(rules.indexOf(entry), 1);
+      };
+    },
     clear: () => rules.splice(0),
     held(action, timeoutMs = 60_000) {
       const already = heldCalls.find((entry) => !action || entry.call.action === action);
