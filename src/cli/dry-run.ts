@@ -1,15 +1,8 @@
-import { settledWithinGrace, STOP_PASS_GRACE_MS } from '../agent/deadlines.js';
 import { runDryRun, type DryRunOutcome } from '../agent/dry-run.js';
-import { openAgent, type CliIo } from './io.js';
-import type { LogFormat } from './output-mode.js';
-import { startProgress } from './progress/renewal-progress.js';
-import { exitWithinStopBound } from './stop-bound.js';
+import type { CliIo } from './io.js';
+import { runRenewingCommand, type RenewingCommandOptions } from './renewing-command.js';
 
-export interface DryRunOptions {
-  config: string;
-  json?: boolean;
-  logFormat?: LogFormat;
-}
+export type DryRunOptions = RenewingCommandOptions;
 
 /**
  * `certkeeper renew --dry-run [NAME...]`: every named certificate (all when none is named) through the
@@ -17,42 +10,25 @@ export interface DryRunOptions {
  * (agent/dry-run.ts). Exit 0 when the whole path worked for each, 1 when one failed (the line says why).
  */
 export async function dryRunCommand(names: string[], options: DryRunOptions, io: CliIo): Promise<number> {
-  // At a terminal, the same live line per certificate as a renewal (its steps read from the same events).
-  const progress = startProgress(io, options);
-  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, interleave: progress?.interleave });
-  progress?.follow(ctx.log, { propagationCheck: ctx.config.route53.propagation.check });
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => {
-    controller.abort(signal);
-    exitWithinStopBound(1);
-  };
-  process.once('SIGINT', stop).once('SIGTERM', stop);
-  try {
-    const run = runDryRun(ctx, ctx.stagingIssuer(), { names, signal: controller.signal });
-    const settled = await settledWithinGrace(run, controller.signal, STOP_PASS_GRACE_MS);
-    progress?.stop();
-    if (!settled) {
-      io.stdout.write(`interrupted: the dry run did not stop within ${STOP_PASS_GRACE_MS / 1000} s; challenge records it left are removed by the next run\n`);
-      return 1;
-    }
-    const outcomes = settled.value;
-    const directoryUrl = ctx.config.acme.stagingDirectoryUrl;
-    io.stdout.write(
-      options.json
-        ? `${JSON.stringify(
-            outcomes.map((outcome) => ({ ...outcome, dryRun: true, directoryUrl })),
-            null,
-            2,
-          )}\n`
-        : outcomes.map((outcome) => describe(outcome, directoryUrl)).join(''),
-    );
-    return outcomes.every((outcome) => outcome.result === 'succeeded') ? 0 : 1;
-  } finally {
-    progress?.stop();
-    process.off('SIGINT', stop).off('SIGTERM', stop);
-    await ctx.flushNotifications();
-    ctx.close();
-  }
+  return runRenewingCommand(
+    options,
+    io,
+    'the dry run',
+    (ctx, signal) => runDryRun(ctx, ctx.stagingIssuer(), { names, signal }),
+    (outcomes, ctx) => {
+      const directoryUrl = ctx.config.acme.stagingDirectoryUrl;
+      io.stdout.write(
+        options.json
+          ? `${JSON.stringify(
+              outcomes.map((outcome) => ({ ...outcome, dryRun: true, directoryUrl })),
+              null,
+              2,
+            )}\n`
+          : outcomes.map((outcome) => describe(outcome, directoryUrl)).join(''),
+      );
+      return outcomes.every((outcome) => outcome.result === 'succeeded') ? 0 : 1;
+    },
+  );
 }
 
 function describe(outcome: DryRunOutcome, directoryUrl: string): string {

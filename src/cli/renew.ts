@@ -1,11 +1,9 @@
-import { settledWithinGrace, STOP_PASS_GRACE_MS } from '../agent/deadlines.js';
 import type { CertificateOutcome } from '../agent/pass.js';
 import { runPassWithDeadline } from '../agent/pass-deadline.js';
 import { Check, checksAndReasons, found } from '../policy/checks.js';
-import { openAgent, type CliIo } from './io.js';
+import type { CliIo } from './io.js';
 import type { LogFormat } from './output-mode.js';
-import { startProgress } from './progress/renewal-progress.js';
-import { exitWithinStopBound } from './stop-bound.js';
+import { runRenewingCommand } from './renewing-command.js';
 
 export interface RenewOptions {
   config: string;
@@ -17,44 +15,21 @@ export interface RenewOptions {
 }
 
 export async function renewCommand(names: string[], options: RenewOptions, io: CliIo): Promise<number> {
-  const progress = startProgress(io, options);
-  const ctx = await openAgent(options.config, io, { logFormat: options.logFormat, interleave: progress?.interleave });
-  progress?.follow(ctx.log, { propagationCheck: ctx.config.route53.propagation.check });
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => {
-    controller.abort(signal);
-    // Interrupted is not done: exit 1, within the bound.
-    exitWithinStopBound(1);
-  };
-  process.once('SIGINT', stop).once('SIGTERM', stop);
-  try {
-    const pass = runPassWithDeadline(ctx, {
-      names,
-      force: options.force,
-      reason: options.reason,
-      ignoreRateLimits: options.ignoreRateLimits,
-      signal: controller.signal,
-    });
-    const settled = await settledWithinGrace(pass, controller.signal, STOP_PASS_GRACE_MS);
-    progress?.stop();
-    if (!settled) {
-      io.stdout.write(`interrupted: the renewal under way did not stop within ${STOP_PASS_GRACE_MS / 1000} s; challenge records it left are removed by the next run\n`);
-      return 1;
-    }
-    const outcomes = settled.value;
-    io.stdout.write(options.json ? `${JSON.stringify(outcomes.map(asReported), null, 2)}\n` : outcomes.map(describeOutcome).join(''));
-    // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
-    return outcomes.every(
-      (outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && found(outcome.decision.findings, Check.UpToDate)),
-    )
-      ? 0
-      : 1;
-  } finally {
-    progress?.stop();
-    process.off('SIGINT', stop).off('SIGTERM', stop);
-    await ctx.flushNotifications();
-    ctx.close();
-  }
+  return runRenewingCommand(
+    options,
+    io,
+    'the renewal under way',
+    (ctx, signal) => runPassWithDeadline(ctx, { names, force: options.force, reason: options.reason, ignoreRateLimits: options.ignoreRateLimits, signal }),
+    (outcomes) => {
+      io.stdout.write(options.json ? `${JSON.stringify(outcomes.map(asReported), null, 2)}\n` : outcomes.map(describeOutcome).join(''));
+      // Held back (backoff, rate limits) is not done: only renewed or up to date counts as success.
+      return outcomes.every(
+        (outcome) => outcome.result === 'renewed' || outcome.result === 'redeployed' || (outcome.result === 'unchanged' && found(outcome.decision.findings, Check.UpToDate)),
+      )
+        ? 0
+        : 1;
+    },
+  );
 }
 
 function describeOutcome(outcome: CertificateOutcome): string {
