@@ -66,7 +66,6 @@ export interface ServedListener extends HttpsListener {
   serving: ServingListener;
 }
 
-/** An HTTPS listener in moto with a loopback double that serves whatever certificate it names. */
 /**
  * Pebble gives a new order an authorization that is already valid about one time in a hundred even with
  * PEBBLE_AUTHZREUSE=0 (its test is `rand.Intn(100) > percent`; a negative percentage is refused): such an order
@@ -78,6 +77,7 @@ export function issuedWithoutChallenge(events: AuditEvent[]): boolean {
   return named('acme.order.created') && named('acme.order.finalized') && !named('dns.challenge.presented');
 }
 
+/** An HTTPS listener in moto with a loopback double that serves whatever certificate it names. */
 export async function servedListener(rel: ReliabilityStack, name: string, region = 'us-east-1'): Promise<ServedListener> {
   const listener = await rel.aws.createHttpsListener({ name, region });
   const serving = await startServingListener(rel.aws.elbv2(region), listener.listenerArn, rel.vault);
