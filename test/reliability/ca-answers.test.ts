@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsListener } from '../stack/aws-fixtures.js';
 import { selfSignedCertificate } from '../stack/tls.js';
 import type { ForwardedAnswer } from '../stack/forward-request.js';
-import { startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
+import { needingChallenge, startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
 import { eventsNamed, runCli } from './output-log.js';
 
 /**
@@ -76,7 +76,8 @@ describe('malformed answers from the CA', () => {
     const before = (await rel.aws.describeListenerCertificates(listener.listenerArn)).defaultArn;
     const start = rel.awsProxy.calls.length;
     rel.acme.add({ match: isDownload, fault: { rewrite } });
-    const run = await runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env);
+    // Some answers are read only while the CA validates a challenge, which a reused authorization skips.
+    const run = await needingChallenge(() => runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env));
     expect(run.code, run.stderr).toBe(1);
     const error = String(eventsNamed(run.events, 'renewal.failed', 'www')[0]?.error);
     expect(error).toMatch(why);
@@ -138,7 +139,8 @@ const garbage: [string, () => (call: { action: string; method: string }) => bool
 describe('garbage from the CA', () => {
   it.each(garbage)('%s: exit 1, one line with the URL, what was expected and what came, nothing left', async (_label, match, rewrite, why) => {
     rel.acme.add({ match: match(), fault: { rewrite } });
-    const run = await runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env);
+    // Some answers are read only while the CA validates a challenge, which a reused authorization skips.
+    const run = await needingChallenge(() => runCli(['renew', '--force', '--ignore-rate-limits', '--config', path], rel.env));
     expect(run.code, run.stderr).toBe(1);
     const error = String(eventsNamed(run.events, 'renewal.failed', 'www')[0]?.error);
     expect(error).toMatch(why);

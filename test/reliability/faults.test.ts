@@ -3,7 +3,7 @@ import { DeleteListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsListener } from '../stack/aws-fixtures.js';
 import { awsError, type ProxiedCall } from './fault-proxy.js';
-import { startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
+import { needingChallenge, startReliabilityStack, writeConfig, type ReliabilityStack } from './harness.js';
 import { eventsNamed, runCli, type CliResult } from './output-log.js';
 
 /**
@@ -192,9 +192,9 @@ describe('ACME server faults', () => {
     });
 
   it('a TXT value Route 53 acknowledges but never serves: the propagation check refuses before the CA is asked, naming the nameserver', async () => {
-    const before = await victimArn();
+    let before: string | undefined;
     dropChallengeWrites();
-    const run = await renewWith(config('ecdsa-p256', { timeoutSeconds: 3 }), 'victim');
+    const run = await needingChallenge(async () => ((before = await victimArn()), renewWith(config('ecdsa-p256', { timeoutSeconds: 3 }), 'victim')));
     const error = await expectVictimFailedCleanly(
       run,
       /propagation check: nameserver 127\.0\.0\.1:\d+ of zone fault\.example .* still answers no TXT values for _acme-challenge\.victim\.fault\.example after 3 s/,
@@ -209,10 +209,10 @@ describe('ACME server faults', () => {
   });
 
   it('an order that goes invalid (propagation check off, the TXT record never reaches DNS): a clear error, nothing left', async () => {
-    const before = await victimArn();
+    let before: string | undefined;
     // Without the check, the CA itself finds no TXT value and invalidates the order.
     dropChallengeWrites();
-    const run = await renewWith(config('ecdsa-p256', { check: false }), 'victim');
+    const run = await needingChallenge(async () => ((before = await victimArn()), renewWith(config('ecdsa-p256', { check: false }), 'victim')));
     const error = await expectVictimFailedCleanly(run, new RegExp(`dns-01 challenge for ${VICTIM.replace(/\./g, '\\.')} failed`), before, { bystanderRan: false });
     expect(error).not.toMatch(/undefined/);
     rel.awsProxy.clear();
