@@ -1,4 +1,5 @@
 import type { CertificateSpec, ResolvedConfig } from '../config/schema.js';
+import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
 
 // A renewal makes about a dozen requests to the CA (account, order, authorizations, challenges, polls,
 // finalize, download), each bounded by acme.requestTimeoutSeconds, and polls while the CA validates and
@@ -30,6 +31,36 @@ export function renewalDeadlineMs(config: ResolvedConfig, spec?: DeadlineSpec): 
   const verify = Math.max(0, ...(spec ? [spec] : config.certificates).map(verifyWaitSeconds));
   const waits = 2 * insyncTimeoutSeconds + (propagation.check ? propagation.timeoutSeconds : 0) + verify;
   return (waits + CA_REQUEST_TIMEOUTS * config.acme.requestTimeoutSeconds + AWS_REQUEST_TIMEOUTS * config.aws.requestTimeoutSeconds) * 1000;
+}
+
+/**
+ * Runs one renewal's `work` (a renewal, or a dry run's order) under its deadline (`renewalDeadlineMs`): when that
+ * passes, `work`'s signal aborts like on SIGTERM (requests to the CA aborted, waits stopped, challenge records
+ * removed), and it fails saying how long it had and the step it was at then, not the clean-up that followed.
+ * `work` reports its steps through `onStep`; `signal` aborting first (SIGTERM, a lost lease) throws `work`'s own error.
+ */
+export async function withinRenewalDeadline<T>(
+  deadlineMs: number,
+  signal: AbortSignal,
+  work: (signal: AbortSignal, onStep: (step: string) => void) => Promise<T>,
+  onStep: (step: string) => void = () => {},
+): Promise<T> {
+  const deadline = deadlineSignal(deadlineMs);
+  let step = 'starting';
+  let stepAtDeadline = step;
+  deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
+  try {
+    return await work(anySignal([signal, deadline]), (next) => {
+      step = next;
+      onStep(next);
+    });
+  } catch (error) {
+    if (!deadline.aborted || signal.aborted) throw error;
+    throw new Error(
+      `timed out after ${Math.round(deadlineMs / 1000)} s while ${stepAtDeadline} (the renewal's deadline, from route53.insyncTimeoutSeconds, route53.propagation.timeoutSeconds, verifyTimeoutSeconds, acme.requestTimeoutSeconds and aws.requestTimeoutSeconds)`,
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -4,9 +4,9 @@ import type { ChallengeParticipant } from '../ports/challenge-solver.js';
 import type { Issuer } from '../ports/issuer.js';
 import { preflight } from '../preflight/preflight.js';
 import { describeError, type AuditLogger } from '../telemetry/logger.js';
-import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
+import { anySignal } from '../util/deadline-signal.js';
 import { WorkSlots } from '../util/work-slots.js';
-import { renewalDeadlineMs } from './deadlines.js';
+import { renewalDeadlineMs, withinRenewalDeadline } from './deadlines.js';
 import { renewalWaves, selectCertificates } from './pass.js';
 import { openPassScope, type PassScope } from './pass-scope.js';
 import type { AgentPorts } from './ports.js';
@@ -74,26 +74,25 @@ async function dryRunOne(
   const directoryUrl = ctx.config.acme.stagingDirectoryUrl;
   log.info('renewal.dry_run_started', { domains: spec.domains, keyType: spec.keyType, directoryUrl });
   let step = 'taking the lease';
-  const deadlineMs = renewalDeadlineMs(ctx.config, spec);
-  const deadline = deadlineSignal(deadlineMs);
   try {
     if (cancel?.aborted) throw cancel.reason;
     const lease = await ctx.store.records.tryLease(spec.name, log);
     if (!lease) throw new Error('another certkeeper process is renewing this certificate; try the dry run again once it is done');
     try {
-      // As a renewal's: cancelled on SIGTERM, on a lost lease, or when its time is up (agent/deadlines.ts).
-      const signal = anySignal([lease.signal, deadline, ...(cancel ? [cancel] : [])]);
-      step = 'the preflight';
-      await preflight(spec, { config: ctx.config, issuer: staging, iamSimulator: ctx.iamSimulator }, scope, log);
-      step = 'ordering from the staging CA';
-      const issued = await staging.issue(spec, {
-        challenges,
-        log,
+      // As a renewal's: cancelled on SIGTERM or a lost lease, and bounded by the renewal's deadline.
+      const signal = cancel ? anySignal([lease.signal, cancel]) : lease.signal;
+      const issued = await withinRenewalDeadline(
+        renewalDeadlineMs(ctx.config, spec),
         signal,
-        onStep: (next) => (step = next),
-        // Not kept: nothing is deployed from a dry run, and its key never leaves this process.
-        onIssued: async () => {},
-      });
+        async (bounded, onStep) => {
+          onStep('the preflight');
+          await preflight(spec, { config: ctx.config, issuer: staging, iamSimulator: ctx.iamSimulator }, scope, log);
+          onStep('ordering from the staging CA');
+          // Not kept: nothing is deployed from a dry run, and its key never leaves this process.
+          return staging.issue(spec, { challenges, log, signal: bounded, onStep, onIssued: async () => {} });
+        },
+        (next) => (step = next),
+      );
       const outcome = { name: spec.name, result: 'succeeded' as const, serial: issued.facts.serial, notAfter: issued.facts.notAfter.toISOString(), orderUrl: issued.orderUrl };
       log.info('renewal.dry_run_succeeded', {
         directoryUrl,
@@ -113,7 +112,7 @@ async function dryRunOne(
       log.warn('renewal.dry_run_failed', { error: `cancelled while ${step}`, directoryUrl, durationMs: ctx.clock.now().getTime() - started });
       return { name: spec.name, result: 'cancelled', error: `cancelled while ${step}` };
     }
-    const message = deadline.aborted ? `timed out after ${Math.round(deadlineMs / 1000)} s while ${step} (the renewal's deadline)` : describeError(error);
+    const message = describeError(error);
     log.error('renewal.dry_run_failed', { error: message, step, directoryUrl, durationMs: ctx.clock.now().getTime() - started });
     return { name: spec.name, result: 'failed', error: message };
   }

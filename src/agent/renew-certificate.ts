@@ -9,10 +9,9 @@ import { describeError, type AuditLogger } from '../telemetry/logger.js';
 import { describeEndpoint, waitUntilServed } from '../targets/served-certificate.js';
 import type { AgentPorts } from './ports.js';
 import type { PassScope } from './pass-scope.js';
-import { renewalDeadlineMs } from './deadlines.js';
+import { renewalDeadlineMs, withinRenewalDeadline } from './deadlines.js';
 import { keptToDeploy } from './kept-issued.js';
 import { deployEverywhere, redeployEverywhere, type DeployedNow } from './deployments.js';
-import { anySignal, deadlineSignal } from '../util/deadline-signal.js';
 
 export type { Deployment };
 
@@ -42,21 +41,9 @@ export async function renewCertificate(
   signal: AbortSignal,
   challenges: ChallengeParticipant,
 ): Promise<Renewed> {
-  const deadlineMs = renewalDeadlineMs(ctx.config, spec);
-  const deadline = deadlineSignal(deadlineMs);
-  let step = 'starting';
-  // Where it was when time ran out, not the clean-up that follows.
-  let stepAtDeadline = step;
-  deadline.addEventListener('abort', () => (stepAtDeadline = step), { once: true });
-  try {
-    return await renewWithin(spec, assessment, ctx, scope, log, runId, anySignal([signal, deadline]), challenges, (next) => (step = next));
-  } catch (error) {
-    if (!deadline.aborted || signal.aborted) throw error;
-    throw new Error(
-      `timed out after ${Math.round(deadlineMs / 1000)} s while ${stepAtDeadline} (the renewal's deadline, from route53.insyncTimeoutSeconds, route53.propagation.timeoutSeconds, verifyTimeoutSeconds, acme.requestTimeoutSeconds and aws.requestTimeoutSeconds)`,
-      { cause: error },
-    );
-  }
+  return withinRenewalDeadline(renewalDeadlineMs(ctx.config, spec), signal, (bounded, onStep) =>
+    renewWithin(spec, assessment, ctx, scope, log, runId, bounded, challenges, onStep),
+  );
 }
 
 async function renewWithin(

@@ -2,7 +2,8 @@ import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { AgentContext } from './wiring.js';
 import { createLogger } from '../telemetry/logger.js';
-import { colorAllowed, isTerminal, resolveLogFormat, type LogFormat } from './output-mode.js';
+import { colorAllowed } from '../telemetry/pretty-line.js';
+import { isTerminal, resolveLogFormat, type LogFormat } from './output-mode.js';
 
 /** Where a command writes: results on stdout, the audit log on stderr. */
 export interface CliIo {

@@ -33,11 +33,6 @@ export function isTerminal(stream: Writable): boolean {
   return Boolean((stream as Stream).isTTY);
 }
 
-/** https://no-color.org: any non-empty NO_COLOR turns colours off. */
-export function colorAllowed(stream: Writable, env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean((stream as Stream).isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
-}
-
 /**
  * The live progress block: stdout is a terminal that can move its cursor, the command prints no JSON, and
  * JSON log lines are not written to that same terminal (they would be wedged between redraws).

@@ -1,5 +1,7 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
 import { collectStatus } from '../agent/status.js';
+import { describeError } from '../telemetry/logger.js';
 import { packageVersion } from '../telemetry/package-version.js';
 import { openAgent, type CliIo } from './io.js';
 import type { LogFormat } from './output-mode.js';
@@ -27,15 +29,7 @@ export async function reportCommand(names: string[], options: ReportOptions, io:
     if (options.html === '-') {
       io.stdout.write(page);
     } else {
-      // Into place in one step: a web server serving the file never sends half a page. Public facts only, so world-readable.
-      const partial = `${options.html}.${process.pid}.partial`;
-      try {
-        await writeFile(partial, page, { mode: 0o644 });
-        await rename(partial, options.html);
-      } catch (error) {
-        await rm(partial, { force: true });
-        throw new Error(`cannot write the status page to ${options.html} (--html): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      }
+      await writeInOneStep(options.html, page);
       const counts = view.certificates.reduce<Record<string, number>>((all, certificate) => ({ ...all, [certificate.state]: (all[certificate.state] ?? 0) + 1 }), {});
       const summary = Object.entries(counts)
         .map(([state, count]) => `${count} ${state}`)
@@ -45,5 +39,28 @@ export async function reportCommand(names: string[], options: ReportOptions, io:
     return rows.some((row) => row.error) ? 1 : 0;
   } finally {
     ctx.close();
+  }
+}
+
+/**
+ * Into place in one step, so a web server serving the file never sends half a page. The page may go to a
+ * directory others can write (/tmp): its temporary name is unguessable and created exclusively, so nobody
+ * can plant a file or symlink there for it to write through. Public facts only, so world-readable.
+ */
+async function writeInOneStep(target: string, page: string): Promise<void> {
+  const partial = `${target}.${randomBytes(6).toString('hex')}.partial`;
+  let created = false;
+  try {
+    const file = await open(partial, 'wx', 0o644);
+    created = true;
+    try {
+      await file.writeFile(page);
+    } finally {
+      await file.close();
+    }
+    await rename(partial, target);
+  } catch (error) {
+    if (created) await rm(partial, { force: true });
+    throw new Error(`cannot write the status page to ${target} (--html): ${describeError(error)}`, { cause: error });
   }
 }

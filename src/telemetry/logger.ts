@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import { prettyLine } from './pretty-line.js';
+import { auditJsonReplacer } from './audit-json.js';
+import { colorAllowed, prettyLine } from './pretty-line.js';
 
 /**
  * The audit trail: one JSON object per line on stderr (stdout is for command results), each with
@@ -35,7 +36,7 @@ export interface LoggerOptions {
   level?: string;
   /** Human-readable lines (pretty-line.ts); defaults to whether the stream is a terminal. */
   pretty?: boolean;
-  /** Colours in human-readable lines; defaults to a terminal stream with `NO_COLOR` unset or empty (https://no-color.org). */
+  /** Colours in human-readable lines; defaults to `colorAllowed` (a terminal, no NO_COLOR, not TERM=dumb). */
   color?: boolean;
   /**
    * Called around each line's write: a live display on the same terminal clears itself, lets the line be
@@ -57,9 +58,8 @@ const LEVELS: Record<string, number> = { error: 0, warn: 1, info: 2, http: 3, ve
 export function createLogger(options: LoggerOptions = {}): AuditLogger {
   const stream = options.stream ?? process.stderr;
   if (stream === process.stderr) writeThrough(process.stderr);
-  const terminal = Boolean((stream as NodeJS.WriteStream).isTTY);
-  const pretty = options.pretty ?? terminal;
-  const color = options.color ?? (terminal && !process.env.NO_COLOR);
+  const pretty = options.pretty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
+  const color = options.color ?? colorAllowed(stream);
   const threshold = LEVELS[options.level ?? process.env.CERTKEEPER_LOG_LEVEL ?? 'info'] ?? LEVELS.info!;
   const format = pretty ? (level: string, event: string, fields: Record<string, unknown>) => prettyLine(level, event, fields, { color }) : jsonLine;
   const interleave = options.interleave ?? ((writeLine: () => void) => writeLine());
@@ -134,7 +134,7 @@ function jsonLine(level: string, event: string, fields: Record<string, unknown>)
 
 function safeStringify(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Error ? inner.message : typeof inner === 'bigint' ? inner.toString() : inner));
+    return JSON.stringify(value, auditJsonReplacer);
   } catch {
     return String(value);
   }

@@ -1,3 +1,6 @@
+import type { Writable } from 'node:stream';
+import { auditJsonReplacer } from './audit-json.js';
+
 /**
  * The audit log as a person at a terminal reads it: one short line per event (time, level, event,
  * certificate, the fields that say something), warnings yellow and errors red. The JSON log keeps every
@@ -17,6 +20,11 @@ const TEXT = new Set(['error', 'why', 'fix', 'detail', 'text', 'reason', 'record
 // Counts whose zero says nothing worth a person's eye (a pass's `failed=0` does, and stays).
 const QUIET_WHEN_ZERO = new Set(['consecutiveFailures', 'previousFailures']);
 const MAX_VALUE = 120;
+
+/** Colours only on a terminal; https://no-color.org: any non-empty NO_COLOR turns them off, as does TERM=dumb. */
+export function colorAllowed(stream: Writable, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean((stream as Writable & { isTTY?: boolean }).isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+}
 
 const COLOURS: Record<string, string> = { error: '\x1b[31m', warn: '\x1b[33m' };
 const RESET = '\x1b[0m';
@@ -60,12 +68,7 @@ function shorten(value: unknown): string {
   if (typeof value === 'string') return quoted(shortenArn(value));
   if (typeof value !== 'object' || value === null) return String(value);
   try {
-    return JSON.stringify(value, (_key, inner: unknown) => {
-      if (inner === null) return undefined;
-      if (typeof inner === 'string') return shortenArn(inner);
-      if (inner instanceof Error) return inner.message;
-      return typeof inner === 'bigint' ? inner.toString() : inner;
-    });
+    return JSON.stringify(value, (key, inner: unknown) => (inner === null ? undefined : typeof inner === 'string' ? shortenArn(inner) : auditJsonReplacer(key, inner)));
   } catch {
     return '[unprintable]';
   }

@@ -1,3 +1,4 @@
+import { auditJsonReplacer } from './audit-json.js';
 import type { AuditEntry, AuditLogger } from './logger.js';
 
 /** One audit event of a pass as the status page shows it: already redacted by the logger, details as compact JSON. */
@@ -93,7 +94,7 @@ function detailsOf(facts: Record<string, unknown>): string {
   const present = Object.fromEntries(Object.entries(facts).filter(([, value]) => value !== null && value !== undefined));
   let text: string;
   try {
-    text = JSON.stringify(present, (_key, value: unknown) => (value instanceof Error ? value.message : typeof value === 'bigint' ? value.toString() : value));
+    text = JSON.stringify(present, auditJsonReplacer);
   } catch {
     text = '(details not serialisable)';
   }

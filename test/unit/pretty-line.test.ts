@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { colorAllowed, logFormatInArgv, progressWanted } from '../../src/cli/output-mode.js';
-import { prettyLine, shortenArn } from '../../src/telemetry/pretty-line.js';
+import { logFormatInArgv, progressWanted } from '../../src/cli/output-mode.js';
+import { colorAllowed, prettyLine, shortenArn } from '../../src/telemetry/pretty-line.js';
 
 const NOON = new Date('2026-12-07T12:34:56.000Z');
 const CERT_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';

@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { AuditEntry, AuditLogger } from '../../telemetry/logger.js';
 import type { CliIo } from '../io.js';
-import { colorAllowed, progressWanted, resolveLogFormat, type LogFormat } from '../output-mode.js';
+import { colorAllowed } from '../../telemetry/pretty-line.js';
+import { progressWanted, resolveLogFormat, type LogFormat } from '../output-mode.js';
 import { LiveBlock } from './live-block.js';
 import { renderRows } from './render-rows.js';
 import { RenewalSteps, type StepOptions } from './renewal-steps.js';
